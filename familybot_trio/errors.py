@@ -1,0 +1,90 @@
+"""The familybot-trio exception tree.
+
+    FamilybotError
+    ├── ConfigError              config.toml or the environment is wrong (names file, key, fix)
+    ├── StoreError               the SQLite store failed (wraps sqlite3 errors)
+    └── UpstreamError            Steam / storefront / ITAD / Epic / feed answered badly
+        ├── RateLimited          429 after our retries (carries retry_after_s)
+        ├── Unauthorized         401/403: a key or token was refused
+        │   └── TokenExpired     the Steam access token is expired (carries expired_at)
+        └── NotFound             the upstream says the thing does not exist
+
+No httpx, sqlite3 or `steam` exception escapes `upstream/` or `store/`: they are translated
+here with `raise ... from exc`. Messages say what happened, the value, and the next step,
+and never contain a secret.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class FamilybotError(Exception):
+    """Root of every error familybot-trio raises on purpose."""
+
+
+class ConfigError(FamilybotError):
+    """The configuration is invalid.
+
+    Attributes: path (the config file), key (dotted key or env var), value (the bad value,
+    never a secret), fix (what to do).
+    """
+
+    def __init__(self, path: str, key: str, value: object, fix: str) -> None:
+        self.path, self.key, self.value, self.fix = path, key, value, fix
+        super().__init__(f"{path}: {key} = {value!r} is invalid: {fix}")
+
+
+class StoreError(FamilybotError):
+    """The SQLite store failed; the message names the operation."""
+
+
+class UpstreamError(FamilybotError):
+    """An upstream service failed or answered something we cannot use.
+
+    Attributes: upstream (short name like "storefront"), status (HTTP status or None).
+    """
+
+    def __init__(self, message: str, *, upstream: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.upstream = upstream
+        self.status = status
+
+
+class RateLimited(UpstreamError):
+    """The upstream kept answering 429 after our retries.
+
+    Attributes: retry_after_s (seconds the upstream asked us to wait, or our estimate).
+    """
+
+    def __init__(self, upstream: str, retry_after_s: float, *, status: int | None = 429) -> None:
+        super().__init__(
+            f"{upstream} is rate limiting us; try again in {retry_after_s:.0f} s",
+            upstream=upstream,
+            status=status,
+        )
+        self.retry_after_s = retry_after_s
+
+
+class Unauthorized(UpstreamError):
+    """A key or token was refused (HTTP 401/403)."""
+
+
+class TokenExpired(Unauthorized):
+    """The Steam access token has expired (or Steam says so with a 401).
+
+    Attributes: expired_at (UTC datetime, or None when Steam refused without saying when).
+    """
+
+    def __init__(self, expired_at: datetime | None, *, upstream: str = "steam_webapi") -> None:
+        when = f" at {expired_at:%Y-%m-%d %H:%M} UTC" if expired_at else ""
+        super().__init__(
+            f"Steam access token expired{when}; run `familybot-trio token set` with a fresh one",
+            upstream=upstream,
+            status=401,
+        )
+        self.expired_at = expired_at
+
+
+class NotFound(UpstreamError):
+    """The upstream says the requested thing does not exist."""
