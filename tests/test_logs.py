@@ -1,0 +1,136 @@
+"""Secrets never reach a handler's output, whichever way they travel into a log call."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from familybot_trio import logs
+
+BOT_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz012345"
+WEBAPI_KEY = "0123456789ABCDEF0123456789ABCDEF"
+ACCESS_TOKEN = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiI3NjU2MTE5OCJ9.c2lnbmF0dXJlLWJ5dGVz"
+LATE_SECRET = "itad/key+learned=at-runtime42"
+
+
+@pytest.fixture
+def stream() -> Iterator[io.StringIO]:
+    out = io.StringIO()
+    root = logging.getLogger()
+    old_level = root.level
+    handler = logs.setup_logging(fmt="text", levels={"root": "DEBUG"},
+                                 secrets=[BOT_TOKEN, WEBAPI_KEY, None, ""], stream=out)
+    yield out
+    logs.reset_logging()
+    root.setLevel(old_level)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+
+
+def _assert_clean(text: str) -> None:
+    for secret in (BOT_TOKEN, WEBAPI_KEY, ACCESS_TOKEN, LATE_SECRET, "s3cr3t-pass"):
+        assert secret not in text
+    assert logs.REDACTED in text
+
+
+def test_secret_as_percent_arg(stream: io.StringIO) -> None:
+    logging.getLogger("familybot_trio.test").info("identify with token %s [shard:%d]",
+                                                  BOT_TOKEN, 0)
+    _assert_clean(stream.getvalue())
+    assert "identify with token [REDACTED] [shard:0]" in stream.getvalue()
+
+
+def test_secret_in_exception_message_and_traceback(stream: io.StringIO) -> None:
+    def deep(key: str) -> None:
+        raise RuntimeError(f"steam refused key {key}")
+
+    try:
+        deep(WEBAPI_KEY)
+    except RuntimeError:
+        logging.getLogger("familybot_trio.upstream").exception("refresh failed: %s",
+                                                               "see traceback")
+    text = stream.getvalue()
+    _assert_clean(text)
+    assert "Traceback (most recent call last)" in text and "RuntimeError" in text
+
+
+def test_secret_in_url_query_and_patterns(stream: io.StringIO) -> None:
+    log = logging.getLogger("familybot_trio.upstream.steam_webapi")
+    url = httpx.URL("https://api.steampowered.com/IFamilyGroupsService/GetSharedLibraryApps/v1/",
+                    params={"access_token": ACCESS_TOKEN, "family_groupid": "123"})
+    log.info("GET %s", url)
+    log.info("GET https://api.isthereanydeal.com/games/prices/v3?key=%s&country=US",
+             "somekeynotregistered")
+    log.debug("headers %r", {"Authorization": "Bot abc.def.ghi-unregistered"})
+    log.debug("form password=s3cr3t-pass&user=bob")
+    text = stream.getvalue()
+    _assert_clean(text)
+    for leaked in ("somekeynotregistered", "abc.def.ghi-unregistered"):
+        assert leaked not in text
+    assert "family_groupid=123" in text and "country=US" in text  # harmless data stays
+
+
+def test_secret_added_later_and_urlencoded(stream: io.StringIO) -> None:
+    log = logging.getLogger("familybot_trio.features.token")
+    logs.add_secret(LATE_SECRET)
+    log.warning("posting %s to %s", LATE_SECRET, "https://x.test/?q=" + LATE_SECRET)
+    encoded = "itad%2Fkey%2Blearned%3Dat-runtime42"
+    log.warning("GET https://x.test/prices?c=%s", encoded)
+    _assert_clean(stream.getvalue())
+    assert encoded not in stream.getvalue()
+
+
+def test_json_lines_redacted_with_traceback(stream: io.StringIO) -> None:
+    out = io.StringIO()  # the fixture restores levels; this call replaces its handler
+    handler = logs.setup_logging(fmt="json", levels={"root": "INFO"}, secrets=[BOT_TOKEN],
+                                 stream=out)
+    try:
+        try:
+            raise ValueError(f"bad token {BOT_TOKEN}")
+        except ValueError:
+            logging.getLogger("gateway.shard").exception("closed [code:%d]", 4004)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    line = out.getvalue().strip().splitlines()[-1]
+    entry = json.loads(line)
+    assert entry["logger"] == "gateway.shard" and entry["level"] == "ERROR"
+    assert entry["msg"] == "closed [code:4004]"
+    assert "ValueError: bad token [REDACTED]" in entry["exc"]
+    assert BOT_TOKEN not in line
+
+
+def test_other_handlers_see_redacted_records_too(
+    stream: io.StringIO, caplog: pytest.LogCaptureFixture
+) -> None:
+    # caplog's handler is not ours: the record factory already redacted the record.
+    logging.getLogger("familybot_trio.test").warning("key is %s", WEBAPI_KEY)
+    assert WEBAPI_KEY not in caplog.text and "[REDACTED]" in caplog.text
+
+
+def test_httpx_quiet_by_default_and_levels_validated(stream: io.StringIO) -> None:
+    assert logging.getLogger("httpx").level == logging.WARNING
+    assert logging.getLogger("httpcore").level == logging.WARNING
+    logging.getLogger("httpx").info("HTTP Request: GET https://x.test/?key=abc123456")
+    assert "HTTP Request" not in stream.getvalue()
+    with pytest.raises(ValueError, match="'LOUD' for logger 'gateway'"):
+        logs.setup_logging(levels={"gateway": "LOUD"}, stream=io.StringIO())
+    with pytest.raises(ValueError, match="'xml'"):
+        logs.setup_logging(fmt="xml", stream=io.StringIO())  # type: ignore[arg-type]
+
+
+def test_reset_restores_plain_records() -> None:
+    logs.setup_logging(stream=io.StringIO(), secrets=[WEBAPI_KEY])
+    logs.reset_logging()
+    record = logging.getLogger("x").makeRecord("x", logging.INFO, "f", 1, "k %s",
+                                                (WEBAPI_KEY,), None)
+    assert record.args == (WEBAPI_KEY,)  # other tests in the session are not affected
+
+
+def test_redact_leaves_plain_text_alone() -> None:
+    text = "job ran [job:refresh duration_s:0.120 trigger:schedule] appid=620 monkeys"
+    assert logs.redact(text) == text
