@@ -1,0 +1,403 @@
+"""One Discord gateway connection kept alive: HELLO, IDENTIFY/RESUME, heartbeat, reconnect.
+
+Shape (one pass of `Shard._run_connections` = one websocket):
+
+    run()                                   shard nursery: dispatch pump
+      └─ connection                         per-connection nursery, cancelled to end it
+           ├─ reader     HELLO, then every frame: seq, ops 1/7/9/11, dispatches -> channel
+           ├─ heartbeat  first beat after interval * jitter, zombie check before each beat
+           └─ sender     user sends (presence ...) through the 120/60 s limiter
+
+Whoever decides a connection is over (reader on op 7/9/close, heartbeat on a missing ACK,
+close()) records what comes next (resume, identify, shutdown, fatal) with `_Conn.end` and
+cancels the per-connection nursery; the close frame (4000 to keep the session, 1000 only on
+shutdown) is then sent under a bounded shield. Dispatches go through a memory channel to the
+pump, which starts each handler in the app's nursery: no handler can delay the reader or the
+heartbeat.
+
+Upstream: Discord docs Gateway (Connecting, Sending Heartbeats, Resuming, Rate Limiting);
+shared/docs/discord-protocol.md sections 1.3-1.7 and 5.7.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import random
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+import trio_websocket
+
+from familybot_trio import blocking
+from gateway import _protocol as P
+from gateway._connection import Conn, Next, gateway_url_with_query
+from gateway.codec import DecodeError, decode_json, encode_json, needs_thread
+from gateway.errors import FatalCloseError
+
+# Big frames are decoded in a worker thread (blocking policy). A dedicated limiter name is
+# requested from the blocking.py owner; until it exists, share the small-IO one.
+DECODE_LIMITER = "gateway_decode" if "gateway_decode" in blocking.LIMITS else "files"
+
+_CONNECT_ERRORS = (OSError, trio_websocket.HandshakeError, trio_websocket.DisconnectionTimeout,
+                   trio.BrokenResourceError)
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """What READY told us: session_id, application_id, the bot user dict, guild ids."""
+
+    session_id: str
+    application_id: int
+    user: dict[str, Any]
+    guild_ids: tuple[int, ...]
+
+
+class ShardState(enum.Enum):
+    """Where the shard is; read `Shard.state` for health checks and the console."""
+
+    DISCONNECTED = "disconnected"  # between connections (backoff)
+    CONNECTING = "connecting"  # websocket handshake, waiting for HELLO
+    IDENTIFYING = "identifying"  # IDENTIFY sent, waiting for READY
+    RESUMING = "resuming"  # RESUME sent, waiting for RESUMED
+    ACTIVE = "active"  # READY or RESUMED received
+    FATALLY_CLOSED = "fatally_closed"  # 4004/4010-4014: run() raised FatalCloseError
+    STOPPED = "stopped"  # close() finished
+
+
+class Shard:
+    """A gateway shard: connects, identifies, resumes and heartbeats until closed.
+
+    Args: token: bot token (sent only in IDENTIFY/RESUME, never logged); intents: an
+        `Intents` mask; get_gateway_bot: returns the raw JSON of GET /gateway/bot (called
+        once per run); shard_id, shard_count: sent in IDENTIFY; rng: randomness for jitter
+        (tests pass a seeded one); properties: IDENTIFY `properties` override.
+    No I/O happens here: `run` connects.
+    """
+
+    def __init__(self, *, token: str, intents: int,
+                 get_gateway_bot: Callable[[], Awaitable[dict[str, Any]]],
+                 shard_id: int = 0, shard_count: int = 1, rng: random.Random | None = None,
+                 properties: dict[str, str] | None = None) -> None:
+        self._token, self.intents = token, int(intents)
+        self._get_gateway_bot = get_gateway_bot
+        self.shard_id, self.shard_count = shard_id, shard_count
+        self._rng = rng or random.Random()
+        self._properties = properties or {"os": sys.platform, "browser": "familybot-trio",
+                                          "device": "familybot-trio"}
+        self.log = logging.getLogger(f"gateway.shard.{shard_id}")
+        self.state = ShardState.DISCONNECTED
+        self.sequence: int | None = None
+        self.session_id: str | None = None
+        self.resume_gateway_url: str | None = None
+        self.latency_ms: float | None = None
+        self.reconnects = 0  # connections opened after the first (for tests, console)
+        self._gateway_url = ""
+        self._starts_remaining, self._starts_total, self._starts_reset_s = 1, 1, 0.0
+        self._last_identify_at: float | None = None
+        self._identify_delay_s = 0.0
+        self._failed_resumes = 0
+        self._closing = False
+        self._loop_scope = trio.CancelScope()
+        self._stopped = trio.Event()
+        self._task_status: Any = trio.TASK_STATUS_IGNORED
+        self._outbox_send, self._outbox_recv = trio.open_memory_channel[str](64)
+        self._pending_send: str | None = None
+        self._events_send, self._events_recv = trio.open_memory_channel[tuple[str, Any]](1024)
+
+    # ------------------------------------------------------------------ public
+    async def run(self, dispatch: Callable[[str, Any], Awaitable[None]], handlers: trio.Nursery,
+                  *, task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED) -> None:
+        """Connect, report READY, then keep the session alive until close() or a fatal close.
+
+        Args: dispatch(event_name, data): started in `handlers` for every op-0 event
+            (READY and RESUMED included), in the order received; handlers: the app's nursery.
+        Returns: after close() (close code 1000 sent).
+        Raises: FatalCloseError for 4004 and 4010-4014 (message names the cause and fix);
+            whatever get_gateway_bot raises.
+        Cancellation: cancelling run() sends close 4000 (bounded) so the session stays
+            resumable for a restart; only close() sends 1000.
+        Upstream: GET /gateway/bot; Gateway > Connecting / Resuming.
+        """
+        info = await self._get_gateway_bot()
+        self._gateway_url = str(info["url"])
+        limit = info.get("session_start_limit") or {}
+        self._starts_total = int(limit.get("total", 1000))
+        self._starts_remaining = int(limit.get("remaining", 1))
+        self._starts_reset_s = float(limit.get("reset_after", 0)) / 1000.0
+        self._task_status = task_status
+        fatal: FatalCloseError | None = None
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._pump, dispatch, handlers)
+            try:
+                with self._loop_scope:
+                    await self._run_connections()
+            except FatalCloseError as exc:
+                fatal = exc
+            finally:
+                self._events_send.close()  # the pump drains what was received, then ends
+        self.state = ShardState.FATALLY_CLOSED if fatal else ShardState.STOPPED
+        self._stopped.set()
+        if fatal is not None:
+            raise fatal
+
+    async def close(self) -> None:
+        """Shut down: close code 1000 (ends the session), waits at most ~2 s; run() returns."""
+        self._closing = True
+        self._loop_scope.cancel()
+        with trio.move_on_after(P.CLOSE_TIMEOUT_S + 1.0):
+            await self._stopped.wait()
+
+    async def send(self, op: int, d: object) -> None:
+        """Queue a payload (e.g. op 3 presence) for the sender, behind the send limiter.
+
+        Raises: ValueError when the payload is over 4096 bytes (Discord would close 4002).
+        Cancellation: a payload already queued is still sent.
+        """
+        text = encode_json(op, d)
+        if len(text.encode()) > P.MAX_PAYLOAD_BYTES:
+            raise ValueError(f"gateway payload op {op} is {len(text.encode())} bytes; Discord "
+                             f"closes the connection above {P.MAX_PAYLOAD_BYTES}: send less")
+        await self._outbox_send.send(text)
+
+    # ----------------------------------------------------------- connections
+    async def _pump(self, dispatch: Callable[[str, Any], Awaitable[None]],
+                    handlers: trio.Nursery) -> None:
+        async for name, data in self._events_recv:
+            handlers.start_soon(dispatch, name, data)
+
+    async def _run_connections(self) -> None:
+        failures = 0  # consecutive connections that never became ACTIVE
+        while not self._closing:
+            resume = self.session_id is not None
+            if not resume:
+                await self._wait_before_identify()
+            url = (self.resume_gateway_url or self._gateway_url) if resume else self._gateway_url
+            conn = Conn(resuming=resume)
+            self.state = ShardState.CONNECTING
+            try:
+                await self._connect(conn, url)
+            except _CONNECT_ERRORS as exc:
+                self.log.warning("gateway connect failed, retrying on the main URL "
+                                 "[url:%s cause:%r]", url.split("?")[0], exc)
+                self.resume_gateway_url = None  # a dead resume host: fall back (twilight #1942)
+                conn.end(Next.RESUME if resume else Next.IDENTIFY)
+            self.reconnects += 1
+            if conn.next is Next.FATAL:
+                assert conn.fatal is not None
+                self.log.error("gateway closed fatally, not reconnecting [code:%d]: %s",
+                               conn.fatal.close_code, conn.fatal.fix)
+                raise conn.fatal
+            if conn.next is Next.SHUTDOWN or self._closing:
+                return
+            if resume and not conn.active:
+                self._failed_resumes += 1
+                if self._failed_resumes >= P.MAX_FAILED_RESUMES:
+                    self.log.warning("resume failed %d times, identifying a new session",
+                                     self._failed_resumes)
+                    conn.next = Next.IDENTIFY
+            if conn.next is Next.IDENTIFY:
+                self._drop_session()
+            failures = 0 if conn.active else failures + 1
+            self.state = ShardState.DISCONNECTED
+            cap = min(P.BACKOFF_CAP_S, P.BACKOFF_BASE ** failures) if failures else 1.0
+            delay = self._rng.uniform(0, cap)
+            self.log.info("gateway connection ended, reconnecting in %.2f s [next:%s seq:%s]",
+                          delay, conn.next.name.lower(), self.sequence)
+            await trio.sleep(delay)
+
+    def _drop_session(self) -> None:
+        self.session_id = self.sequence = self.resume_gateway_url = None
+        self._failed_resumes = 0
+
+    async def _wait_before_identify(self) -> None:
+        """Space identifies >= 5 s, honour op 9's 1-5 s and session_start_limit."""
+        now = trio.current_time()
+        at = now + self._identify_delay_s
+        if self._last_identify_at is not None:
+            at = max(at, self._last_identify_at + P.IDENTIFY_SPACING_S)
+        if self._starts_remaining <= 0:
+            self.log.error("no session starts left today; waiting %.0f s for the reset "
+                           "(the bot reconnected too often)", self._starts_reset_s)
+            at = max(at, now + self._starts_reset_s)
+            self._starts_remaining = self._starts_total
+        self._identify_delay_s = 0.0
+        await trio.sleep_until(at)
+
+    async def _connect(self, conn: Conn, url: str) -> None:
+        async with trio_websocket.open_websocket_url(
+            gateway_url_with_query(url), max_message_size=P.MAX_FRAME_BYTES,
+            message_queue_size=256, connect_timeout=P.CONNECT_TIMEOUT_S,
+            disconnect_timeout=P.CLOSE_TIMEOUT_S,
+        ) as ws:
+            conn.ws = ws
+            try:
+                async with trio.open_nursery() as nursery:
+                    conn.scope, conn.nursery = nursery.cancel_scope, nursery
+                    if conn.next is None:
+                        nursery.start_soon(self._read, conn)
+            finally:
+                code = 1000 if self._closing else conn.close_code
+                with trio.move_on_after(P.CLOSE_TIMEOUT_S) as cleanup:
+                    cleanup.shield = True  # bounded: then trio-websocket drops the stream
+                    await ws.aclose(code, "shutdown" if code == 1000 else "reconnecting")
+
+    # ---------------------------------------------------------------- reader
+    async def _receive(self, conn: Conn) -> dict[str, Any]:
+        while True:
+            msg = await conn.ws.get_message()
+            if isinstance(msg, str):
+                if needs_thread(len(msg)):
+                    return await blocking.run_sync(DECODE_LIMITER, decode_json, msg)
+                return decode_json(msg)
+            if needs_thread(conn.inflater.buffered(msg)):
+                payload = await blocking.run_sync(DECODE_LIMITER, conn.inflater.feed, msg)
+            else:
+                payload = conn.inflater.feed(msg)
+            if payload is not None:
+                return payload
+
+    async def _read(self, conn: Conn) -> None:
+        try:
+            with trio.fail_after(P.HELLO_TIMEOUT_S):
+                hello = await self._receive(conn)
+            if hello["op"] == P.Opcode.RECONNECT:
+                self.log.info("gateway sent op 7 before HELLO, reconnecting")
+                conn.end(Next.RESUME)
+                return
+            if hello["op"] != P.Opcode.HELLO:
+                self.log.warning("first gateway frame was op %s, not HELLO; reconnecting",
+                                 hello["op"])
+                conn.end(Next.RESUME)
+                return
+            interval_s = float(hello["d"]["heartbeat_interval"]) / 1000.0
+            conn.nursery.start_soon(self._heartbeat, conn, interval_s)
+            await self._identify_or_resume(conn)
+            conn.nursery.start_soon(self._sender, conn)
+            while True:
+                await self._handle(conn, await self._receive(conn))
+        except trio_websocket.ConnectionClosed as exc:
+            self._on_closed(conn, exc.reason.code if exc.reason else None,
+                            exc.reason.reason if exc.reason else None)
+        except trio.TooSlowError:
+            self.log.warning("no HELLO within %.0f s, reconnecting", P.HELLO_TIMEOUT_S)
+            conn.end(Next.RESUME)
+        except DecodeError as exc:
+            self.log.warning("bad gateway frame, reconnecting: %s", exc)
+            conn.end(Next.RESUME)
+
+    def _on_closed(self, conn: Conn, code: int | None, reason: str | None) -> None:
+        if P.is_fatal_close(code):
+            assert code is not None
+            cause, fix = P.CloseCode(code).cause_and_fix
+            conn.fatal = FatalCloseError(code, reason or cause, fix)
+            conn.end(Next.FATAL)
+            return
+        try:
+            new_session = code is not None and P.CloseCode(code).needs_new_session
+        except ValueError:
+            new_session = False
+        level = logging.ERROR if code in (4001, 4002, 4005) else logging.WARNING
+        self.log.log(level, "gateway closed the connection, will %s [code:%s reason:%s]",
+                     "identify" if new_session else "resume", code, reason)
+        conn.end(Next.IDENTIFY if new_session else Next.RESUME)
+
+    async def _identify_or_resume(self, conn: Conn) -> None:
+        if conn.resuming:
+            self.state = ShardState.RESUMING
+            d: dict[str, Any] = {"token": self._token, "session_id": self.session_id,
+                                 "seq": self.sequence}
+            await conn.send(encode_json(P.Opcode.RESUME, d))
+            return
+        self.state = ShardState.IDENTIFYING
+        d = {"token": self._token, "intents": self.intents, "properties": self._properties,
+             "shard": [self.shard_id, self.shard_count]}
+        self._last_identify_at = trio.current_time()
+        self._starts_remaining -= 1
+        await conn.send(encode_json(P.Opcode.IDENTIFY, d))
+
+    async def _handle(self, conn: Conn, payload: dict[str, Any]) -> None:
+        op, d = payload["op"], payload.get("d")
+        if op == P.Opcode.DISPATCH:
+            seq, name = payload.get("s"), payload.get("t")
+            if isinstance(seq, int):
+                if self.sequence is not None and seq <= self.sequence:
+                    self.log.debug("dropping replayed duplicate [seq:%d t:%s]", seq, name)
+                    return
+                self.sequence = seq
+            if name == "READY":
+                self._on_ready(conn, d)
+            elif name == "RESUMED":
+                self.log.info("session resumed [seq:%s]", self.sequence)
+                self._mark_active(conn)
+            await self._events_send.send((str(name), d))
+        elif op == P.Opcode.HEARTBEAT:
+            await self._beat(conn)  # the server asks: answer at once
+        elif op == P.Opcode.HEARTBEAT_ACK:
+            conn.acked = True
+            if conn.beat_sent_at is not None:
+                self.latency_ms = (trio.current_time() - conn.beat_sent_at) * 1000.0
+        elif op == P.Opcode.RECONNECT:
+            self.log.info("gateway asked to reconnect (op 7), resuming")
+            conn.end(Next.RESUME)
+        elif op == P.Opcode.INVALID_SESSION:
+            if d is True and self.session_id is not None:
+                self.log.info("invalid session (resumable), resuming")
+                conn.end(Next.RESUME)
+            else:
+                self._identify_delay_s = self._rng.uniform(*P.INVALID_SESSION_WAIT_S)
+                self.log.warning("invalid session, identifying again in >= %.1f s",
+                                 self._identify_delay_s)
+                conn.end(Next.IDENTIFY)
+        elif op != P.Opcode.HELLO:
+            self.log.debug("ignoring unknown gateway op %s", op)
+
+    def _on_ready(self, conn: Conn, d: dict[str, Any]) -> None:
+        self.session_id = str(d["session_id"])
+        self.resume_gateway_url = d.get("resume_gateway_url") or None
+        self._mark_active(conn)
+        ready = Ready(session_id=self.session_id,
+                      application_id=int((d.get("application") or {}).get("id", 0)),
+                      user=dict(d.get("user") or {}),
+                      guild_ids=tuple(int(g["id"]) for g in d.get("guilds") or ()))
+        self.log.info("session ready [session:%s guilds:%d]", self.session_id,
+                      len(ready.guild_ids))
+        task_status, self._task_status = self._task_status, trio.TASK_STATUS_IGNORED
+        task_status.started(ready)
+
+    def _mark_active(self, conn: Conn) -> None:
+        self.state = ShardState.ACTIVE
+        conn.active = True
+        self._failed_resumes = 0
+
+    # ------------------------------------------------------- heartbeat, sender
+    async def _beat(self, conn: Conn) -> None:
+        conn.acked, conn.beat_sent_at = False, trio.current_time()
+        await conn.send(encode_json(P.Opcode.HEARTBEAT, self.sequence), priority=True)
+
+    async def _heartbeat(self, conn: Conn, interval_s: float) -> None:
+        """Beat every interval_s; no ACK since the last beat = zombie: close 4000, resume."""
+        deadline = trio.current_time() + interval_s * self._rng.random()
+        while True:
+            await trio.sleep_until(deadline)
+            if not conn.acked:
+                self.log.warning("no heartbeat ACK within %.1f s (zombie connection), "
+                                 "closing with 4000 and resuming", interval_s)
+                conn.end(Next.RESUME)
+                return
+            await self._beat(conn)
+            deadline = max(deadline + interval_s, trio.current_time())
+
+    async def _sender(self, conn: Conn) -> None:
+        while True:
+            if self._pending_send is None:
+                self._pending_send = await self._outbox_recv.receive()
+            if not await conn.send(self._pending_send):
+                await trio.sleep_forever()  # closed: the reader ends this connection
+            self._pending_send = None  # a send cut off by a reconnect goes out on the next
+
+
+__all__ = ["Ready", "Shard", "ShardState"]
