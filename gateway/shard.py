@@ -35,6 +35,7 @@ import trio_websocket
 from familybot_trio import blocking
 from gateway import _protocol as P
 from gateway._connection import Conn, Next, gateway_url_with_query
+from gateway._send_limiter import SendLimiter, heartbeat_reserve
 from gateway.codec import DecodeError, decode_json, encode_json, needs_thread
 from gateway.errors import FatalCloseError
 
@@ -274,6 +275,7 @@ class Shard:
                 conn.end(Next.RESUME)
                 return
             interval_s = float(hello["d"]["heartbeat_interval"]) / 1000.0
+            conn.limiter = SendLimiter(reserve=heartbeat_reserve(interval_s))
             conn.nursery.start_soon(self._heartbeat, conn, interval_s)
             await self._identify_or_resume(conn)
             conn.nursery.start_soon(self._sender, conn)

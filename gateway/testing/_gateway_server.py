@@ -62,6 +62,7 @@ class _Conn:
     lock: trio.Lock = field(default_factory=trio.Lock)
     session: _Session | None = None
     sends: deque[float] = field(default_factory=deque)
+    server_closed: bool = False  # this fake closed or dropped it (not a client close)
 
 
 class FakeGateway:
@@ -90,6 +91,8 @@ class FakeGateway:
         self.invalidate_identifies = 0  # next N IDENTIFYs answered with op 9 d=false
         self.resume_mode = "replay"  # "replay" | "invalid" | "drop_tcp"
         self.replay_overlap = 0  # on RESUME also resend this many already-seen events
+        self.resume_gateway_url: str | None = None  # READY's value; default url + RESUME_PATH
+        self.resume_anywhere = False  # accept RESUME on any path (fallback tests)
         self._session: _Session | None = None
         self._live: _Conn | None = None
         self._conn_ids = 0
@@ -122,10 +125,17 @@ class FakeGateway:
         try:
             await self._speak(conn)
         except ConnectionClosed as exc:
-            self.client_close_codes.append(exc.reason.code if exc.reason else None)
+            if conn.server_closed:
+                return
+            code = exc.reason.code if exc.reason else None
+            self.client_close_codes.append(code)
+            if code in (1000, 1001) and conn.session is self._session:
+                self._session = None  # like Discord: a 1000/1001 close ends the session
             self._notify()
         except trio.BrokenResourceError:
-            self.client_close_codes.append(None)
+            if not conn.server_closed:
+                self.client_close_codes.append(None)
+                self._notify()
         finally:
             if self._live is conn:
                 self._live = None
@@ -184,7 +194,7 @@ class FakeGateway:
             return False
         self._session = conn.session = _Session(f"session-{self.identify_count}")
         ready = {"v": 10, "user": BOT_USER, "session_id": conn.session.session_id,
-                 "resume_gateway_url": self.url + RESUME_PATH,
+                 "resume_gateway_url": self.resume_gateway_url or self.url + RESUME_PATH,
                  "guilds": [{"id": str(g), "unavailable": True} for g in self.guild_ids],
                  "application": {"id": str(APPLICATION_ID), "flags": 0}}
         await self._dispatch_on(conn, "READY", ready)
@@ -194,10 +204,12 @@ class FakeGateway:
         self.resume_count += 1
         session = self._session
         if self.resume_mode == "drop_tcp":
+            conn.server_closed = True
             await conn.ws._stream.aclose()  # no close frame: the client sees 1006
             return True
         if (self.resume_mode == "invalid" or session is None
-                or not urlsplit(conn.path).path.startswith(RESUME_PATH)
+                or not (self.resume_anywhere
+                        or urlsplit(conn.path).path.startswith(RESUME_PATH))
                 or d.get("session_id") != session.session_id):
             await self._send(conn, {"op": 9, "d": False})
             return False
@@ -235,6 +247,7 @@ class FakeGateway:
         return session.seq
 
     async def _close(self, conn: _Conn, code: int, reason: str) -> None:
+        conn.server_closed = True
         self.server_close_codes.append(code)
         self._notify()
         with trio.move_on_after(2):
@@ -277,6 +290,7 @@ class FakeGateway:
     async def drop_tcp(self) -> None:
         """Close the live connection's TCP stream with no close frame (client sees 1006)."""
         conn = self._require_live()
+        conn.server_closed = True
         self.server_close_codes.append(1006)
         await conn.ws._stream.aclose()
 

@@ -49,22 +49,17 @@ async def running_shard(*, interval_ms: int = 41250, intents: int = INTENTS, han
         await servers.start(fake.serve)
         shard = Shard(token=TOKEN, intents=intents, rng=random.Random(7),
                       get_gateway_bot=gateway_bot(fake.url, remaining, reset_after_ms))
-        holder: list[Harness] = []
+        h = Harness(fake, shard, ready=None)  # type: ignore[arg-type]
 
         async def dispatch(name: str, data: Any) -> None:
-            h = holder[0] if holder else None
-            if h is not None:
-                h.events.append((name, data))
-                h.event_added.set()
-                h.event_added = trio.Event()
+            h.events.append((name, data))
+            h.event_added.set()
+            h.event_added = trio.Event()
             if handler is not None:
                 await handler(name, data)
 
         async with trio.open_nursery() as handlers:
-            ready = await handlers.start(shard.run, dispatch, handlers)
-            h = Harness(fake, shard, ready)
-            h.events.append(("READY", {"session_id": ready.session_id}))
-            holder.append(h)
+            h.ready = await handlers.start(shard.run, dispatch, handlers)
             yield h
             await shard.close()
             handlers.cancel_scope.cancel()
