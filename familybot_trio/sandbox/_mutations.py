@@ -1,0 +1,102 @@
+"""Changes over time: the sandbox methods that edit the family (bound onto `Sandbox`).
+
+Each takes effect on the next request: bodies are built from the live state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from familybot_trio.sandbox import _family as F
+
+if TYPE_CHECKING:
+    from familybot_trio.sandbox._server import Sandbox
+
+
+def _known(sb: Sandbox, appid: int) -> F.AppId:
+    if F.AppId(appid) not in sb.family.apps:
+        raise KeyError(f"appid {appid} is not in the sandbox catalog; add it with "
+                       "add_library_app(appid, owner, name=...) first")
+    return F.AppId(appid)
+
+
+def add_library_app(sb: Sandbox, appid: int, owner: int, *, name: str | None = None,
+                    price_cents: int = 1999, categories: tuple[int, ...] = (2, 1, 9, 38, 62),
+                    app_type: int = F.APP_TYPE_GAME, exclude_reason: int = F.EXCLUDE_NONE) -> None:
+    """Put `appid` in the shared library owned by `owner` (acquired now).
+
+    Args: appid: a catalog app (e.g. a wished game) or a new one (then `name` is required);
+        owner: a member's SteamID64; an app already in the library gains this owner.
+    Raises: KeyError for an unknown owner, ValueError for a new appid without a name.
+    """
+    fam = sb.family
+    if fam.member(owner) is None:
+        raise KeyError(f"{owner} is not a member of the sandbox family")
+    aid, sid = F.AppId(appid), F.SteamID64(owner)
+    if aid not in fam.apps:
+        if not name:
+            raise ValueError(f"appid {appid} is new to the sandbox: pass name=")
+        fam.apps[aid] = F.AppInfo(aid, name, "game", app_type, tuple(categories),
+                                  (("1", "Action"),), "Sandbox Studio", "Sandbox Studio",
+                                  "Jan 1, 2025")
+        fam.prices[aid] = F.Price(price_cents, 0, price_cents == 0)
+        fam.itad_ids[aid] = f"018d0000-0000-7000-8000-{appid:012d}"[:36]
+        fam.history_low_cents[aid] = price_cents
+    lib = fam.library.get(aid)
+    if lib is None:
+        fam.library[aid] = F.LibraryApp(aid, (sid,), exclude_reason, int(sb.now_s()))
+    elif sid not in lib.owners:
+        fam.library[aid] = dataclasses.replace(lib, owners=(*lib.owners, sid))
+    fam.playtimes.setdefault((sid, aid), F.Playtime(0, 0, 0))
+
+
+def remove_library_app(sb: Sandbox, appid: int) -> None:
+    """Take `appid` out of the shared library (a licence revoked or refunded)."""
+    sb.family.library.pop(F.AppId(appid), None)
+
+
+def set_price(sb: Sandbox, appid: int, initial_cents: int, discount_pct: int | None = None) -> None:
+    """Change the regular USD price (cents); keep the current discount unless given."""
+    aid = _known(sb, appid)
+    old = sb.family.prices[aid]
+    pct = old.discount_pct if discount_pct is None else discount_pct
+    sb.family.prices[aid] = F.Price(initial_cents, pct, initial_cents == 0)
+
+
+def start_sale(sb: Sandbox, appid: int, discount_pct: int) -> None:
+    """Put `appid` on sale at `discount_pct` (1..99) percent off."""
+    if not 0 < discount_pct < 100:
+        raise ValueError(f"discount_pct must be 1..99, got {discount_pct}")
+    aid = _known(sb, appid)
+    sb.family.prices[aid] = dataclasses.replace(sb.family.prices[aid], discount_pct=discount_pct)
+
+
+def end_sale(sb: Sandbox, appid: int) -> None:
+    """Back to the regular price."""
+    aid = _known(sb, appid)
+    sb.family.prices[aid] = dataclasses.replace(sb.family.prices[aid], discount_pct=0)
+
+
+def set_historical_low(sb: Sandbox, appid: int, cents: int | None = None) -> None:
+    """Set the ITAD historical low (USD cents); default: the current final price."""
+    aid = _known(sb, appid)
+    sb.family.history_low_cents[aid] = (sb.family.prices[aid].final_cents
+                                        if cents is None else cents)
+
+
+def clear_wishlist(sb: Sandbox, steamid: int) -> None:
+    """Empty a member's wishlist (GetWishlist then answers {"items": []})."""
+    sb.family.wishlists[F.SteamID64(steamid)] = {}
+
+
+def add_to_wishlist(sb: Sandbox, steamid: int, appid: int) -> None:
+    """Add a catalog app to the end of a member's wishlist (date_added = now)."""
+    aid = _known(sb, appid)
+    wl = sb.family.wishlists.setdefault(F.SteamID64(steamid), {})
+    wl[aid] = F.WishItem(aid, len(wl) + 1, int(sb.now_s()))
+
+
+def remove_from_wishlist(sb: Sandbox, steamid: int, appid: int) -> None:
+    """Drop one app from a member's wishlist."""
+    sb.family.wishlists.get(F.SteamID64(steamid), {}).pop(F.AppId(appid), None)
