@@ -1,0 +1,488 @@
+"""FakeRest: Discord's REST API on 127.0.0.1, scriptable, recording everything it is sent.
+
+Served by hypercorn's trio worker (an ASGI app, port 0) inside the caller's nursery, so the
+fake runs on the test's trio clock: the 3 s interaction deadline and the rate-limit windows
+follow the autojump / mock clock.
+
+What it does like Discord: `Authorization: Bot <token>` checked (401); per-route buckets with
+`X-RateLimit-*` headers (hash + major parameter, `bucket_limit` per `bucket_reset_after_s`)
+and a route-scope 429 when a client overruns them; the global limit (`global_limit` per
+second, interaction routes exempt); `nonce` + `enforce_nonce` dedup; the interaction
+deadline (404 / 10062 after 3 s) and double acknowledgement (400 / 40060).
+Scripted faults (`fail_next`, `rate_limit_next`, `cloudflare_next`) answer the next
+matching request(s) instead of the normal handler.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve
+from starlette.requests import Request
+from starlette.responses import Response
+
+API_PREFIX: Final = "/api/v10"
+INTERACTION_DEADLINE_S: Final = 3.0
+NONCE_WINDOW_S: Final = 300.0  # Discord dedups an enforced nonce for a few minutes
+_FIRST_ID: Final = 1_300_000_000_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as received: method, path (under /api/v10), query, headers, json, at."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    at: float  # trio clock, s
+    status: int = 0  # what the fake answered
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """A message as the fake stores it (latest version; edits replace the record).
+
+    kind: "message" (channel post), "callback" (interaction type 4 reply), "original"
+    (the @original edited after a deferral), "followup".
+    """
+
+    id: int
+    channel_id: int
+    content: str | None
+    embeds: tuple[dict, ...] = ()
+    nonce: str | None = None
+    flags: int = 0
+    pinned: bool = False
+    kind: str = "message"
+    interaction_id: int | None = None
+    allowed_mentions: dict | None = None
+    edits: int = 0
+    deleted: bool = False
+
+    @property
+    def is_ephemeral(self) -> bool:
+        """True when flag 64 (EPHEMERAL) is set."""
+        return bool(self.flags & 64)
+
+
+@dataclass(slots=True)
+class InteractionState:
+    """The fake's view of one interaction: deadline, acks, replies (mutable, fake-internal)."""
+
+    id: int
+    token: str
+    application_id: int
+    channel_id: int
+    created_at: float
+    callback_types: list[int] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)  # Discord error codes answered
+    message_ids: list[int] = field(default_factory=list)
+    choices: list[dict] | None = None  # autocomplete result
+    changed: trio.Event = field(default_factory=trio.Event)
+
+    def touch(self) -> None:
+        self.changed.set()
+        self.changed = trio.Event()
+
+
+@dataclass(slots=True)
+class _Fault:
+    method: str
+    match: str
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    times: int
+
+
+def _error(status: int, code: int, message: str, headers: dict | None = None) -> Response:
+    return Response(json.dumps({"code": code, "message": message}), status,
+                    headers=headers, media_type="application/json")
+
+
+def _ok(body: Any, headers: dict | None = None) -> Response:
+    if body is None:
+        return Response(status_code=204, headers=headers)
+    return Response(json.dumps(body), 200, headers=headers, media_type="application/json")
+
+
+# (method, regex, handler name, exempt from buckets/global)
+_ROUTES: Final = [
+    ("GET", r"/gateway/bot", "_gateway_bot", False),
+    ("POST", r"/channels/(?P<channel_id>\d+)/messages", "_create_message", False),
+    ("PATCH", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", "_edit_message", False),
+    ("DELETE", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", "_delete_message", False),
+    ("GET", r"/channels/(?P<channel_id>\d+)/pins", "_get_pins", False),
+    ("PUT", r"/channels/(?P<channel_id>\d+)/pins/(?P<message_id>\d+)", "_pin", False),
+    ("POST", r"/users/@me/channels", "_create_dm", False),
+    ("PUT", r"/applications/(?P<application_id>\d+)/commands", "_put_commands", False),
+    ("PUT", r"/applications/(?P<application_id>\d+)/guilds/(?P<guild_id>\d+)/commands",
+     "_put_commands", False),
+    ("POST", r"/interactions/(?P<interaction_id>\d+)/(?P<token>[^/]+)/callback", "_callback", True),
+    ("POST", r"/webhooks/(?P<application_id>\d+)/(?P<token>[^/]+)", "_followup", True),
+    ("PATCH", r"/webhooks/(?P<application_id>\d+)/(?P<token>[^/]+)/messages/@original",
+     "_edit_original", True),
+]
+
+
+class FakeRest:
+    """Discord's REST side for tests and the demo.
+
+    Args: token: the bot token the fake accepts; gateway_url: what /gateway/bot returns.
+    Knobs (set any time): bucket_limit, bucket_reset_after_s, global_limit,
+        session_start_limit (dict), gateway_url.
+    Records: requests (list of RecordedRequest), commands (application_id/guild -> list),
+        interactions (id -> InteractionState), rate_limit_violations (429s the client caused).
+    """
+
+    def __init__(self, *, token: str = "fake-token", gateway_url: str = "ws://127.0.0.1:1") -> None:
+        self.token = token
+        self.gateway_url = gateway_url
+        self.bucket_limit = 5
+        self.bucket_reset_after_s = 1.0
+        self.global_limit = 50
+        self.session_start_limit = {"total": 1000, "remaining": 1000,
+                                    "reset_after": 14_400_000, "max_concurrency": 1}
+        self.requests: list[RecordedRequest] = []
+        self.commands: dict[tuple[int, int | None], list[dict]] = {}
+        self.interactions: dict[int, InteractionState] = {}
+        self.rate_limit_violations = 0
+        self.url = ""  # "http://127.0.0.1:PORT/api/v10" once serving
+        self._messages: dict[int, MessageRecord] = {}
+        self._ids = itertools.count(_FIRST_ID)
+        self._faults: list[_Fault] = []
+        self._windows: dict[str, tuple[float, int]] = {}  # bucket key -> (window start, used)
+        self._global: list[float] = []
+        self._changed = trio.Event()
+
+    # ---- serving ------------------------------------------------------------------------
+
+    async def serve(self, *, task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve on 127.0.0.1:0 until cancelled; `started` gets the API base URL.
+
+        Cancellation: the normal way to stop it.
+        """
+        config = Config()
+        config.bind = ["127.0.0.1:0"]
+        config.keep_alive_timeout = 3600  # far beyond any test's virtual time jumps
+        config.graceful_timeout = 0.5
+        config.accesslog = None
+        config.errorlog = None
+
+        async def started(status: Any = trio.TASK_STATUS_IGNORED) -> None:
+            urls = await nursery.start(_serve_app, self._asgi, config)
+            self.url = urls[0].rstrip("/") + API_PREFIX
+            status.started(self.url)
+
+        async with trio.open_nursery() as nursery:
+            await started(task_status)
+
+    async def _asgi(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        request = Request(scope, receive)
+        response = await self._handle(request)
+        await response(scope, receive, send)
+
+    async def _handle(self, request: Request) -> Response:
+        path = request.url.path.removeprefix(API_PREFIX)
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        record = RecordedRequest(request.method, path, dict(request.query_params),
+                                 {k.lower(): v for k, v in request.headers.items()}, body,
+                                 trio.current_time())
+        response = self._respond(record)
+        self.requests.append(dataclasses.replace(record, status=response.status_code))
+        self._changed.set()
+        self._changed = trio.Event()
+        return response
+
+    def _respond(self, req: RecordedRequest) -> Response:
+        for fault in self._faults:
+            if fault.method == req.method and fault.match in req.path:
+                fault.times -= 1
+                if fault.times <= 0:
+                    self._faults.remove(fault)
+                return Response(fault.body, fault.status, headers=fault.headers)
+        for method, pattern, handler, exempt in _ROUTES:
+            found = re.fullmatch(pattern, req.path)
+            if method != req.method or not found:
+                continue
+            params = found.groupdict()
+            if not exempt and req.headers.get("authorization") != f"Bot {self.token}":
+                return _error(401, 0, "401: Unauthorized")
+            headers: dict[str, str] = {}
+            if not exempt:
+                limited = self._rate_limit(method, pattern, params, headers)
+                if limited is not None:
+                    return limited
+            response = getattr(self, handler)(req, **params)
+            response.headers.update(headers)
+            return response
+        return _error(404, 0, "404: Not Found")
+
+    def _rate_limit(self, method: str, pattern: str, params: dict, headers: dict) -> Response | None:
+        now = trio.current_time()
+        self._global = [t for t in self._global if t > now - 1.0]
+        if len(self._global) >= self.global_limit:
+            self.rate_limit_violations += 1
+            retry = self._global[0] + 1.0 - now
+            return _error_rl(retry, "global")
+        self._global.append(now)
+        bucket_hash = hashlib.sha256(f"{method} {pattern}".encode()).hexdigest()[:12]
+        major = params.get("channel_id") or params.get("guild_id") or ""
+        key = f"{bucket_hash}:{major}"
+        start, used = self._windows.get(key, (now, 0))
+        if now >= start + self.bucket_reset_after_s:
+            start, used = now, 0
+        reset_after = start + self.bucket_reset_after_s - now
+        if used >= self.bucket_limit:
+            self.rate_limit_violations += 1
+            return _error_rl(reset_after, "user", bucket_hash, self.bucket_limit)
+        self._windows[key] = (start, used + 1)
+        headers.update({"x-ratelimit-bucket": bucket_hash,
+                        "x-ratelimit-limit": str(self.bucket_limit),
+                        "x-ratelimit-remaining": str(self.bucket_limit - used - 1),
+                        "x-ratelimit-reset-after": f"{reset_after:.3f}"})
+        return None
+
+    # ---- scripting ----------------------------------------------------------------------
+
+    def fail_next(self, method: str, match: str, status: int, *, body: Any = None,
+                  headers: dict[str, str] | None = None, times: int = 1) -> None:
+        """Answer the next `times` requests whose path contains `match` with this response.
+
+        Args: body: dict/list (sent as JSON), str/bytes (sent as is) or None (Discord-style
+            {"code": 0, "message": ...}).
+        """
+        hdrs = dict(headers or {})
+        if body is None:
+            body = {"code": 0, "message": f"{status}: scripted failure"}
+        if isinstance(body, (dict, list)):
+            data = json.dumps(body).encode()
+            hdrs.setdefault("content-type", "application/json")
+        else:
+            data = body.encode() if isinstance(body, str) else body
+        self._faults.append(_Fault(method, match, status, data, hdrs, times))
+
+    def rate_limit_next(self, method: str, match: str, *, scope: str = "user",
+                        retry_after: float = 0.5, times: int = 1) -> None:
+        """Answer like Discord's 429 for `scope` "user" (route), "shared" or "global"."""
+        body = {"message": "You are being rate limited.", "retry_after": retry_after,
+                "global": scope == "global"}
+        headers = {"retry-after": str(max(1, round(retry_after))), "x-ratelimit-scope": scope,
+                   "via": "1.1 google"}
+        if scope == "global":
+            headers["x-ratelimit-global"] = "true"
+        else:
+            headers.update({"x-ratelimit-limit": "5", "x-ratelimit-remaining": "0",
+                            "x-ratelimit-reset-after": f"{retry_after:.3f}"})
+        self.fail_next(method, match, 429, body=body, headers=headers, times=times)
+
+    def cloudflare_next(self, method: str, match: str, *, times: int = 1) -> None:
+        """Answer with Cloudflare's HTML 429 (error 1015), no rate-limit headers."""
+        html = "<!DOCTYPE html><html><head><title>Error 1015</title></head><body>You are being " \
+               "rate limited (Cloudflare)</body></html>"
+        self.fail_next(method, match, 429, body=html,
+                       headers={"content-type": "text/html; charset=UTF-8"}, times=times)
+
+    # ---- reading back -------------------------------------------------------------------
+
+    def messages(self, channel_id: int | None = None, *, include_deleted: bool = False
+                 ) -> list[MessageRecord]:
+        """Messages posted (channel posts, interaction replies), oldest first."""
+        return [m for m in self._messages.values()
+                if (channel_id is None or m.channel_id == channel_id)
+                and (include_deleted or not m.deleted)]
+
+    async def wait_for_message(self, channel_id: int | None = None,
+                               predicate: Callable[[MessageRecord], bool] | None = None,
+                               ) -> MessageRecord:
+        """Wait for a stored message matching channel and predicate; returns the newest."""
+        while True:
+            for m in reversed(self.messages(channel_id)):
+                if predicate is None or predicate(m):
+                    return m
+            await self._changed.wait()
+
+    async def wait_for_request(self, method: str, match: str, count: int = 1) -> RecordedRequest:
+        """Wait until `count` requests matched method + path substring; returns the last."""
+        while True:
+            hits = [q for q in self.requests if q.method == method and match in q.path]
+            if len(hits) >= count:
+                return hits[count - 1]
+            await self._changed.wait()
+
+    def add_interaction(self, interaction_id: int, token: str, *, application_id: int,
+                        channel_id: int) -> InteractionState:
+        """Start an interaction's 3 s clock now (FakeDiscord calls this before dispatching)."""
+        state = InteractionState(interaction_id, token, application_id, channel_id,
+                                 trio.current_time())
+        self.interactions[interaction_id] = state
+        return state
+
+    # ---- handlers -----------------------------------------------------------------------
+
+    def _store(self, **fields: Any) -> MessageRecord:
+        fields.setdefault("id", next(self._ids))
+        body = fields.pop("body", None) or {}
+        record = MessageRecord(
+            channel_id=int(fields.pop("channel_id")), content=body.get("content"),
+            embeds=tuple(body.get("embeds") or ()), flags=int(body.get("flags") or 0),
+            allowed_mentions=body.get("allowed_mentions"), **fields)
+        self._messages[record.id] = record
+        return record
+
+    def _gateway_bot(self, req: RecordedRequest) -> Response:
+        return _ok({"url": self.gateway_url, "shards": 1,
+                    "session_start_limit": dict(self.session_start_limit)})
+
+    def _create_message(self, req: RecordedRequest, channel_id: str) -> Response:
+        body = req.json or {}
+        if not any(body.get(k) for k in ("content", "embeds", "components", "sticker_ids")):
+            return _error(400, 50006, "Cannot send an empty message")
+        if len(body.get("content") or "") > 2000 or len(body.get("embeds") or ()) > 10:
+            return _error(400, 50035, "Invalid Form Body")
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            for m in self._messages.values():
+                if m.channel_id == int(channel_id) and m.nonce == nonce:
+                    return _ok(_message_json(m))
+        return _ok(_message_json(self._store(channel_id=channel_id, body=body, nonce=nonce)))
+
+    def _edit_message(self, req: RecordedRequest, channel_id: str, message_id: str) -> Response:
+        old = self._messages.get(int(message_id))
+        if old is None or old.deleted or old.channel_id != int(channel_id):
+            return _error(404, 10008, "Unknown Message")
+        return _ok(_message_json(self._edit(old, req.json or {})))
+
+    def _edit(self, old: MessageRecord, body: dict) -> MessageRecord:
+        new = dataclasses.replace(
+            old, content=body.get("content", old.content),
+            embeds=tuple(body["embeds"] or ()) if "embeds" in body else old.embeds,
+            flags=int(body.get("flags", old.flags) or 0), edits=old.edits + 1)
+        self._messages[old.id] = new
+        return new
+
+    def _delete_message(self, req: RecordedRequest, channel_id: str, message_id: str) -> Response:
+        old = self._messages.get(int(message_id))
+        if old is None or old.deleted:
+            return _error(404, 10008, "Unknown Message")
+        self._messages[old.id] = dataclasses.replace(old, deleted=True)
+        return _ok(None)
+
+    def _get_pins(self, req: RecordedRequest, channel_id: str) -> Response:
+        return _ok([_message_json(m) for m in self.messages(int(channel_id)) if m.pinned])
+
+    def _pin(self, req: RecordedRequest, channel_id: str, message_id: str) -> Response:
+        old = self._messages.get(int(message_id))
+        if old is None or old.deleted:
+            return _error(404, 10008, "Unknown Message")
+        self._messages[old.id] = dataclasses.replace(old, pinned=True)
+        return _ok(None)
+
+    def _create_dm(self, req: RecordedRequest) -> Response:
+        recipient = int((req.json or {}).get("recipient_id", 0))
+        return _ok({"id": str(recipient + 1), "type": 1,
+                    "recipients": [{"id": str(recipient)}]})
+
+    def _put_commands(self, req: RecordedRequest, application_id: str,
+                      guild_id: str | None = None) -> Response:
+        stored = [{**c, "id": str(next(self._ids)), "application_id": application_id}
+                  for c in (req.json or [])]
+        self.commands[(int(application_id), None if guild_id is None else int(guild_id))] = stored
+        return _ok(stored)
+
+    def _interaction(self, token: str) -> InteractionState | None:
+        return next((i for i in self.interactions.values() if i.token == token), None)
+
+    def _callback(self, req: RecordedRequest, interaction_id: str, token: str) -> Response:
+        state = self.interactions.get(int(interaction_id))
+        body = req.json or {}
+        if state is None or state.token != token or (
+                trio.current_time() - state.created_at > INTERACTION_DEADLINE_S):
+            if state is not None:
+                state.rejected.append(10062)
+                state.touch()
+            return _error(404, 10062, "Unknown interaction")
+        if state.callback_types:
+            state.rejected.append(40060)
+            state.touch()
+            return _error(400, 40060, "Interaction has already been acknowledged.")
+        kind = int(body.get("type", 0))
+        state.callback_types.append(kind)
+        if kind == 4:
+            msg = self._store(channel_id=state.channel_id, body=body.get("data") or {},
+                              kind="callback", interaction_id=state.id)
+            state.message_ids.append(msg.id)
+        elif kind == 5:
+            data = body.get("data") or {}
+            msg = self._store(channel_id=state.channel_id, body={"flags": data.get("flags", 0)},
+                              kind="original", interaction_id=state.id)
+            state.message_ids.append(msg.id)
+        elif kind == 8:
+            state.choices = list((body.get("data") or {}).get("choices") or [])
+        state.touch()
+        return _ok(None)
+
+    def _followup(self, req: RecordedRequest, application_id: str, token: str) -> Response:
+        state = self._interaction(token)
+        if state is None or not state.callback_types:
+            return _error(404, 10015, "Unknown Webhook")
+        msg = self._store(channel_id=state.channel_id, body=req.json or {}, kind="followup",
+                          interaction_id=state.id)
+        state.message_ids.append(msg.id)
+        state.touch()
+        return _ok(_message_json(msg))
+
+    def _edit_original(self, req: RecordedRequest, application_id: str, token: str) -> Response:
+        state = self._interaction(token)
+        if state is None or not state.message_ids:
+            return _error(404, 10008, "Unknown Message")
+        msg = self._edit(self._messages[state.message_ids[0]], req.json or {})
+        state.touch()
+        return _ok(_message_json(msg))
+
+
+def _error_rl(retry_after: float, scope: str, bucket: str = "", limit: int = 0) -> Response:
+    headers = {"retry-after": str(max(1, round(retry_after + 0.5))), "x-ratelimit-scope": scope}
+    if scope == "global":
+        headers["x-ratelimit-global"] = "true"
+    else:
+        headers.update({"x-ratelimit-bucket": bucket, "x-ratelimit-limit": str(limit),
+                        "x-ratelimit-remaining": "0",
+                        "x-ratelimit-reset-after": f"{retry_after:.3f}"})
+    return Response(json.dumps({"message": "You are being rate limited.",
+                                "retry_after": round(retry_after, 3),
+                                "global": scope == "global"}), 429, headers=headers,
+                    media_type="application/json")
+
+
+def _message_json(m: MessageRecord) -> dict:
+    return {"id": str(m.id), "channel_id": str(m.channel_id), "content": m.content or "",
+            "embeds": list(m.embeds), "nonce": m.nonce, "flags": m.flags, "pinned": m.pinned}
+
+
+async def _serve_app(app: Any, config: Config, *,
+                     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
+    await serve(app, config, task_status=task_status)
