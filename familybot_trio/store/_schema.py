@@ -1,0 +1,128 @@
+"""The schema as a list of migrations, applied in order by PRAGMA user_version.
+
+Migration N (1-based) turns a version N-1 database into version N. Each runs in its own
+transaction together with its `PRAGMA user_version = N`, so a crash leaves the database at
+N-1 or N, never between. Never edit a released migration: append a new one.
+
+Times are INTEGER Unix seconds (UTC). Ids (appid, SteamID64, Discord snowflakes) are INTEGER
+(SQLite integers are 64-bit signed; SteamID64 and snowflakes fit).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+_V1: Final = (
+    """CREATE TABLE members (
+        steamid     INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL,
+        discord_id  INTEGER UNIQUE,
+        added_at    INTEGER NOT NULL)""",
+    # The family library. Removed apps stay (removed_at set) so a return is recognisable.
+    """CREATE TABLE library_apps (
+        appid            INTEGER PRIMARY KEY,
+        app_type         TEXT,
+        exclude_reason   INTEGER NOT NULL DEFAULT 0,
+        rt_time_acquired INTEGER,
+        first_seen_at    INTEGER NOT NULL,
+        last_seen_at     INTEGER NOT NULL,
+        removed_at       INTEGER)""",
+    """CREATE TABLE library_owners (
+        appid    INTEGER NOT NULL REFERENCES library_apps(appid) ON DELETE CASCADE,
+        steamid  INTEGER NOT NULL,
+        PRIMARY KEY (appid, steamid)) WITHOUT ROWID""",
+    """CREATE TABLE app_details (
+        appid             INTEGER PRIMARY KEY,
+        name              TEXT NOT NULL,
+        app_type          TEXT NOT NULL,
+        categories        TEXT NOT NULL DEFAULT '[]',
+        is_free           INTEGER NOT NULL,
+        capsule_url       TEXT,
+        is_family_shared  INTEGER,
+        fetched_at        INTEGER NOT NULL)""",
+    """CREATE TABLE prices (
+        appid              INTEGER NOT NULL,
+        country            TEXT NOT NULL,
+        price_cents        INTEGER,
+        initial_cents      INTEGER,
+        currency           TEXT,
+        discount_pct       INTEGER NOT NULL DEFAULT 0,
+        itad_id            TEXT,
+        history_low_cents  INTEGER,
+        fetched_at         INTEGER NOT NULL,
+        sale_started_at    INTEGER,
+        PRIMARY KEY (appid, country))""",
+    # appid -> ITAD game id, kept for good; itad_id NULL = ITAD does not know the app.
+    """CREATE TABLE itad_ids (
+        appid         INTEGER PRIMARY KEY,
+        itad_id       TEXT,
+        looked_up_at  INTEGER NOT NULL)""",
+    """CREATE TABLE wishlist_items (
+        steamid     INTEGER NOT NULL,
+        appid       INTEGER NOT NULL,
+        priority    INTEGER,
+        date_added  INTEGER,
+        PRIMARY KEY (steamid, appid)) WITHOUT ROWID""",
+    "CREATE INDEX wishlist_items_by_appid ON wishlist_items(appid)",
+    """CREATE TABLE owned_games (
+        steamid       INTEGER NOT NULL,
+        appid         INTEGER NOT NULL,
+        playtime_min  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (steamid, appid)) WITHOUT ROWID""",
+    "CREATE INDEX owned_games_by_appid ON owned_games(appid)",
+    # Last accepted fetch per (kind, subject): when the cache was filled, with how many rows.
+    """CREATE TABLE fetches (
+        kind        TEXT NOT NULL,
+        subject     TEXT NOT NULL,
+        fetched_at  INTEGER NOT NULL,
+        row_count   INTEGER NOT NULL,
+        PRIMARY KEY (kind, subject)) WITHOUT ROWID""",
+    """CREATE TABLE outbox (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        dedupe_key  TEXT NOT NULL UNIQUE,
+        channel_id  INTEGER NOT NULL,
+        payload     TEXT NOT NULL,
+        nonce       TEXT NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL,
+        sent_at     INTEGER,
+        message_id  INTEGER,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_error  TEXT)""",
+    "CREATE INDEX outbox_pending ON outbox(id) WHERE sent_at IS NULL",
+    """CREATE TABLE posted_free_games (
+        dedupe_key  TEXT PRIMARY KEY,
+        source      TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        url         TEXT,
+        posted_at   INTEGER NOT NULL)""",
+    """CREATE TABLE kv (
+        key         TEXT PRIMARY KEY,
+        value       TEXT NOT NULL,
+        updated_at  INTEGER NOT NULL)""",
+    """CREATE TABLE schedule_runs (
+        job              TEXT PRIMARY KEY,
+        runs             INTEGER NOT NULL DEFAULT 0,
+        failures         INTEGER NOT NULL DEFAULT 0,
+        last_ok_at       INTEGER,
+        last_error       TEXT,
+        last_error_at    INTEGER,
+        last_duration_s  REAL)""",
+)
+
+# v2: fetches that failed or looked wrong, kept for the admin report.
+_V2: Final = (
+    """CREATE TABLE fetch_anomalies (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        subject         TEXT NOT NULL,
+        reason          TEXT NOT NULL,
+        previous_count  INTEGER,
+        new_count       INTEGER,
+        at              INTEGER NOT NULL)""",
+    "CREATE INDEX fetch_anomalies_by_at ON fetch_anomalies(at)",
+)
+
+#: MIGRATIONS[i] brings the database from user_version i to i + 1.
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2)
+SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -1,0 +1,149 @@
+"""The family library: which apps the family shares, who owns them, what changed.
+
+`apply_snapshot` is the one way the library changes. It diffs a full snapshot from Steam
+against the stored library, records the new state, and lets the caller plan outbox rows
+from the diff, all in ONE write transaction: the new-games feature can never record a game
+as seen without also queueing its announcement, nor announce one it did not record.
+
+Removed apps keep their row with `removed_at` set, so an app that leaves (refund, owner
+left the family) and comes back within RETURN_WINDOW is reported as `returned`, not `new`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final
+
+from familybot_trio.store import _guard
+from familybot_trio.store._db import Database
+from familybot_trio.store.outbox import insert_drafts
+from familybot_trio.store.records import (
+    AppId,
+    LibraryApp,
+    LibraryChange,
+    LibraryDelta,
+    LibraryEntry,
+    OutboxDraft,
+    SnapshotResult,
+    SteamID64,
+    from_ts,
+    to_ts,
+)
+
+RETURN_WINDOW: Final = dt.timedelta(days=30)
+
+#: Called inside the write transaction (in the writer thread) with the diff; returns the
+#: outbox drafts to insert. Must be pure and quick: no trio calls, no network, no I/O.
+Planner = Callable[[LibraryDelta], Sequence[OutboxDraft]]
+
+_EMPTY: Final = LibraryDelta(new=(), returned=(), removed=(), is_initial=False)
+
+
+class LibraryRepo:
+    """The family library table and its owners."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def apply_snapshot(self, entries: Iterable[LibraryEntry], now: dt.datetime, *,
+                             plan: Planner | None = None, force: bool = False) -> SnapshotResult:
+        """Record a full library snapshot and the outbox rows it causes, atomically.
+
+        Args: entries: every app of the family library now (duplicates: last wins);
+            now: UTC time of the fetch; plan: builds outbox drafts from the diff (see
+            Planner), inserted in the same transaction; force: skip the shrink guard.
+        Returns: SnapshotResult: applied=False with `anomaly` when the snapshot is
+            suspicious (empty, or less than half of the library; the old library is kept,
+            a fetch_anomalies row is written, a WARNING logged); else the delta and the
+            outbox ids inserted (duplicates by dedupe_key skipped).
+        Raises: StoreError; whatever `plan` raises (then nothing at all is written).
+        Cancellation: the transaction finishes (commit or rollback) before Cancelled.
+        Upstream: IFamilyGroupsService/GetSharedLibraryApps/v1.
+        """
+        snapshot = {e.appid: e for e in entries}
+        now_ts = to_ts(now)
+        assert now_ts is not None
+
+        def _apply(c: sqlite3.Connection) -> SnapshotResult:
+            known = {r[0]: r[1] for r in c.execute("SELECT appid, removed_at FROM library_apps")}
+            active = [a for a, removed in known.items() if removed is None]
+            reason = None if force else _guard.judge(len(active), len(snapshot))
+            if reason is not None:
+                _guard.record(c, "library", "family", reason, now_ts, len(active), len(snapshot))
+                return SnapshotResult(applied=False, delta=_EMPTY, anomaly=reason)
+            new: list[LibraryChange] = []
+            returned: list[LibraryChange] = []
+            for appid, e in snapshot.items():
+                row = (e.app_type, e.exclude_reason, to_ts(e.rt_time_acquired), now_ts, appid)
+                if appid not in known:
+                    c.execute("INSERT INTO library_apps (app_type, exclude_reason, rt_time_acquired,"
+                              " last_seen_at, appid, first_seen_at) VALUES (?, ?, ?, ?, ?, ?)",
+                              (*row, now_ts))
+                    new.append(LibraryChange(e))
+                else:
+                    c.execute("UPDATE library_apps SET app_type = ?, exclude_reason = ?,"
+                              " rt_time_acquired = ?, last_seen_at = ?, removed_at = NULL"
+                              " WHERE appid = ?", row)
+                    removed_at = from_ts(known[appid])
+                    if removed_at is not None:
+                        change = LibraryChange(e, removed_at)
+                        (returned if now - removed_at <= RETURN_WINDOW else new).append(change)
+            gone = tuple(AppId(a) for a in active if a not in snapshot)
+            c.executemany("UPDATE library_apps SET removed_at = ? WHERE appid = ?",
+                          [(now_ts, a) for a in gone])
+            c.execute("DELETE FROM library_owners")
+            c.executemany("INSERT OR IGNORE INTO library_owners (appid, steamid) VALUES (?, ?)",
+                          [(a, int(s)) for a, e in snapshot.items() for s in e.owner_steamids])
+            _guard.note_fetch(c, "library", "family", len(snapshot), now_ts)
+            delta = LibraryDelta(new=tuple(new), returned=tuple(returned), removed=gone,
+                                 is_initial=not known)
+            ids = insert_drafts(c, plan(delta), now) if plan is not None else []
+            return SnapshotResult(applied=True, delta=delta, outbox_ids=tuple(ids))
+
+        return await self._db.write(_apply, "library.apply_snapshot")
+
+    async def apps(self, *, include_removed: bool = False) -> list[LibraryApp]:
+        """The stored library, ordered by appid.
+
+        Args: include_removed: also list apps that left (removed_at set).
+        Returns: LibraryApp list. Raises: StoreError.
+        Cancellation: waits for the (short) read, then raises Cancelled.
+        """
+        where = "" if include_removed else " WHERE a.removed_at IS NULL"
+
+        def _read(c: sqlite3.Connection) -> list[LibraryApp]:
+            owners: dict[int, list[SteamID64]] = {}
+            for appid, steamid in c.execute("SELECT appid, steamid FROM library_owners"
+                                            " ORDER BY appid, steamid"):
+                owners.setdefault(appid, []).append(SteamID64(steamid))
+            return [LibraryApp(appid=AppId(r[0]), owner_steamids=tuple(owners.get(r[0], ())),
+                               app_type=r[1], exclude_reason=r[2], rt_time_acquired=from_ts(r[3]),
+                               first_seen_at=from_ts(r[4]), removed_at=from_ts(r[5]))
+                    for r in c.execute("SELECT a.appid, a.app_type, a.exclude_reason,"
+                                       " a.rt_time_acquired, a.first_seen_at, a.removed_at"
+                                       f" FROM library_apps a{where} ORDER BY a.appid")]
+
+        return await self._db.read(_read, "library.apps")
+
+    async def get(self, appid: AppId) -> LibraryApp | None:
+        """One app (removed or not), or None if never seen. Raises: StoreError."""
+        apps = await self.apps(include_removed=True)  # small table; one code path
+        return next((a for a in apps if a.appid == appid), None)
+
+    async def unknown_appids(self, appids: Iterable[AppId]) -> list[AppId]:
+        """Which of `appids` apply_snapshot would report as new or returning.
+
+        Use it to fetch app details for likely-new apps before apply_snapshot, so the
+        planner can decide from cached details. Returns: appids not active in the library.
+        Raises: StoreError. Cancellation: waits for the read, then raises Cancelled.
+        """
+        wanted = list(dict.fromkeys(appids))
+
+        def _read(c: sqlite3.Connection) -> list[AppId]:
+            active = {r[0] for r in c.execute(
+                "SELECT appid FROM library_apps WHERE removed_at IS NULL")}
+            return [a for a in wanted if a not in active]
+
+        return await self._db.read(_read, "library.unknown_appids")

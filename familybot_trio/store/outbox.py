@@ -1,0 +1,134 @@
+"""The announcement outbox: state changes and the messages they cause commit together.
+
+A feature never posts straight to Discord after changing state: if the bot crashed between
+the commit and the post, the announcement would be lost; in the other order, it would be
+posted twice. Instead the feature inserts outbox rows in the same transaction that records
+the new state (`insert_drafts(conn, ...)` inside `Store.run_write`, or a repository method
+that takes a planner, like `LibraryRepo.apply_snapshot`). A sender task reads `pending()`,
+posts each row with its `nonce` (Discord's `enforce_nonce` makes a retry after a crash post
+once) and calls `mark_sent`.
+
+`dedupe_key` is UNIQUE for good: the same announcement drafted twice (two overlapping runs,
+a game back in the library) is silently dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import sqlite3
+from collections.abc import Sequence
+from typing import Final
+
+from familybot_trio.store._db import Database
+from familybot_trio.store.records import (
+    OutboxDraft,
+    OutboxId,
+    OutboxRow,
+    Snowflake,
+    from_ts,
+    to_ts,
+)
+
+NONCE_BYTES: Final = 12  # 24 hex chars; Discord accepts nonces up to 25 characters
+MAX_ERROR_CHARS: Final = 500
+
+_COLUMNS: Final = ("id, kind, dedupe_key, channel_id, payload, nonce, created_at, sent_at,"
+                   " message_id, attempts, last_error")
+
+
+def insert_drafts(conn: sqlite3.Connection, drafts: Sequence[OutboxDraft],
+                  now: dt.datetime) -> list[OutboxId]:
+    """Insert drafts inside the caller's write transaction; duplicates are skipped.
+
+    Args: conn: the writer connection inside `Store.run_write` (or a planner callback);
+        drafts; now: UTC time of creation.
+    Returns: ids of the rows actually inserted (a dedupe_key seen before yields nothing).
+    Raises: sqlite3.Error (translated to StoreError by run_write); TypeError if a payload
+        is not JSON-serialisable.
+    """
+    ids: list[OutboxId] = []
+    for draft in drafts:
+        cur = conn.execute(
+            "INSERT INTO outbox (kind, dedupe_key, channel_id, payload, nonce, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            (draft.kind, draft.dedupe_key, int(draft.channel_id),
+             json.dumps(dict(draft.payload), separators=(",", ":")),
+             secrets.token_hex(NONCE_BYTES), to_ts(now)))
+        if cur.rowcount:
+            ids.append(OutboxId(cur.lastrowid))
+    return ids
+
+
+def _row(r: tuple) -> OutboxRow:
+    return OutboxRow(id=OutboxId(r[0]), kind=r[1], dedupe_key=r[2], channel_id=Snowflake(r[3]),
+                     payload=json.loads(r[4]), nonce=r[5], created_at=from_ts(r[6]),
+                     sent_at=from_ts(r[7]), message_id=None if r[8] is None else Snowflake(r[8]),
+                     attempts=r[9], last_error=r[10])
+
+
+class OutboxRepo:
+    """Outbox rows: enqueue, list pending, mark sent or failed."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def enqueue(self, drafts: Sequence[OutboxDraft], now: dt.datetime) -> list[OutboxId]:
+        """Insert drafts in their own transaction (use insert_drafts to join a bigger one).
+
+        Returns: ids inserted (duplicates by dedupe_key skipped). Raises: StoreError.
+        Cancellation: the write finishes (commit) before Cancelled is raised.
+        """
+        return await self._db.write(lambda c: insert_drafts(c, drafts, now), "outbox.enqueue")
+
+    async def pending(self, limit: int = 50, *, max_attempts: int | None = None) -> list[OutboxRow]:
+        """Unsent rows, oldest first.
+
+        Args: limit: max rows; max_attempts: skip rows that failed this many times or more.
+        Returns: OutboxRow list. Raises: StoreError.
+        Cancellation: waits for the (short) read, then raises Cancelled.
+        """
+        sql = f"SELECT {_COLUMNS} FROM outbox WHERE sent_at IS NULL"
+        args: list[int] = []
+        if max_attempts is not None:
+            sql += " AND attempts < ?"
+            args.append(max_attempts)
+        sql += " ORDER BY id LIMIT ?"
+        args.append(limit)
+        return await self._db.read(
+            lambda c: [_row(r) for r in c.execute(sql, args)], "outbox.pending")
+
+    async def get(self, outbox_id: OutboxId) -> OutboxRow | None:
+        """One row by id, or None. Raises: StoreError. Cancellation: as pending()."""
+        def _get(c: sqlite3.Connection) -> OutboxRow | None:
+            r = c.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+            return None if r is None else _row(r)
+        return await self._db.read(_get, "outbox.get")
+
+    async def mark_sent(self, outbox_id: OutboxId, message_id: Snowflake, now: dt.datetime) -> bool:
+        """Record that Discord created the message for this row.
+
+        Args: outbox_id; message_id: the snowflake Discord returned; now: UTC.
+        Returns: False if the row was unknown or already marked sent (nothing changed).
+        Raises: StoreError. Cancellation: the write finishes before Cancelled is raised.
+        """
+        def _mark(c: sqlite3.Connection) -> bool:
+            cur = c.execute("UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1"
+                            " WHERE id = ? AND sent_at IS NULL",
+                            (to_ts(now), int(message_id), outbox_id))
+            return cur.rowcount == 1
+        return await self._db.write(_mark, "outbox.mark_sent")
+
+    async def mark_failed(self, outbox_id: OutboxId, error: str) -> int:
+        """Count a failed send and keep its error text (truncated, must hold no secret).
+
+        Returns: the row's attempts so far (0 if unknown). Raises: StoreError.
+        Cancellation: the write finishes before Cancelled is raised.
+        """
+        def _fail(c: sqlite3.Connection) -> int:
+            c.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?"
+                      " WHERE id = ? AND sent_at IS NULL", (error[:MAX_ERROR_CHARS], outbox_id))
+            r = c.execute("SELECT attempts FROM outbox WHERE id = ?", (outbox_id,)).fetchone()
+            return 0 if r is None else r[0]
+        return await self._db.write(_fail, "outbox.mark_failed")
