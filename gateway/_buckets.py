@@ -104,6 +104,10 @@ class RateLimiter:
         """Seconds left of a Cloudflare back-off (0.0 when none)."""
         return max(0.0, self._banned_until - trio.current_time())
 
+    def global_paused_for_s(self) -> float:
+        """Seconds left of a global-429 pause (0.0 when none)."""
+        return max(0.0, self._global_until - trio.current_time())
+
     def ban(self, seconds: float) -> None:
         """Stop all requests for `seconds` (after a Cloudflare 429)."""
         self._banned_until = max(self._banned_until, trio.current_time() + seconds)
