@@ -1,0 +1,371 @@
+"""One command registry for slash commands and `!` prefix commands.
+
+A command is declared once (`CommandRegistry.command`) with typed options. The registry
+turns the set into the JSON for a bulk overwrite of application commands (sent only when its
+hash changed), and dispatches both `INTERACTION_CREATE` (slash, autocomplete) and
+`MESSAGE_CREATE` (`!name args`) to the same handler with the same parsed arguments.
+
+Interaction rules kept here (discord-protocol.md 2.4): the first response must reach
+Discord within 3 s, so a handler still running after `DEFER_AFTER_S` gets a deferral
+(callback type 5) and its reply then edits `@original`; every response goes through one
+lock per interaction, so a reply racing the auto-defer never acknowledges twice (40060).
+
+Logger: `gateway.commands`.
+Upstream: discord-api-docs interactions/application-commands.mdx,
+interactions/receiving-and-responding.mdx.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shlex
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import trio
+
+from gateway._options import ArgumentError, Option, OptionType, boolean, integer, string, user
+from gateway.errors import HTTPError
+from gateway.messages import NO_MENTIONS, Embed, check_content
+from gateway.rest import EPHEMERAL, Rest
+
+__all__ = ["ArgumentError", "Command", "CommandContext", "CommandRegistry", "Option",
+           "OptionType", "boolean", "integer", "string", "user"]
+
+log = logging.getLogger("gateway.commands")
+
+#: Defer a handler still running after this long (Discord's deadline is 3 s; keep ~1 s for
+#: the round trip on a slow link).
+DEFER_AFTER_S: Final = 2.0
+#: Longest we let a deferral request run once started (it is shielded from cancellation).
+DEFER_REQUEST_TIMEOUT_S: Final = 10.0
+#: Interaction types and callback types used here (Upstream: Interaction Type / Callback Type).
+APPLICATION_COMMAND: Final = 2
+AUTOCOMPLETE: Final = 4
+CALLBACK_MESSAGE: Final = 4
+CALLBACK_DEFERRED: Final = 5
+CALLBACK_AUTOCOMPLETE: Final = 8
+UNKNOWN_INTERACTION: Final = 10062
+MAX_CHOICES: Final = 25
+
+Handler = Callable[["CommandContext"], Awaitable[None]]
+#: autocomplete(ctx, option_name, partial_value) -> choices (str, (name, value) or dicts)
+Autocomplete = Callable[["CommandContext", str, str], Awaitable[Sequence[Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A registered command: what /help lists and what Discord is sent."""
+
+    name: str
+    description: str
+    handler: Handler
+    options: tuple[Option, ...] = ()
+    admin_only: bool = False
+    dm_allowed: bool = True
+    autocomplete: Autocomplete | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The CHAT_INPUT application command JSON (contexts: guild, bot DM, private)."""
+        return {"name": self.name, "description": self.description, "type": 1,
+                "options": [o.to_dict() for o in self.options],
+                "contexts": [0, 1, 2] if self.dm_allowed else [0], "integration_types": [0]}
+
+    def usage(self, prefix: str = "/") -> str:
+        """One-line usage, e.g. `/price game:<text> [count:<1-10>]`."""
+        return " ".join([f"{prefix}{self.name}", *(o.usage() for o in self.options)])
+
+
+class CommandContext:
+    """One invocation, the same shape for slash and prefix commands.
+
+    Attributes: name, args (option name -> parsed value), user_id, channel_id, guild_id
+        (None in DMs), is_admin, is_dm, is_interaction, responded (a reply was sent),
+        deferred.
+    """
+
+    def __init__(self, rest: Rest, *, name: str, args: dict[str, object], user_id: int,
+                 channel_id: int, guild_id: int | None, is_admin: bool,
+                 interaction: dict | None = None, message_id: int | None = None) -> None:
+        self.rest, self.name, self.args = rest, name, args
+        self.user_id, self.channel_id, self.guild_id = user_id, channel_id, guild_id
+        self.is_admin, self.is_dm = is_admin, guild_id is None
+        self._interaction, self._message_id = interaction, message_id
+        self._lock = trio.Lock()
+        self._acked = self.deferred = self.responded = self._original_done = False
+
+    @property
+    def is_interaction(self) -> bool:
+        """True for slash commands, False for `!` prefix commands."""
+        return self._interaction is not None
+
+    async def reply(self, content: str | None = None, *,
+                    embeds: Sequence[Embed | dict] | None = None, ephemeral: bool = False) -> None:
+        """Answer the command.
+
+        First reply: callback type 4, or an edit of @original once deferred; later replies:
+        follow-ups. Prefix commands post a channel message (ephemeral is ignored there).
+        Mentions never ping (allowed_mentions parse: []).
+        Args: content (<= 2000 chars), embeds (<= 10; Embed objects or dicts), ephemeral.
+        Raises: ValueError (content over 2000), HTTPError from Discord.
+        """
+        check_content(content)
+        data: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
+        if content is not None:
+            data["content"] = content
+        if embeds:
+            data["embeds"] = [e.to_dict() if isinstance(e, Embed) else e for e in embeds]
+        async with self._lock:
+            self.responded = True
+            it = self._interaction
+            if it is None:
+                ref = {"message_id": str(self._message_id), "fail_if_not_exists": False}
+                await self.rest.create_message(self.channel_id, message_reference=ref, **{
+                    k: v for k, v in data.items() if k in ("content", "embeds", "allowed_mentions")})
+                return
+            if ephemeral:
+                data["flags"] = EPHEMERAL
+            app_id, token = int(it["application_id"]), it["token"]
+            if not self._acked:
+                try:
+                    await self.rest.interaction_callback(int(it["id"]), token, CALLBACK_MESSAGE, data)
+                except HTTPError as exc:
+                    if exc.code != UNKNOWN_INTERACTION or ephemeral:
+                        raise
+                    log.warning("interaction expired before the reply, posting to the channel "
+                                "[command:%s channel:%d]", self.name, self.channel_id)
+                    await self.rest.create_message(self.channel_id, content=content,
+                                                   embeds=data.get("embeds"))
+                    return
+                self._acked = self._original_done = True
+            elif self.deferred and not self._original_done:
+                data.pop("flags", None)  # the deferral fixed ephemeral-ness already
+                await self.rest.edit_original(app_id, token, **data)
+                self._original_done = True
+            else:
+                await self.rest.create_followup(app_id, token, **data)
+
+    async def defer(self, *, ephemeral: bool = False) -> None:
+        """Acknowledge now (callback type 5, "thinking…"); no-op if already acknowledged.
+
+        Raises: HTTPError (e.g. 10062 when the 3 s deadline already passed).
+        """
+        async with self._lock:
+            if self._interaction is None or self._acked:
+                return
+            it = self._interaction
+            await self.rest.interaction_callback(
+                int(it["id"]), it["token"], CALLBACK_DEFERRED,
+                {"flags": EPHEMERAL} if ephemeral else None)
+            self._acked = self.deferred = True
+
+
+class CommandRegistry:
+    """Declares commands, registers them with Discord and dispatches gateway events.
+
+    Args: rest: the REST client replies go through; prefix: "!" (None turns prefix
+        commands off); admin_ids: user ids allowed to run admin-only commands;
+        defer_after_s: auto-defer delay for slow handlers.
+    """
+
+    def __init__(self, rest: Rest, *, prefix: str | None = "!", admin_ids: Collection[int] = (),
+                 defer_after_s: float = DEFER_AFTER_S) -> None:
+        self.rest, self.prefix = rest, prefix
+        self.admin_ids = frozenset(int(i) for i in admin_ids)
+        self.defer_after_s = defer_after_s
+        self._commands: dict[str, Command] = {}
+
+    @property
+    def commands(self) -> list[Command]:
+        """Registered commands sorted by name (for /help)."""
+        return [self._commands[k] for k in sorted(self._commands)]
+
+    def command(self, name: str, description: str, *, options: Sequence[Option] = (),
+                admin_only: bool = False, dm_allowed: bool = True,
+                autocomplete: Autocomplete | None = None) -> Callable[[Handler], Handler]:
+        """Decorator registering `async def handler(ctx)` as /name and !name.
+
+        Raises: ValueError for names/descriptions/options Discord would reject (name
+            1-32 lowercase chars, description 1-100, <= 25 options, required first) or a
+            duplicate name.
+        """
+        _check_command(name, description, options)
+        if name in self._commands:
+            raise ValueError(f"command {name!r} is registered twice; pick another name")
+
+        def register(handler: Handler) -> Handler:
+            self._commands[name] = Command(name, description, handler, tuple(options),
+                                           admin_only, dm_allowed, autocomplete)
+            return handler
+        return register
+
+    def payload(self) -> list[dict[str, Any]]:
+        """The bulk-overwrite body: every command's JSON, sorted by name."""
+        return [c.to_dict() for c in self.commands]
+
+    def payload_hash(self) -> str:
+        """sha256 hex of the canonical payload; changes iff what Discord must store changes."""
+        raw = json.dumps(self.payload(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    async def sync(self, application_id: int, *, guild_id: int | None = None,
+                   stored_hash: str | None = None) -> str:
+        """Bulk-overwrite the commands only when they differ from `stored_hash`.
+
+        Returns: the current hash (store it for the next start).
+        Raises: HTTPError from Discord (e.g. 30034, daily create limit).
+        Upstream: PUT /applications/{id}/commands (or /guilds/{id}/commands)
+        """
+        current = self.payload_hash()
+        if current == stored_hash:
+            log.debug("application commands unchanged, not registering [hash:%s]", current[:12])
+            return current
+        await self.rest.bulk_overwrite_commands(application_id, self.payload(), guild_id=guild_id)
+        log.info("application commands registered [count:%d guild:%s hash:%s]",
+                 len(self._commands), guild_id, current[:12])
+        return current
+
+    async def handle(self, event_name: str, data: dict) -> None:
+        """Feed one gateway dispatch; INTERACTION_CREATE and MESSAGE_CREATE are acted on.
+
+        Returns when the handler is done. Handler exceptions are logged and answered with
+        an ephemeral apology; they do not propagate.
+        """
+        if event_name == "INTERACTION_CREATE":
+            await self._on_interaction(data)
+        elif event_name == "MESSAGE_CREATE" and self.prefix:
+            await self._on_message(data)
+
+    async def _on_interaction(self, it: dict) -> None:
+        data = it.get("data") or {}
+        command = self._commands.get(data.get("name", ""))
+        author = (it.get("member") or {}).get("user") or it.get("user") or {}
+        user_id = int(author.get("id", 0))
+        raw = {o["name"]: o for o in data.get("options") or () if "value" in o}
+        ctx = CommandContext(
+            self.rest, name=data.get("name", "?"), args={}, user_id=user_id,
+            channel_id=int(it.get("channel_id") or (it.get("channel") or {}).get("id", 0)),
+            guild_id=int(it["guild_id"]) if it.get("guild_id") else None,
+            is_admin=user_id in self.admin_ids, interaction=it)
+        if it.get("type") == AUTOCOMPLETE:
+            await self._autocomplete(command, ctx, raw)
+        elif it.get("type") == APPLICATION_COMMAND:
+            if command is None:
+                await ctx.reply(f"Unknown command `/{ctx.name}`; it may have been removed.",
+                                ephemeral=True)
+                return
+            await self._run(command, ctx, {k: o["value"] for k, o in raw.items()}, "/")
+
+    async def _autocomplete(self, command: Command | None, ctx: CommandContext,
+                            raw: dict[str, dict]) -> None:
+        focused = next((o for o in raw.values() if o.get("focused")), None)
+        choices: list[dict] = []
+        if command is not None and command.autocomplete is not None and focused is not None:
+            try:
+                found = await command.autocomplete(ctx, focused["name"], str(focused["value"]))
+            except Exception:
+                log.exception("autocomplete failed [command:%s]", command.name)
+                found = []
+            for c in list(found)[:MAX_CHOICES]:
+                if isinstance(c, dict):
+                    choices.append(c)
+                elif isinstance(c, tuple):
+                    choices.append({"name": str(c[0])[:100], "value": c[1]})
+                else:
+                    choices.append({"name": str(c)[:100], "value": str(c)[:100]})
+        it = ctx._interaction or {}
+        await self.rest.interaction_callback(int(it["id"]), it["token"], CALLBACK_AUTOCOMPLETE,
+                                             {"choices": choices})
+
+    async def _on_message(self, msg: dict) -> None:
+        content = msg.get("content") or ""
+        author = msg.get("author") or {}
+        if author.get("bot") or not content.startswith(self.prefix or "\0"):
+            return
+        name, _, rest = content[len(self.prefix or ""):].partition(" ")
+        command = self._commands.get(name.lower())
+        if command is None:
+            return  # not ours: other bots share the prefix; stay quiet
+        user_id = int(author.get("id", 0))
+        ctx = CommandContext(
+            self.rest, name=command.name, args={}, user_id=user_id,
+            channel_id=int(msg["channel_id"]),
+            guild_id=int(msg["guild_id"]) if msg.get("guild_id") else None,
+            is_admin=user_id in self.admin_ids, message_id=int(msg.get("id", 0)))
+        try:
+            tokens = shlex.split(rest)
+        except ValueError:
+            tokens = rest.split()
+        raw: dict[str, object] = {}
+        for i, option in enumerate(command.options):
+            if i >= len(tokens):
+                break
+            last = i == len(command.options) - 1 and option.type is OptionType.STRING
+            raw[option.name] = " ".join(tokens[i:]) if last else tokens[i]
+        await self._run(command, ctx, raw, self.prefix or "!")
+
+    async def _run(self, command: Command, ctx: CommandContext, raw: dict[str, object],
+                   prefix: str) -> None:
+        if ctx.is_dm and not command.dm_allowed:
+            await ctx.reply(f"`{prefix}{command.name}` works in a server channel, not in DMs.",
+                            ephemeral=True)
+            return
+        if command.admin_only and not ctx.is_admin:
+            await ctx.reply(f"`{prefix}{command.name}` is for the bot's admins only.",
+                            ephemeral=True)
+            return
+        try:
+            ctx.args = {o.name: o.parse(raw.get(o.name)) for o in command.options}
+        except ArgumentError as exc:
+            await ctx.reply(f"{exc}\nUsage: `{command.usage(prefix)}`", ephemeral=True)
+            return
+        async with trio.open_nursery() as nursery:
+            if ctx.is_interaction:
+                nursery.start_soon(self._defer_later, ctx)
+            await self._call(command, ctx)
+            nursery.cancel_scope.cancel()
+
+    async def _defer_later(self, ctx: CommandContext) -> None:
+        await trio.sleep(self.defer_after_s)
+        with trio.move_on_after(DEFER_REQUEST_TIMEOUT_S) as scope:
+            scope.shield = True  # a started deferral must finish, or we may never ack
+            try:
+                await ctx.defer()
+            except HTTPError as exc:
+                log.warning("could not defer a slow command [command:%s cause:%s]", ctx.name, exc)
+        log.debug("deferred a slow command [command:%s after_s:%.1f]", ctx.name, self.defer_after_s)
+
+    async def _call(self, command: Command, ctx: CommandContext) -> None:
+        try:
+            await command.handler(ctx)
+        except Exception:  # a handler bug must not kill the bot; Cancelled still passes
+            log.exception("command handler failed [command:%s user:%d]", command.name, ctx.user_id)
+            try:
+                await ctx.reply(f"Sorry, `{command.name}` failed; the error is in the bot's log.",
+                                ephemeral=True)
+            except HTTPError as exc:
+                log.warning("could not report a failed command [command:%s cause:%s]",
+                            command.name, exc)
+            return
+        if ctx.is_interaction and not ctx.responded:
+            await ctx.reply("Done.", ephemeral=True)
+
+
+def _check_command(name: str, description: str, options: Sequence[Option]) -> None:
+    if not (1 <= len(name) <= 32) or name != name.lower() or not all(
+            ch.isalnum() or ch in "-_'" for ch in name):
+        raise ValueError(f"command name {name!r} must be 1-32 lowercase letters, digits, - or _")
+    if not 1 <= len(description) <= 100:
+        raise ValueError(f"description of /{name} is {len(description)} characters; "
+                         "Discord wants 1-100")
+    if len(options) > 25:
+        raise ValueError(f"/{name} has {len(options)} options; Discord allows 25")
+    seen_optional = False
+    for option in options:
+        if option.required and seen_optional:
+            raise ValueError(f"/{name}: required option {option.name!r} must come before "
+                             "optional ones")
+        seen_optional = seen_optional or not option.required
