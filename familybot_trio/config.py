@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final, NewType
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
@@ -33,9 +33,7 @@ from steam.steamid import SteamID
 
 from familybot_trio import blocking
 from familybot_trio.errors import ConfigError
-
-SteamID64 = NewType("SteamID64", int)
-Snowflake = NewType("Snowflake", int)
+from familybot_trio.store.records import Snowflake, SteamID64  # one definition of each id type
 
 ENV_DISCORD_TOKEN: Final = "FAMILYBOT_DISCORD_TOKEN"
 ENV_STEAM_API_KEY: Final = "FAMILYBOT_STEAM_API_KEY"

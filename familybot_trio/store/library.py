@@ -62,11 +62,12 @@ class LibraryRepo:
         Cancellation: the transaction finishes (commit or rollback) before Cancelled.
         Upstream: IFamilyGroupsService/GetSharedLibraryApps/v1.
         """
-        snapshot = {e.appid: e for e in entries}
+        entries = list(entries)  # a cheap copy on the loop; the diffing happens in the thread
         now_ts = to_ts(now)
         assert now_ts is not None
 
         def _apply(c: sqlite3.Connection) -> SnapshotResult:
+            snapshot = {e.appid: e for e in entries}
             known = {r[0]: r[1] for r in c.execute("SELECT appid, removed_at FROM library_apps")}
             active = [a for a, removed in known.items() if removed is None]
             reason = None if force else _guard.judge(len(active), len(snapshot))
