@@ -177,3 +177,29 @@ async def test_steam_package_client(sandbox: Sandbox) -> None:
         body = await blocking.run_sync("steam_webapi", call)
     assert len(body["response"]["items"]) == len(
         sandbox.family.wishlists[sandbox.family.members[0].steamid])
+
+
+async def test_steam_package_family_library_with_token(sandbox: Sandbox) -> None:
+    """The reference call shape: GetSharedLibraryApps with access_token through `steam`."""
+    import steam.webapi
+
+    def call() -> dict:
+        return steam.webapi.get("IFamilyGroupsService", "GetSharedLibraryApps", 1,
+                                apihost=sandbox.apihost, https=False, params={
+                                    "access_token": sandbox.access_token,
+                                    "family_groupid": sandbox.family.family_groupid,
+                                    "include_own": True, "include_free": False,
+                                    "language": "english"})
+    with trio.fail_after(20):
+        body = await blocking.run_sync("steam_webapi", call)
+    listed = {a["appid"] for a in body["response"]["apps"]}
+    assert 413150 in listed and len(listed) > 1500
+
+
+async def test_close_stops_serving() -> None:
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            sandbox = await nursery.start(Sandbox(seed=2).serve)
+            assert sandbox.urls["storefront"].endswith("/store")
+            sandbox.close()
+        # leaving the nursery means serve() returned after close()
