@@ -208,7 +208,18 @@ async def _guarded(limiter: str, fn: Callable[[], T], op: str) -> T:
             return fn()
         except sqlite3.Error as exc:
             name = getattr(exc, "sqlite_errorname", exc.__class__.__name__)
-            raise StoreError(f"{op} failed: {name}: {exc}; check free disk space and "
-                             "run `familybot-trio db check`") from exc
+            raise StoreError(f"{op} failed: {name}: {exc}; {_hint(exc)}") from exc
 
     return await blocking.run_sync(limiter, _call, abandon_on_cancel=False)
+
+
+def _hint(exc: sqlite3.Error) -> str:
+    """The next step for a sqlite3 error, by kind."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "the data breaks a constraint (duplicate id or missing reference); check the input"
+    if "locked" in str(exc) or "busy" in str(exc):
+        return ("another process holds the database lock; stop other familybot-trio "
+                "processes or tools using the file")
+    if isinstance(exc, sqlite3.DatabaseError) and "malformed" in str(exc):
+        return "the file is damaged; stop the bot and copy the newest backup over it"
+    return "check free disk space and permissions, then run `familybot-trio db check`"

@@ -143,3 +143,12 @@ async def test_kv_schedule_runs_and_free_games(store: Store) -> None:
         await store.state.record_fetch_failure("wishlist", str(ALICE), "HTTP 503", T0)
         [a] = await store.state.anomalies(since=T0)
         assert (a.reason, a.previous_count) == ("HTTP 503", None)
+
+
+async def test_config_discord_id_clash_is_a_store_error_with_a_hint(store: Store) -> None:
+    with trio.fail_after(10):
+        await store.members.sync([MemberRecord(ALICE, "Alice", Snowflake(10**17))], T0)
+        with pytest.raises(StoreError, match="UNIQUE.*breaks a constraint"):
+            await store.members.sync([MemberRecord(ALICE, "Alice", Snowflake(10**17)),
+                                      MemberRecord(BOB, "Bob", Snowflake(10**17))], T0)
+        assert [m.name for m in await store.members.all()] == ["Alice"]  # rolled back
