@@ -17,7 +17,8 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 import requests
 import steam.webapi
@@ -30,6 +31,7 @@ from familybot_trio.upstream._http import (
     Transient,
     call_with_retry,
     error_for_status,
+    install_urllib3_redaction,
     malformed,
     side_by_side,
 )
@@ -48,6 +50,7 @@ from familybot_trio.upstream.models import (
 )
 from familybot_trio.upstream.tokens import AccessTokenStore
 
+T = TypeVar("T")
 log = logging.getLogger("familybot_trio.upstream.steam_webapi")
 
 UPSTREAM: Final = "steam_webapi"
@@ -81,20 +84,31 @@ class SteamWebAPI:
         self._apihost = apihost
         self._https = https
         self._policy = policy or RetryPolicy(attempts=3, timeout_s=20.0)
+        install_urllib3_redaction()  # urllib3 logs request URLs, secrets included
 
     def __repr__(self) -> str:  # never show the key
         return f"SteamWebAPI(apihost={self._apihost!r}, https={self._https})"
 
     # ------------------------------------------------------------------ plumbing
 
-    def _blocking_get(self, path: tuple[str, str, int], params: dict[str, Any]) -> object:
-        """Runs in a worker thread: one GET through the steam package. Never on the loop."""
+    def _blocking_get(self, path: tuple[str, str, int], params: dict[str, Any],
+                      parse: Callable[[dict[str, Any]], T]) -> T:
+        """Runs in a worker thread: one GET through the steam package, then `parse` of the
+        `response` object (parsing big bodies here keeps it off the loop). Never on the loop.
+        """
         interface, method, version = path
         params = dict(params, http_timeout=self._policy.timeout_s)
-        return steam.webapi.get(
+        body = steam.webapi.get(
             interface, method, version,
             apihost=self._apihost, https=self._https, session=self._session, params=params,
         )
+        what = f"{interface}/{method}"
+        if not isinstance(body, dict):
+            raise malformed(UPSTREAM, what, f"top level is {type(body).__name__}")
+        response = body.get("response", body)
+        if not isinstance(response, dict):
+            raise malformed(UPSTREAM, what, "'response' is not an object")
+        return parse(response)
 
     async def call(
         self,
@@ -102,15 +116,18 @@ class SteamWebAPI:
         method: str,
         version: int,
         params: dict[str, Any],
+        parse: Callable[[dict[str, Any]], T],
         *,
         auth: str = "key",
-    ) -> dict[str, Any]:
-        """One Web API call; returns the `response` object.
+    ) -> T:
+        """One Web API call; returns `parse(response)` (parse runs in the worker thread).
 
         Args: interface/method/version: e.g. ("IPlayerService", "GetOwnedGames", 1);
             params: query params (lists and dicts are serialised by the steam package);
+            parse: pure function of the body's "response" dict (or the whole body if it has
+            none) -> record(s); raise UpstreamError on a bad shape;
             auth: "key" (API key), "token" (access token, family calls) or "none".
-        Returns: the body's "response" dict (or the whole body if it has none).
+        Returns: what parse returns.
         Raises: TokenExpired (expired/refused access token), Unauthorized (key refused),
             NotFound (404), RateLimited (429 after retries), UpstreamError (5xx, network,
             timeout, non-JSON body).
@@ -132,10 +149,10 @@ class SteamWebAPI:
             token = self._tokens.current()  # raises TokenExpired before any call
             params["access_token"] = token.value
 
-        async def attempt() -> object:
+        async def attempt() -> T:
             try:
                 return await blocking.run_sync(
-                    UPSTREAM, self._blocking_get, (interface, method, version), params,
+                    UPSTREAM, self._blocking_get, (interface, method, version), params, parse,
                     abandon_on_cancel=True,
                 )
             except requests.HTTPError as exc:  # str(exc) holds the URL with key=: never use
@@ -157,13 +174,7 @@ class SteamWebAPI:
             except ValueError:  # requests' JSONDecodeError: an HTML or truncated body
                 raise malformed(UPSTREAM, what, "not JSON") from None
 
-        body = await call_with_retry(UPSTREAM, self._policy, attempt, what=what)
-        if not isinstance(body, dict):
-            raise malformed(UPSTREAM, what, f"top level is {type(body).__name__}")
-        response = body.get("response", body)
-        if not isinstance(response, dict):
-            raise malformed(UPSTREAM, what, "'response' is not an object")
-        return response
+        return await call_with_retry(UPSTREAM, self._policy, attempt, what=what)
 
     # ------------------------------------------------------------------ family (access token)
 
@@ -172,19 +183,18 @@ class SteamWebAPI:
 
         Raises: TokenExpired, UpstreamError. Upstream: IFamilyGroupsService/GetFamilyGroupForUser/v1
         """
-        r = await self.call("IFamilyGroupsService", "GetFamilyGroupForUser", 1,
+        return await self.call("IFamilyGroupsService", "GetFamilyGroupForUser", 1,
                             {"steamid": steamid, "include_family_group_response": True},
-                            auth="token")
-        return parse.family_membership(steamid, r)
+                            functools.partial(parse.family_membership, steamid), auth="token")
 
     async def get_family_group(self, family_groupid: FamilyGroupId) -> FamilyGroup:
         """Name, members and slots of a family group.
 
         Raises: TokenExpired, UpstreamError. Upstream: IFamilyGroupsService/GetFamilyGroup/v1
         """
-        r = await self.call("IFamilyGroupsService", "GetFamilyGroup", 1,
-                            {"family_groupid": family_groupid}, auth="token")
-        return parse.family_group(family_groupid, r)
+        return await self.call("IFamilyGroupsService", "GetFamilyGroup", 1,
+                            {"family_groupid": family_groupid},
+                            functools.partial(parse.family_group, family_groupid), auth="token")
 
     async def get_shared_library_apps(
         self, family_groupid: FamilyGroupId, *, steamid: SteamID64 | None = None,
@@ -200,9 +210,8 @@ class SteamWebAPI:
                                   "include_excluded": include_excluded, "language": "english"}
         if steamid is not None:
             params["steamid"] = steamid
-        r = await self.call("IFamilyGroupsService", "GetSharedLibraryApps", 1, params,
-                            auth="token")
-        return parse.shared_apps(r)
+        return await self.call("IFamilyGroupsService", "GetSharedLibraryApps", 1, params,
+                               parse.shared_apps, auth="token")
 
     # ------------------------------------------------------------------ players (API key)
 
@@ -211,19 +220,19 @@ class SteamWebAPI:
 
         Upstream: IPlayerService/GetOwnedGames/v1 (include_appinfo, include_played_free_games)
         """
-        r = await self.call("IPlayerService", "GetOwnedGames", 1,
+        return await self.call("IPlayerService", "GetOwnedGames", 1,
                             {"steamid": steamid, "include_appinfo": True,
-                             "include_played_free_games": True})
-        return parse.owned_games(steamid, r)
+                             "include_played_free_games": True},
+                            functools.partial(parse.owned_games, steamid))
 
     async def get_wishlist(self, steamid: SteamID64) -> Wishlist:
         """A user's wishlist (appid, priority, date_added); is_visible False when private.
 
         Keyless on Steam's side; the key is sent when configured. Upstream: IWishlistService/GetWishlist/v1
         """
-        r = await self.call("IWishlistService", "GetWishlist", 1, {"steamid": steamid},
-                            auth="key" if self._api_key else "none")
-        return parse.wishlist(steamid, r)
+        return await self.call("IWishlistService", "GetWishlist", 1, {"steamid": steamid},
+                               functools.partial(parse.wishlist, steamid),
+                               auth="key" if self._api_key else "none")
 
     async def get_player_summaries(
         self, steamids: Sequence[SteamID64]
@@ -235,9 +244,9 @@ class SteamWebAPI:
         out: dict[SteamID64, PlayerSummary] = {}
         for i in range(0, len(steamids), PLAYER_SUMMARIES_BATCH):
             chunk = steamids[i : i + PLAYER_SUMMARIES_BATCH]
-            r = await self.call("ISteamUser", "GetPlayerSummaries", 2,
-                                {"steamids": ",".join(str(s) for s in chunk)})
-            out.update(parse.player_summaries(r))
+            out.update(await self.call("ISteamUser", "GetPlayerSummaries", 2,
+                                       {"steamids": ",".join(str(s) for s in chunk)},
+                                       parse.player_summaries))
         return out
 
     async def resolve_vanity_url(self, vanity: str) -> SteamID64:
@@ -245,7 +254,7 @@ class SteamWebAPI:
 
         Raises: NotFound ("No match", success 42). Upstream: ISteamUser/ResolveVanityURL/v1
         """
-        r = await self.call("ISteamUser", "ResolveVanityURL", 1, {"vanityurl": vanity})
+        r = await self.call("ISteamUser", "ResolveVanityURL", 1, {"vanityurl": vanity}, dict)
         if r.get("success") == 1 and str(r.get("steamid", "")).isdigit():
             return SteamID64(int(r["steamid"]))
         raise NotFound(f"no Steam profile has the custom URL {vanity!r}; use the SteamID64 or "
@@ -258,9 +267,8 @@ class SteamWebAPI:
 
         Upstream: IPlayerService/GetRecentlyPlayedGames/v1
         """
-        r = await self.call("IPlayerService", "GetRecentlyPlayedGames", 1,
-                            {"steamid": steamid, "count": count})
-        return parse.recent_games(r)
+        return await self.call("IPlayerService", "GetRecentlyPlayedGames", 1,
+                            {"steamid": steamid, "count": count}, parse.recent_games)
 
     # ------------------------------------------------------------------ store (keyless)
 
@@ -285,9 +293,10 @@ class SteamWebAPI:
                 "data_request": {"include_basic_info": True, "include_categories": True,
                                  "include_assets": True, "include_reviews": True},
             }
-            r = await self.call("IStoreBrowseService", "GetItems", 1,
-                                {"input_json": input_json}, auth="none")
-            out.update(parse.store_items(r, country))
+            out.update(await self.call("IStoreBrowseService", "GetItems", 1,
+                                       {"input_json": input_json},
+                                       functools.partial(parse.store_items, country=country),
+                                       auth="none"))
 
         await side_by_side(*(functools.partial(one, b) for b in batches))
         return out

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import requests
 import trio
@@ -47,6 +48,12 @@ def fixture_text(rel: str) -> str:
 def fixture_json(rel: str) -> Any:
     """A recorded body, decoded (sync tests only)."""
     return json.loads(fixture_text(rel))
+
+
+def make_token(*, sub: int = 76561190000000001, exp: int, aud: object = ("web:store",)) -> str:
+    """A JWT shaped like Steam's access token (signed with a throwaway test secret)."""
+    return jwt.encode({"iss": "r:TEST", "sub": str(sub), "aud": list(aud), "exp": exp},
+                      "test-secret-only-for-unit-tests-0123456789", algorithm="HS256")
 
 
 @pytest.fixture
