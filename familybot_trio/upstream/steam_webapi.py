@@ -173,6 +173,11 @@ class SteamWebAPI:
                 )) from None
             except ValueError:  # requests' JSONDecodeError: an HTML or truncated body
                 raise malformed(UPSTREAM, what, "not JSON") from None
+            except requests.RequestException as exc:  # chunked/decoding errors, bad URL...
+                raise Transient(UpstreamError(
+                    f"the Steam Web API call {what} failed ({type(exc).__name__}); "
+                    "try again later", upstream=UPSTREAM,
+                )) from None
 
         return await call_with_retry(UPSTREAM, self._policy, attempt, what=what)
 

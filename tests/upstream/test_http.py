@@ -199,3 +199,17 @@ async def test_side_by_side_unwraps_to_one_upstream_error() -> None:
 
     with pytest.raises(NotFound, match="nope"):
         await side_by_side(ok, bad)
+
+
+def test_redaction_filter_scrubs_urllib3_request_lines() -> None:
+    import logging
+
+    from familybot_trio.upstream._http import RedactQuerySecrets
+
+    record = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1,
+                               '%s "%s %s" %s', ("http://h:1", "GET",
+                               "/I/M/v1/?steamid=1&key=K0123&access_token=eyJabc.def", 200),
+                               None)
+    assert RedactQuerySecrets().filter(record)
+    line = record.getMessage()
+    assert "K0123" not in line and "eyJabc" not in line and "steamid=1" in line
