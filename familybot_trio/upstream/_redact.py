@@ -49,8 +49,14 @@ class RedactQuerySecrets(logging.Filter):
         return True
 
 
+#: Loggers that print request URLs: urllib3 at DEBUG ("GET /path?query"), httpx at INFO
+#: ("HTTP Request: GET <url>", URL as an argument: steam-auth.md 8.3).
+URL_LOGGERS: Final = ("urllib3.connectionpool", "httpx")
+
+
 def install_urllib3_redaction() -> None:
-    """Attach RedactQuerySecrets to urllib3's request logger (idempotent, no I/O)."""
-    logger = logging.getLogger("urllib3.connectionpool")
-    if not any(isinstance(f, RedactQuerySecrets) for f in logger.filters):
-        logger.addFilter(RedactQuerySecrets())
+    """Attach RedactQuerySecrets to the loggers that print request URLs (idempotent, no I/O)."""
+    for name in URL_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactQuerySecrets) for f in logger.filters):
+            logger.addFilter(RedactQuerySecrets())

@@ -17,7 +17,13 @@ from typing import Any, Final
 
 import httpx
 
-from familybot_trio.upstream._http import RetryPolicy, malformed, request_json, side_by_side
+from familybot_trio.upstream._http import (
+    RetryPolicy,
+    install_urllib3_redaction,
+    malformed,
+    request_json,
+    side_by_side,
+)
 from familybot_trio.upstream._steam_parse import guard
 from familybot_trio.upstream.models import AppId, ItadId, ItadLookup, ItadPrice
 
@@ -94,6 +100,7 @@ class Itad:
         self._key = api_key
         self._base = base_url.rstrip("/")
         self._policy = policy
+        install_urllib3_redaction()  # defence in depth: the key is in a header, not the URL
 
     def __repr__(self) -> str:
         return f"Itad(base_url={self._base!r})"

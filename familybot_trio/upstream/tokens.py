@@ -85,7 +85,7 @@ def decode_access_token(value: str) -> AccessToken:
 
 def _write_atomic(path: Path, text: str) -> None:
     """Blocking: write text to path with mode 0600 via temp file, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # 0700 only if we create it
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, FILE_MODE)
