@@ -95,7 +95,8 @@ async def test_itad_retry_after_is_honoured(sandbox: Sandbox, http: httpx.AsyncC
                                             io_clock: MockClock) -> None:
     sandbox.fail_next("itad.prices", Fault.RATE_LIMITED_RETRY_AFTER, retry_after_s=7)
     itad = Itad(http, sandbox.itad_key, sandbox.urls["itad"], policy=TEST_POLICY)
-    lk = await itad.lookup_steam_apps([AppId(892970)])
+    with trio.fail_after(400):
+        lk = await itad.lookup_steam_apps([AppId(892970)])
     t0 = trio.current_time()
     with trio.fail_after(400):
         prices = await itad.prices([lk[AppId(892970)].itad_id], country="US")

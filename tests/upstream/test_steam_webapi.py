@@ -60,7 +60,7 @@ async def test_expired_token_raises_before_any_request(
     store = AccessTokenStore(tmp_path)
     await store.load()
     api = SteamWebAPI(session, tokens=store, apihost=sandbox.apihost, https=False)
-    with pytest.raises(TokenExpired, match="2020-09-13"):
+    with trio.fail_after(60), pytest.raises(TokenExpired, match="2020-09-13"):
         await api.get_family_group(FamilyGroupId(1))
     assert sum(sandbox.counts.values()) == 0
 
