@@ -34,13 +34,15 @@ DETAILS_TTL_S: Final = 7 * 86_400.0  # names/categories change rarely
 PRICE_TTL_S: Final = 6 * 3600.0  # sales start and end daily; 6 h keeps "current" honest
 LOOKUP_TTL_S: Final = 90 * 86_400.0  # ITAD ids are stable
 LOOKUP_MISS_TTL_S: Final = 3 * 86_400.0  # ITAD may learn a new game soon
+UNKNOWN_TTL_S: Final = 86_400.0  # apps GetItems does not know (removed / region-locked)
 
 
 class CatalogCache(Protocol):
     """What the catalog needs from a cache. Values are the records of models.py.
 
-    `namespace` separates kinds and countries ("details:US", "price:US", "itad_lookup");
-    keys are strings (str(appid)).
+    `namespace` separates kinds and countries ("details:US", "price:US", "itad_lookup",
+    "unknown:US" for apps Steam does not know, value True); keys are strings (str(appid)).
+    Values are records of models.py (or True); `codec.dumps`/`loads` turn them into text.
     """
 
     async def get_many(self, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
@@ -119,9 +121,11 @@ class Catalog:
         if want_prices:
             cached = await self._cache.get_many(pns, keys)
             prices = {AppId(int(k)): v for k, v in cached.items()}
-        need_items = [AppId(int(k)) for k in keys
-                      if AppId(int(k)) not in details or (want_prices and AppId(int(k)) not in prices)]
-        need_prices = [AppId(int(k)) for k in keys if want_prices and AppId(int(k)) not in prices]
+        unknown = await self._cache.get_many(f"unknown:{country}", keys)
+        ids = [AppId(int(k)) for k in keys if k not in unknown]
+        need_items = [a for a in ids
+                      if a not in details or (want_prices and a not in prices)]
+        need_prices = [a for a in ids if want_prices and a not in prices]
         if not need_items:
             return details, prices
 
@@ -168,6 +172,9 @@ class Catalog:
         details.update(fresh)
         prices.update(new_prices)
         await self._cache.put_many(dns, {str(a): d for a, d in fresh.items()}, ttl_s=DETAILS_TTL_S)
+        gone = {str(a): True for a in need_items if a not in fresh}
+        if gone and len(gone) < len(need_items):  # all missing looks like an outage: don't
+            await self._cache.put_many(f"unknown:{country}", gone, ttl_s=UNKNOWN_TTL_S)
         if itad_ok:
             await self._cache.put_many(pns, {str(a): p for a, p in new_prices.items()},
                                        ttl_s=PRICE_TTL_S)

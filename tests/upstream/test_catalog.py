@@ -58,6 +58,18 @@ async def test_300_apps_cost_at_most_10_requests_cold_and_0_warm(
     assert again == (details, prices)
 
 
+async def test_unknown_apps_are_remembered(sandbox: Sandbox, steam_api: SteamWebAPI,
+                                           http: httpx.AsyncClient) -> None:
+    appids = [AppId(a) for a in list(sandbox.family.library)[:10]] + [AppId(999999999)]
+    cat = catalog(sandbox, steam_api, http, MemoryCache())
+    with trio.fail_after(60):
+        details, _ = await cat.details_and_prices(appids, country="US")
+        assert AppId(999999999) not in details and len(details) == 10
+        cold = upstream_requests(sandbox)
+        await cat.details_and_prices(appids, country="US")
+    assert upstream_requests(sandbox) == cold  # the unknown app is not asked for again
+
+
 async def test_expired_prices_refetch_without_relooking_up_ids(
         sandbox: Sandbox, steam_api: SteamWebAPI, http: httpx.AsyncClient,
         io_clock: MockClock) -> None:
