@@ -10,7 +10,8 @@ single writer connection under "sqlite_write" and are never abandoned on cancell
 reads use a pool of reader connections under "sqlite_read" (WAL lets them run beside a
 write). No sqlite3 error escapes: they become familybot_trio.errors.StoreError.
 Repositories: members, library, catalog (details, prices, ITAD ids), wishlist, owned,
-outbox, state (kv, schedule runs, posted free games, fetch anomalies).
+outbox, state (kv, schedule runs, posted free games, fetch anomalies), cache (generic
+expiring text cache backing upstream.CatalogCache).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Self, TypeVar
 
 from familybot_trio.store._db import Database, _guarded
 from familybot_trio.store._schema import SCHEMA_VERSION
+from familybot_trio.store.cache import CacheRepo
 from familybot_trio.store.catalog import CatalogRepo
 from familybot_trio.store.library import RETURN_WINDOW, LibraryRepo, Planner
 from familybot_trio.store.members import MembersRepo
@@ -74,6 +76,7 @@ class Store:
         self.owned = OwnedGamesRepo(db)
         self.outbox = OutboxRepo(db)
         self.state = StateRepo(db)
+        self.cache = CacheRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Self:

@@ -123,6 +123,18 @@ _V2: Final = (
     "CREATE INDEX fetch_anomalies_by_at ON fetch_anomalies(at)",
 )
 
+# v3: a generic text cache with expiry, backing upstream.CatalogCache (values are the
+# upstream codec's text; the store does not parse them).
+_V3: Final = (
+    """CREATE TABLE cache (
+        namespace   TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL,
+        PRIMARY KEY (namespace, key)) WITHOUT ROWID""",
+    "CREATE INDEX cache_by_expiry ON cache(expires_at)",
+)
+
 #: MIGRATIONS[i] brings the database from user_version i to i + 1.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

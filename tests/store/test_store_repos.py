@@ -152,3 +152,16 @@ async def test_config_discord_id_clash_is_a_store_error_with_a_hint(store: Store
             await store.members.sync([MemberRecord(ALICE, "Alice", Snowflake(10**17)),
                                       MemberRecord(BOB, "Bob", Snowflake(10**17))], T0)
         assert [m.name for m in await store.members.all()] == ["Alice"]  # rolled back
+
+
+async def test_generic_cache_expires_and_purges(store: Store) -> None:
+    with trio.fail_after(10):
+        await store.cache.put_many("details:US", {"1": '{"n":1}', "2": '{"n":2}'}, ttl_s=3600, now=T0)
+        await store.cache.put_many("price:US", {"1": "x"}, ttl_s=60, now=T0)
+        got = await store.cache.get_many("details:US", ["1", "2", "3"], T0 + dt.timedelta(minutes=59))
+        assert got == {"1": '{"n":1}', "2": '{"n":2}'}
+        assert await store.cache.get_many("details:US", ["1"], T0 + dt.timedelta(hours=1)) == {}
+        assert await store.cache.get_many("price:US", ["1"], T0) == {"1": "x"}
+        assert await store.cache.purge(T0 + dt.timedelta(minutes=2)) == 1  # the price expired
+        assert await store.cache.purge(T0, namespace_prefix="details:") == 2
+        assert (await store.row_counts())["cache"] == 0
