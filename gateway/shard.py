@@ -295,7 +295,8 @@ class Shard:
         if P.is_fatal_close(code):
             assert code is not None
             cause, fix = P.CloseCode(code).cause_and_fix
-            conn.fatal = FatalCloseError(code, reason or cause, fix)
+            self.log.debug("fatal close [code:%d server_reason:%s]", code, reason)
+            conn.fatal = FatalCloseError(code, cause, fix)
             conn.end(Next.FATAL)
             return
         try:

@@ -87,6 +87,7 @@ class FakeGateway:
         self.withhold_acks = False  # stop sending op 11
         self.split_frames = False  # split each zlib payload over 2+ messages
         self.first_op_reconnect = 0  # next N connections get op 7 instead of HELLO, then 4000
+        self.no_hello_connections = 0  # next N connections never get HELLO (client times out)
         self.close_on_identify: int | None = None  # close code answering IDENTIFY
         self.invalidate_identifies = 0  # next N IDENTIFYs answered with op 9 d=false
         self.resume_mode = "replay"  # "replay" | "invalid" | "drop_tcp"
@@ -150,6 +151,10 @@ class FakeGateway:
             await self._send(conn, {"op": 7, "d": None})
             await self._close(conn, 4000, "reconnect")
             return
+        if self.no_hello_connections:
+            self.no_hello_connections -= 1
+            while True:
+                await conn.ws.get_message()  # until the client gives up and closes
         await self._send(conn, {"op": 10, "d": {"heartbeat_interval": self.heartbeat_interval_ms}})
         while True:
             raw = await conn.ws.get_message()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import trio
 from trio.testing import MockClock
 
 from gateway._protocol import Intents
+from gateway.testing._gateway_server import FakeGateway
 from tests.gateway._shard_helpers import INTENTS, TOKEN, running_shard
 
 
@@ -35,3 +38,44 @@ async def test_identify_ready_dispatch_and_clean_close(clock: MockClock) -> None
 def test_intents_for_bot() -> None:
     assert Intents.for_bot(prefix_commands=True) == 37377
     assert Intents.for_bot(prefix_commands=False) == 4609
+
+
+async def test_first_heartbeat_waits_interval_times_jitter(clock: MockClock) -> None:
+    """The first beat comes interval * jitter after HELLO (jitter from the shard's rng)."""
+    with trio.fail_after(300):
+        async with running_shard() as h:  # rng = random.Random(7), 41.25 s interval
+            await h.fake.wait_for_op(1, 2)
+            hello_at = h.fake.ops(2)[0].at  # IDENTIFY goes out right after HELLO
+            first, second = h.fake.ops(1)[:2]
+            assert first.at - hello_at == pytest.approx(41.25 * random.Random(7).random(),
+                                                        abs=0.05)
+            assert second.at - first.at == pytest.approx(41.25, abs=0.05)
+
+
+@pytest.mark.parametrize("code", [4003, 4007, 4009])
+async def test_session_ending_close_codes_identify(clock: MockClock, code: int) -> None:
+    """4003/4007/4009 mean the session is gone: IDENTIFY anew, no RESUME."""
+    with trio.fail_after(300):
+        async with running_shard() as h:
+            await h.fake.close_connection(code)
+            await h.wait_for_event("READY", 2)
+            assert h.fake.resume_count == 0 and h.fake.identify_count == 2
+
+
+@pytest.mark.parametrize("code", [4000, 4001, 4002, 4005, 4008, 1000, 1011])
+async def test_resumable_close_codes_resume(clock: MockClock, code: int) -> None:
+    with trio.fail_after(300):
+        async with running_shard() as h:
+            await h.fake.close_connection(code)
+            await h.wait_for_event("RESUMED")
+            assert h.fake.resume_count == 1 and h.fake.identify_count == 1
+
+
+async def test_missing_hello_times_out_and_reconnects(clock: MockClock) -> None:
+    fake = FakeGateway(token=TOKEN, allowed_intents=0)
+    fake.no_hello_connections = 1
+    t0 = trio.current_time()
+    with trio.fail_after(300):
+        async with running_shard(fake=fake) as h:
+            assert h.fake.ops(2)[0].at - t0 >= 15.0
+            assert len(h.fake.paths) == 2 and h.fake.client_close_codes == [4000]
