@@ -83,6 +83,7 @@ class FakeGateway:
         self.client_close_codes: list[int | None] = []  # code each client close carried
         self.server_close_codes: list[int] = []  # codes this fake closed with
         self.paths: list[str] = []  # path+query of every accepted connection
+        self.connected_at: list[float] = []  # trio time of every accepted connection
         # Knobs tests flip:
         self.withhold_acks = False  # stop sending op 11
         self.split_frames = False  # split each zlib payload over 2+ messages
@@ -121,6 +122,7 @@ class FakeGateway:
         self._conn_ids += 1
         conn = _Conn(self._conn_ids, ws, request.path)
         self.paths.append(request.path)
+        self.connected_at.append(trio.current_time())
         self._live = conn
         self._notify()
         try:

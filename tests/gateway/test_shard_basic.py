@@ -79,3 +79,16 @@ async def test_missing_hello_times_out_and_reconnects(clock: MockClock) -> None:
         async with running_shard(fake=fake) as h:
             assert h.fake.ops(2)[0].at - t0 >= 15.0
             assert len(h.fake.paths) == 2 and h.fake.client_close_codes == [4000]
+
+
+async def test_reconnects_back_off_exponentially_with_jitter(clock: MockClock) -> None:
+    """Six connections cut before HELLO: waits are uniform(0, 2**failures), seeded rng."""
+    fake = FakeGateway(token=TOKEN, allowed_intents=0)
+    fake.first_op_reconnect = 6
+    with trio.fail_after(600):
+        async with running_shard(fake=fake) as h:
+            gaps = [b - a for a, b in zip(h.fake.connected_at, h.fake.connected_at[1:])]
+            rng = random.Random(7)
+            expected = [rng.uniform(0, min(60.0, 2.0 ** k)) for k in range(1, 7)]  # cap 60 s
+            assert gaps == pytest.approx(expected, abs=0.05)
+            assert h.fake.identify_count == 1
