@@ -95,7 +95,7 @@ class Shard:
         self.session_id: str | None = None
         self.resume_gateway_url: str | None = None
         self.latency_ms: float | None = None
-        self.reconnects = 0  # connections opened after the first (for tests, console)
+        self.reconnects = 0  # connections that ended so far (each is followed by a reconnect)
         self._gateway_url = ""
         self._starts_remaining, self._starts_total, self._starts_reset_s = 1, 1, 0.0
         self._last_identify_at: float | None = None

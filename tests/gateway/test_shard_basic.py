@@ -9,6 +9,7 @@ import trio
 from trio.testing import MockClock
 
 from gateway._protocol import Intents
+from gateway.shard import ShardState
 from gateway.testing._gateway_server import FakeGateway
 from tests.gateway._shard_helpers import INTENTS, TOKEN, running_shard
 
@@ -33,6 +34,7 @@ async def test_identify_ready_dispatch_and_clean_close(clock: MockClock) -> None
             assert h.shard.latency_ms is not None and h.shard.sequence == 2
         assert h.fake.client_close_codes == [1000]
         assert h.fake.identify_count == 1 and h.fake.resume_count == 0
+        assert h.shard.state is ShardState.STOPPED
 
 
 def test_intents_for_bot() -> None:
