@@ -46,6 +46,9 @@ LIMITS: Final[Mapping[str, int]] = {
     # Epic and Reddit are polled a few times an hour: 2 each.
     "epic": 2,
     "reddit": 2,
+    # Decoding a big gateway frame (inflate + JSON of several MiB) off the loop; one at a
+    # time keeps dispatch order and the frames are rare (GUILD_CREATE of a big guild).
+    "gateway_decode": 1,
     # Steam's keyless web endpoints used through httpx (sign-in, token renewal).
     "steam_auth": 2,
 }

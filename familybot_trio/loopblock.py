@@ -8,10 +8,17 @@ instrument measures each step with `time.perf_counter` (real time) and keeps:
 - every step over `threshold_ms` as a violation; the test suite fails a test that has any.
 
 The threshold comes from FAMILYBOT_LOOP_BLOCK_MS (default 50 ms).
+
+Garbage collection: a full collection of a big heap can pause the interpreter for tens of
+milliseconds inside any step, whatever that step does. The detector times GC pauses with
+`gc.callbacks` and judges a step by its time *without* them (`duration_ms`), while keeping
+the pause (`gc_ms`) in the record: a blocking call is a bug in our code, a GC pause is a
+property of the heap, and `lag()` shows both.
 """
 
 from __future__ import annotations
 
+import gc
 import heapq
 import logging
 import os
@@ -50,6 +57,7 @@ class SlowStep:
 
     duration_ms: float
     task_name: str
+    gc_ms: float = 0.0
 
 
 class LoopBlockDetector(trio.abc.Instrument):
@@ -70,17 +78,39 @@ class LoopBlockDetector(trio.abc.Instrument):
         self.violations: list[SlowStep] = []
         self._worst: list[SlowStep] = []  # min-heap of the `keep` worst steps
         self._started: dict[int, float] = {}
+        self._gc_ms = 0.0  # GC pause time inside the current step
+        self._gc_t0: float | None = None
+        self.gc_total_ms = 0.0
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_t0 = time.perf_counter()
+        elif self._gc_t0 is not None:
+            ms = (time.perf_counter() - self._gc_t0) * 1000.0
+            self._gc_ms += ms
+            self.gc_total_ms += ms
+            self._gc_t0 = None
+
+    def before_run(self) -> None:
+        if self._on_gc not in gc.callbacks:
+            gc.callbacks.append(self._on_gc)
+
+    def after_run(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
 
     def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self._gc_ms = 0.0
         self._started[id(task)] = time.perf_counter()
 
     def after_task_step(self, task: trio.lowlevel.Task) -> None:
         t0 = self._started.pop(id(task), None)
         if t0 is None:
             return
-        ms = (time.perf_counter() - t0) * 1000.0
+        gc_ms, self._gc_ms = self._gc_ms, 0.0
+        ms = (time.perf_counter() - t0) * 1000.0 - gc_ms
         self.steps += 1
-        step = SlowStep(ms, task.name)
+        step = SlowStep(ms, task.name, gc_ms)
         if len(self._worst) < self.keep:
             heapq.heappush(self._worst, step)
         elif ms > self._worst[0].duration_ms:
@@ -110,5 +140,6 @@ class LoopBlockDetector(trio.abc.Instrument):
             f"(threshold {self.threshold_ms:.0f} ms)"
         ]
         for v in self.violations:
-            lines.append(f"  {v.duration_ms:8.1f} ms  {v.task_name}")
+            gc_note = f" (+{v.gc_ms:.1f} ms GC)" if v.gc_ms else ""
+            lines.append(f"  {v.duration_ms:8.1f} ms{gc_note}  {v.task_name}")
         return "\n".join(lines)

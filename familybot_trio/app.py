@@ -1,0 +1,307 @@
+"""The root of the running bot: one nursery holding the gateway, handlers, schedules, outbox.
+
+    app = App(config)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(app.run)      # returns once READY arrived and commands synced
+        ...                               # app.store, app.rest, app.scheduler are live
+        await app.stop()                  # gateway closes with 1000, schedules cancelled
+
+Task tree (what `tasks()` in the console shows):
+
+    App.run
+    ├── shard.run             reader, heartbeat, sender (gateway/shard.py)
+    ├── handlers              one task per gateway dispatch (commands); never the reader's
+    ├── scheduler.run         one loop per job (schedule.py)
+    └── outbox sender         posts announcements written by features, marks them sent
+
+Features (familybot_trio/features/*) get this App and register their commands on
+`app.registry` and their jobs on `app.scheduler` in `setup(app)`; they never import each
+other. Announcements go through the outbox (`app.announce`), so a crash between "state
+written" and "message posted" can never lose or double a post: the outbox row is written in
+the same transaction as the state, and the post carries the row's nonce with enforce_nonce.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final
+
+import httpx
+import requests
+import trio
+
+from familybot_trio import blocking
+from familybot_trio.config import Config
+from familybot_trio.errors import FamilybotError, StoreError
+from familybot_trio.loopblock import LoopBlockDetector
+from familybot_trio.schedule import Scheduler
+from familybot_trio.store import MemberRecord, OutboxDraft, OutboxRow, Store
+from familybot_trio.upstream import codec
+from familybot_trio.upstream.catalog import Catalog
+from familybot_trio.upstream.freegames import Epic, FreeGameFindings
+from familybot_trio.upstream.itad import Itad
+from familybot_trio.upstream.steam_webapi import SteamWebAPI
+from familybot_trio.upstream.storefront import Storefront
+from familybot_trio.upstream.tokens import AccessTokenStore
+from gateway.commands import CommandRegistry
+from gateway.errors import GatewayError, HTTPError
+from gateway.rest import Rest
+from gateway.shard import Ready, Shard
+from gateway._protocol import Intents
+
+log = logging.getLogger("familybot_trio.app")
+
+#: How often the outbox sender looks for rows even when nobody woke it (s).
+OUTBOX_POLL_S: Final = 30.0
+#: A row that failed this many times stays pending but is no longer retried automatically.
+OUTBOX_MAX_ATTEMPTS: Final = 8
+#: Upper bound for the shutdown of the gateway and the store (s).
+STOP_TIMEOUT_S: Final = 10.0
+#: Key under which the registered command set's hash is kept (register only on change).
+COMMANDS_HASH_KEY: Final = "discord.commands_hash"
+
+
+def utcnow() -> dt.datetime:
+    """Aware UTC now (the default clock; tests and the demo inject their own)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class StoreCatalogCache:
+    """`upstream.catalog.CatalogCache` backed by the store's expiring cache table.
+
+    Values are upstream records, serialised with `upstream.codec` (JSON).
+    """
+
+    def __init__(self, store: Store, now: Callable[[], dt.datetime]) -> None:
+        self._store, self._now = store, now
+
+    async def get_many(self, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
+        """Unexpired records among `keys`; misses are absent. Raises: StoreError."""
+        raw = await self._store.cache.get_many(namespace, keys, self._now())
+        return {k: codec.loads(v) for k, v in raw.items()}
+
+    async def put_many(self, namespace: str, items: dict[str, Any], *, ttl_s: float) -> None:
+        """Store records for `ttl_s` seconds. Raises: StoreError."""
+        if items:
+            await self._store.cache.put_many(
+                namespace, {k: codec.dumps(v) for k, v in items.items()}, ttl_s=ttl_s,
+                now=self._now())
+
+
+class App:
+    """The bot: configuration, store, upstream clients, Discord client, schedules.
+
+    Args: config: a validated Config (secrets may be empty only against the sandbox);
+        now: aware-UTC clock (features read time through `app.now()`);
+        features: names of modules in familybot_trio.features to set up (default: all);
+        detector: a LoopBlockDetector whose stats `lag()` shows (optional).
+    Attributes (live inside `run`): store, steam, storefront, itad, epic, fgf, catalog,
+        tokens, rest, registry, shard, scheduler, ready (Ready), nursery.
+    """
+
+    def __init__(self, config: Config, *, now: Callable[[], dt.datetime] = utcnow,
+                 features: Sequence[str] | None = None,
+                 detector: LoopBlockDetector | None = None) -> None:
+        self.config = config
+        self.now = now
+        self.feature_names = features
+        self.detector = detector
+        self.registry: CommandRegistry | None = None
+        self.scheduler = Scheduler(self, on_failure=self._job_failed,
+                                   on_recovery=self._job_recovered, record=self._record_run)
+        self.ready: Ready | None = None
+        self._outbox_wake = trio.Event()
+        self._stop = trio.Event()
+        self._cleanup: list[Callable[[], Awaitable[None]]] = []
+
+    # ---- lifetime ----------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[App] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run the bot until `stop()` (or cancellation, or a fatal gateway close).
+
+        Starts the store, clients, gateway, handlers, schedules and outbox sender, then
+        calls `task_status.started(self)` once READY arrived and commands are synced.
+        Raises: FatalCloseError (e.g. 4004 bad token, 4014 disallowed intents), StoreError,
+            ConfigError; each names the fix.
+        Cancellation: closes the gateway (1000), cancels schedules, closes the store.
+        """
+        cfg = self.config
+        blocking.configure(cfg.limits)
+        self.store = await Store.open(cfg.db_path)
+        try:
+            await self._open_clients()
+            await self.store.members.sync(
+                [MemberRecord(m.steamid, m.name, m.discord_id) for m in cfg.members], self.now())
+            self._setup_features()
+            async with trio.open_nursery() as nursery:
+                self.nursery = nursery
+                handlers = await nursery.start(_serve_nursery, "handlers")
+                self.ready = await nursery.start(self.shard.run, self._dispatch, handlers)
+                stored = await self.store.state.get(COMMANDS_HASH_KEY)
+                new_hash = await self.registry.sync(self.ready.application_id,
+                                                    stored_hash=stored)
+                if new_hash != stored:
+                    await self.store.state.set(COMMANDS_HASH_KEY, new_hash, self.now())
+                await nursery.start(self.scheduler.run)
+                nursery.start_soon(self._outbox_sender, name="outbox sender")
+                task_status.started(self)
+                await self._stop.wait()
+                with trio.move_on_after(STOP_TIMEOUT_S) as scope:
+                    scope.shield = True
+                    await self.shard.close()
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.move_on_after(STOP_TIMEOUT_S) as scope:
+                scope.shield = True
+                for close in reversed(self._cleanup):
+                    try:
+                        await close()
+                    except Exception:  # closing one client must not skip the others
+                        log.exception("error while closing a client")
+                await self.store.aclose()
+
+    async def stop(self) -> None:
+        """Ask `run` to shut down cleanly: gateway close 1000, schedules cancelled."""
+        self._stop.set()
+
+    async def _open_clients(self) -> None:
+        cfg, up = self.config, self.config.upstreams
+        http = await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=30.0))
+        self._cleanup.append(http.aclose)
+        session = requests.Session()
+        self._cleanup.append(lambda: blocking.run_sync("steam_webapi", session.close))
+        scheme, _, host = up["steam_webapi"].partition("://")
+        self.tokens = AccessTokenStore(cfg.data_dir)
+        await self.tokens.load()
+        self.steam = SteamWebAPI(session, api_key=cfg.secrets.steam_api_key, tokens=self.tokens,
+                                 apihost=host.rstrip("/"), https=scheme == "https")
+        self.storefront = Storefront(http, up["storefront"])
+        self.itad = Itad(http, cfg.secrets.itad_api_key, up["itad"]) \
+            if cfg.secrets.itad_api_key else None
+        self.epic = Epic(http, up["epic"])
+        self.fgf = FreeGameFindings(http, up["reddit"])
+        self.catalog = Catalog(self.steam, self.itad, StoreCatalogCache(self.store, self.now))
+        discord_http = await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=30.0))
+        self._cleanup.append(discord_http.aclose)
+        self.rest = Rest(token=cfg.secrets.discord_token, client=discord_http,
+                         base_url=up["discord_rest"])
+        self.registry = CommandRegistry(
+            self.rest, prefix="!" if cfg.prefix_commands else None, admin_ids=cfg.admin_ids)
+        self.shard = Shard(token=cfg.secrets.discord_token,
+                           intents=Intents.for_bot(prefix_commands=cfg.prefix_commands),
+                           get_gateway_bot=self.rest.get_gateway_bot)
+
+    def _setup_features(self) -> None:
+        from familybot_trio import features
+
+        features.setup(self, self.feature_names)
+
+    async def _dispatch(self, event_name: str, data: dict) -> None:
+        """Gateway dispatch -> command registry; a failing handler never reaches the nursery."""
+        try:
+            await self.registry.handle(event_name, data)
+        except (GatewayError, FamilybotError) as exc:
+            log.warning("event handling failed [event:%s cause:%s]", event_name, exc)
+        except Exception:
+            log.exception("event handling crashed [event:%s]", event_name)
+
+    # ---- announcements (outbox) ----------------------------------------------------------
+
+    def wake_outbox(self) -> None:
+        """Tell the outbox sender that rows are waiting (non-blocking)."""
+        self._outbox_wake.set()
+
+    async def announce(self, drafts: Sequence[OutboxDraft]) -> None:
+        """Queue announcements (deduplicated forever by dedupe_key) and wake the sender.
+
+        For announcements tied to a state change, write the drafts inside the same
+        `store.run_write` transaction with `store.insert_drafts` and call `wake_outbox()`.
+        Raises: StoreError.
+        """
+        if drafts:
+            await self.store.outbox.enqueue(drafts, self.now())
+            self.wake_outbox()
+
+    async def flush_outbox(self) -> int:
+        """Post every pending outbox row now, oldest first. Returns: rows posted.
+
+        Each post carries the row's nonce with enforce_nonce, so a retry after a crash
+        between post and mark_sent returns the first message instead of posting twice.
+        A row that Discord refuses is marked failed (retried later, up to a limit).
+        """
+        posted = 0
+        for row in await self.store.outbox.pending(max_attempts=OUTBOX_MAX_ATTEMPTS):
+            if await self._post_row(row):
+                posted += 1
+        return posted
+
+    async def _post_row(self, row: OutboxRow) -> bool:
+        payload = dict(row.payload)
+        pin = bool(payload.pop("pin", False))
+        try:
+            msg = await self.rest.create_message(row.channel_id, nonce=row.nonce, **payload)
+            if pin:
+                await self.rest.pin_message(row.channel_id, int(msg["id"]))
+        except HTTPError as exc:
+            log.warning("announcement not posted, will retry [kind:%s key:%s cause:%s]",
+                        row.kind, row.dedupe_key, exc)
+            await self.store.outbox.mark_failed(row.id, str(exc))
+            return False
+        await self.store.outbox.mark_sent(row.id, int(msg["id"]), self.now())
+        log.info("announcement posted [kind:%s key:%s channel:%d]", row.kind, row.dedupe_key,
+                 row.channel_id)
+        return True
+
+    async def _outbox_sender(self) -> None:
+        while True:
+            try:
+                await self.flush_outbox()
+            except StoreError as exc:
+                log.warning("outbox sender could not read the store [cause:%s]", exc)
+            with trio.move_on_after(OUTBOX_POLL_S):
+                await self._outbox_wake.wait()
+            self._outbox_wake = trio.Event()
+
+    # ---- admin reports -------------------------------------------------------------------
+
+    async def report_admin(self, text: str) -> None:
+        """Tell the admins: the admin_reports channel if configured, else a DM to each admin.
+
+        Never raises for Discord errors (they are logged): a report must not fail a job.
+        """
+        try:
+            if self.config.channels.admin_reports:
+                await self.rest.create_message(self.config.channels.admin_reports, content=text)
+                return
+            for admin in sorted(self.config.admin_ids):
+                dm = await self.rest.create_dm(admin)
+                await self.rest.create_message(int(dm["id"]), content=text)
+        except HTTPError as exc:
+            log.warning("could not reach the admins [cause:%s]", exc)
+
+    async def _job_failed(self, job: str, exc: BaseException, streak: int) -> None:
+        await self.report_admin(f"Schedule `{job}` failed: {exc}. I will keep retrying with "
+                                "backoff and tell you when it works again.")
+
+    async def _job_recovered(self, job: str, streak: int) -> None:
+        await self.report_admin(f"Schedule `{job}` works again after {streak} failed runs.")
+
+    async def _record_run(self, job: Any, outcome: Any) -> None:
+        await self.store.state.record_run(job.name, ok=outcome.ok, duration_s=outcome.duration_s,
+                                          now=self.now(), error=outcome.error)
+
+
+async def _serve_nursery(name: str, *, task_status: trio.TaskStatus[trio.Nursery]
+                         = trio.TASK_STATUS_IGNORED) -> None:
+    """A nursery that lives until cancelled, handed to the caller (for handler tasks)."""
+    async with trio.open_nursery() as nursery:
+        task_status.started(nursery)
+        await trio.sleep_forever()
+
+
+def monotonic_ms() -> float:
+    """Milliseconds from a monotonic clock (for durations in logs)."""
+    return time.monotonic() * 1000.0
