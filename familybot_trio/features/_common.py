@@ -27,7 +27,7 @@ CAPSULE_URL: Final = "https://cdn.akamai.steamstatic.com/steam/apps/{appid}/head
 @functools.lru_cache(maxsize=64)
 def currency_for(country: str) -> str:
     """ISO 4217 currency of an ISO 3166 country (e.g. "DE" -> "EUR"); "USD" if unknown."""
-    found = get_territory_currencies(country.upper(), date=dt.date.today())
+    found = get_territory_currencies(country.upper(), start_date=dt.date.today())
     return found[0] if found else "USD"
 
 
