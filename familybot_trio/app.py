@@ -136,6 +136,9 @@ class App:
             await self.store.members.sync(
                 [MemberRecord(m.steamid, m.name, m.discord_id) for m in cfg.members], self.now())
             self._setup_features()
+            from familybot_trio.features import _common
+
+            await blocking.run_sync("files", _common.warm_up, cfg.language, cfg.country)
             async with trio.open_nursery() as nursery:
                 self.nursery = nursery
                 handlers = await nursery.start(_serve_nursery, "handlers")

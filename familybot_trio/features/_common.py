@@ -87,3 +87,8 @@ def age_note(fetched_at: dt.datetime | None, now: dt.datetime) -> str:
     if age_s <= STALE_PRICE_S:
         return ""
     return f" (price from {age_s / 3600:.0f} h ago)"
+
+
+def warm_up(language: str, country: str) -> None:
+    """Load babel's locale data (a file read of tens of ms). Call once in a worker thread."""
+    format_currency(0, currency_for(country), locale=locale_for(language, country))
