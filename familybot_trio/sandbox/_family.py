@@ -150,6 +150,12 @@ class SandboxFamily:
         """Appids of library apps this member owns (any exclude_reason), sorted."""
         return sorted(a.appid for a in self.library.values() if steamid in a.owners)
 
+    @property
+    def owned(self) -> dict[SteamID64, list[AppId]]:
+        """SteamID64 -> sorted appids that member owns (what GetOwnedGames lists, plus
+        non-games and free games, which it filters)."""
+        return {m.steamid: self.owned_appids(m.steamid) for m in self.members}
+
     def itad_id_of(self, appid: int) -> str | None:
         """The ITAD game uuid of an appid, or None when ITAD does not know it."""
         return self.itad_ids.get(AppId(appid))

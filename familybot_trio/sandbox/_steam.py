@@ -122,7 +122,8 @@ async def get_shared_library_apps(sb: Sandbox, req: Request) -> Response:
     return await sb.json_big({"response": {"apps": apps, "owner_steamid": str(steamid)}})
 
 
-def _owned_game(sb: Sandbox, sid: int, appid: int, appinfo: bool) -> dict[str, Any]:
+def _owned_game(sb: Sandbox, sid: int, appid: int, appinfo: bool,
+                extended: bool = False) -> dict[str, Any]:
     info = sb.family.apps[F.AppId(appid)]
     play = sb.family.playtimes.get((F.SteamID64(sid), F.AppId(appid))) or F.Playtime(0, 0, 0)
     game: dict[str, Any] = {"appid": appid}
@@ -134,6 +135,10 @@ def _owned_game(sb: Sandbox, sid: int, appid: int, appinfo: bool) -> dict[str, A
     game |= {"playtime_forever": play.forever_min, "playtime_windows_forever": play.forever_min,
              "playtime_mac_forever": 0, "playtime_linux_forever": 0, "playtime_deck_forever": 0,
              "rtime_last_played": play.rtime_last_played, "playtime_disconnected": 0}
+    if extended:  # include_extended_appinfo
+        game |= {"capsule_filename": "library_600x900.jpg", "sort_as": info.name.lower(),
+                 "has_workshop": appid % 4 == 0, "has_market": appid % 7 == 0,
+                 "has_dlc": appid % 3 == 0, "has_leaderboards": appid % 5 == 0}
     return game
 
 
@@ -159,7 +164,8 @@ async def get_owned_games(sb: Sandbox, req: Request) -> Response:
             continue
         if lib.exclude_reason == F.EXCLUDE_FREE_GAME and not free_ok:
             continue
-        games.append(_owned_game(sb, sid, appid, _flag(p, "include_appinfo")))
+        games.append(_owned_game(sb, sid, appid, _flag(p, "include_appinfo"),
+                                 _flag(p, "include_extended_appinfo")))
     return await sb.json_big({"response": {"game_count": len(games), "games": games}})
 
 

@@ -124,6 +124,17 @@ async def test_keyed_calls_and_bad_key(sandbox: Sandbox, http: httpx.AsyncClient
         assert r.json()["response"]["game_count"] == len(games) > 100
         owned = set(fam.owned_appids(sid))
         assert {g["appid"] for g in games} <= owned and "name" in games[0]
+        assert owned == set(fam.owned[sid])
+        r = await http.get(root + "/IPlayerService/GetOwnedGames/v1/", params={
+            "key": "k", "steamid": sid, "appids_filter[0]": games[0]["appid"],
+            "include_extended_appinfo": "true"})
+        (only,) = r.json()["response"]["games"]
+        assert only["appid"] == games[0]["appid"] and "has_dlc" in only
+        fam.private_owned.add(sid)
+        r = await http.get(root + "/IPlayerService/GetOwnedGames/v1/",
+                           params={"key": "k", "steamid": sid})
+        assert r.json() == {"response": {}}
+        fam.private_owned.clear()
         r = await http.get(root + "/IPlayerService/GetRecentlyPlayedGames/v1/",
                            params={"key": "k", "steamid": sid, "count": 3})
         assert len(r.json()["response"]["games"]) <= 3
