@@ -21,6 +21,7 @@ from typing import Any, Final
 import httpx
 import trio
 
+from familybot_trio import blocking
 from gateway import _routes as r
 from gateway._buckets import RateLimiter
 from gateway._routes import Route
@@ -46,6 +47,17 @@ MAX_WAIT_S: Final = 60.0
 CLOUDFLARE_BACKOFF_S: Final = 600.0
 #: Discord message flag for ephemeral interaction replies.
 EPHEMERAL: Final = 64
+
+
+async def open_client(*, timeout_s: float = 30.0) -> httpx.AsyncClient:
+    """A new httpx.AsyncClient for Rest, built off the event loop.
+
+    Building a client loads the CA bundle (a file read of tens of ms), so it runs in a
+    worker thread under the "files" limiter (the blocking policy). The caller owns and
+    closes it: `async with await open_client() as client:`.
+    Args: timeout_s: connect/read/write/pool timeout per request, seconds.
+    """
+    return await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=timeout_s))
 
 
 class Rest:
