@@ -1,0 +1,113 @@
+"""FakeRest's records and response helpers: what was sent, what is stored, JSON answers.
+
+Records are frozen snapshots (`MessageRecord` is replaced on edit); `InteractionState` is the
+fake's own mutable bookkeeping for one interaction's deadline and acknowledgements.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+from starlette.responses import Response
+
+@dataclass(frozen=True, slots=True)
+class RecordedRequest:
+    """One request as received: method, path (under /api/v10), query, headers, json, at."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    at: float  # trio clock, s
+    status: int = 0  # what the fake answered
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """A message as the fake stores it (latest version; edits replace the record).
+
+    kind: "message" (channel post), "callback" (interaction type 4 reply), "original"
+    (the @original edited after a deferral), "followup".
+    """
+
+    id: int
+    channel_id: int
+    content: str | None
+    embeds: tuple[dict, ...] = ()
+    nonce: str | None = None
+    flags: int = 0
+    pinned: bool = False
+    kind: str = "message"
+    interaction_id: int | None = None
+    allowed_mentions: dict | None = None
+    edits: int = 0
+    deleted: bool = False
+
+    @property
+    def is_ephemeral(self) -> bool:
+        """True when flag 64 (EPHEMERAL) is set."""
+        return bool(self.flags & 64)
+
+
+@dataclass(slots=True)
+class InteractionState:
+    """The fake's view of one interaction: deadline, acks, replies (mutable, fake-internal)."""
+
+    id: int
+    token: str
+    application_id: int
+    channel_id: int
+    created_at: float
+    callback_types: list[int] = field(default_factory=list)
+    rejected: list[int] = field(default_factory=list)  # Discord error codes answered
+    message_ids: list[int] = field(default_factory=list)
+    choices: list[dict] | None = None  # autocomplete result
+    changed: trio.Event = field(default_factory=trio.Event)
+
+    def touch(self) -> None:
+        self.changed.set()
+        self.changed = trio.Event()
+
+
+@dataclass(slots=True)
+class _Fault:
+    method: str
+    match: str
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    times: int
+
+
+def _error(status: int, code: int, message: str, headers: dict | None = None) -> Response:
+    return Response(json.dumps({"code": code, "message": message}), status,
+                    headers=headers, media_type="application/json")
+
+
+def _ok(body: Any, headers: dict | None = None) -> Response:
+    if body is None:
+        return Response(status_code=204, headers=headers)
+    return Response(json.dumps(body), 200, headers=headers, media_type="application/json")
+
+
+def _error_rl(retry_after: float, scope: str, bucket: str = "", limit: int = 0) -> Response:
+    headers = {"retry-after": str(max(1, round(retry_after + 0.5))), "x-ratelimit-scope": scope}
+    if scope == "global":
+        headers["x-ratelimit-global"] = "true"
+    else:
+        headers.update({"x-ratelimit-bucket": bucket, "x-ratelimit-limit": str(limit),
+                        "x-ratelimit-remaining": "0",
+                        "x-ratelimit-reset-after": f"{retry_after:.3f}"})
+    return Response(json.dumps({"message": "You are being rate limited.",
+                                "retry_after": round(retry_after, 3),
+                                "global": scope == "global"}), 429, headers=headers,
+                    media_type="application/json")
+
+
+def _message_json(m: MessageRecord) -> dict:
+    return {"id": str(m.id), "channel_id": str(m.channel_id), "content": m.content or "",
+            "embeds": list(m.embeds), "nonce": m.nonce, "flags": m.flags, "pinned": m.pinned}
