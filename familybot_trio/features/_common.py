@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
 from babel.numbers import format_currency, get_territory_currencies
+from steam.enums import EType
+from steam.steamid import SteamID
 
+from familybot_trio.errors import NotFound
+from familybot_trio.store import MemberRecord, SteamID64
+from gateway.commands import ArgumentError
 from gateway.messages import escape_markdown
 
 if TYPE_CHECKING:
@@ -92,3 +98,87 @@ def age_note(fetched_at: dt.datetime | None, now: dt.datetime) -> str:
 def warm_up(language: str, country: str) -> None:
     """Load babel's locale data (a file read of tens of ms). Call once in a worker thread."""
     format_currency(0, currency_for(country), locale=locale_for(language, country))
+
+
+# ---- Steam account references (used by members, profile, common_games) -----------------
+# Appended by the coop/common_games/members/profile engineer.
+
+_PROFILE_URL = re.compile(r"(?:https?://)?(?:www\.)?steamcommunity\.com/(profiles|id)/"
+                          r"([^/?#\s]+)/?(?:[?#]\S*)?", re.IGNORECASE)
+_VANITY = re.compile(r"[A-Za-z0-9_-]{2,32}")
+_DISCORD_REF = re.compile(r"<@!?(\d{15,21})>|(\d{15,21})")
+STEAM_REF_HINT: Final = ("give a SteamID64 (17 digits, 7656119…), a steamcommunity.com/profiles/ or "
+                         "/id/ URL, or a custom URL name")
+
+
+def parse_steam_ref(text: str) -> SteamID64 | str:
+    """Parse what a user typed for a Steam account, without any request.
+
+    Args: text: a SteamID64, STEAM_0:Y:Z, [U:1:N], .../profiles/<SteamID64> URL,
+        .../id/<name> URL or a bare custom URL (vanity) name.
+    Returns: the SteamID64 (validated with steam.steamid.SteamID: an individual account),
+        or the vanity name (str) still to resolve with ResolveVanityURL.
+    Raises: ValueError saying what is wrong (callers turn it into an ArgumentError).
+    """
+    raw = text.strip().strip("<>")
+    url = _PROFILE_URL.fullmatch(raw)
+    if url:
+        kind, value = url.group(1).lower(), url.group(2)
+        if kind == "id":
+            return value
+        raw = value
+    if raw.isdigit() or raw.upper().startswith("STEAM_") or raw.startswith("[U:"):
+        if raw.isdigit() and len(raw) != 17:
+            raise ValueError(f"{raw[:40]!r} is not a SteamID64 (they have 17 digits)")
+        sid = SteamID(raw)
+        if not sid.is_valid() or sid.type != EType.Individual:
+            raise ValueError(f"{raw[:40]!r} is not a valid personal Steam account id")
+        return SteamID64(int(sid.as_64))
+    if _VANITY.fullmatch(raw):
+        return raw
+    raise ValueError(f"{raw[:40]!r} is not a Steam account; {STEAM_REF_HINT}")
+
+
+async def resolve_steam_ref(app: App, text: str, option: str) -> SteamID64:
+    """`parse_steam_ref`, then ResolveVanityURL for custom URL names.
+
+    Returns: SteamID64. Raises: ArgumentError naming `option` (unparseable, no such custom
+        URL); UpstreamError when Steam fails. Upstream: ISteamUser/ResolveVanityURL/v1.
+    """
+    try:
+        ref = parse_steam_ref(text)
+    except ValueError as exc:
+        raise ArgumentError(option, str(exc)) from None
+    if isinstance(ref, int):
+        return ref
+    try:
+        return await app.steam.resolve_vanity_url(ref)
+    except NotFound:
+        raise ArgumentError(option, f"no Steam profile has the custom URL name {ref!r}; "
+                            f"{STEAM_REF_HINT}") from None
+
+
+async def resolve_member_ref(app: App, text: str, option: str
+                             ) -> tuple[SteamID64, MemberRecord | None]:
+    """A member name, Discord mention/id, or any Steam reference -> (SteamID64, member).
+
+    Order: a Discord mention or id linked to a member; a member name (case-insensitive);
+    then `resolve_steam_ref`. Returns: the SteamID64 and the member record (None when the
+    account is not in the family). Raises: ArgumentError naming `option` (an unlinked
+    Discord user, an unknown name); UpstreamError.
+    """
+    text = text.strip()
+    members = await app.store.members.all()
+    discord = _DISCORD_REF.fullmatch(text)
+    if discord and not (discord.group(2) or "").startswith("7656119"):
+        did = int(discord.group(1) or discord.group(2))
+        linked = next((m for m in members if m.discord_id == did), None)
+        if linked is None:
+            raise ArgumentError(option, f"<@{did}> is not linked to a family member; they can "
+                                "run `/link steam:<SteamID64 or profile URL>`")
+        return linked.steamid, linked
+    named = next((m for m in members if m.name.casefold() == text.casefold()), None)
+    if named is not None:
+        return named.steamid, named
+    sid = await resolve_steam_ref(app, text, option)
+    return sid, next((m for m in members if m.steamid == sid), None)
