@@ -1,0 +1,433 @@
+"""A debug REPL served inside the running bot, on a Unix socket only its owner can use.
+
+`serve_console(path, namespace)` runs in the app nursery. Each connection is a session: its
+own namespace (a copy of the shared one, so `x = 1` in one session is not seen by another,
+while the objects themselves, the store or the gateway, are the live ones) plus `print`,
+`help`, `exit` bound to the session. Every input runs INSIDE the bot's trio loop, so
+`await store.fetch(...)` works at top level. Code is compiled with
+`ast.PyCF_ALLOW_TOP_LEVEL_AWAIT`; a code object flagged CO_COROUTINE is awaited, so an
+expression that merely *returns* a coroutine object is shown, not run.
+
+Safety: console code runs in the session's own nursery. Any exception it raises (including
+KeyboardInterrupt and SystemExit) is printed to the client and never reaches the bot's
+nursery; a client that disconnects mid-statement cancels that statement only. Console code
+*can* still block the loop (`time.sleep(5)`) or break shared objects: it is a debugger.
+Access: the socket is chmod 0600 inside a 0700 directory, and on Linux each peer's uid
+(SO_PEERCRED) must be ours or root.
+
+Wire protocol (UTF-8 JSON, one object per line). Server to client: {"out": text} (output,
+streamed as it is printed), {"prompt": ">>> " | "... "} (send the next line now),
+{"bye": text} (the session ends). Client to server: {"line": text} and {"interrupt": true}
+(Ctrl-C: cancels the running statement, or drops a half-typed block).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import codeop
+import inspect
+import io
+import json
+import logging
+import math
+import os
+import socket
+import stat
+import struct
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final, NoReturn, TextIO
+
+import trio
+
+from familybot_trio import blocking
+from familybot_trio.loopblock import LoopBlockDetector
+
+log = logging.getLogger("familybot_trio.console")
+
+PS1: Final = ">>> "
+PS2: Final = "... "
+#: A longer input line is refused (the session ends): nobody types a megabyte.
+MAX_LINE_BYTES: Final = 1 << 20
+#: Reprs longer than this are cut, so `store` dumps cannot flood the terminal.
+MAX_REPR_CHARS: Final = 20_000
+#: Linux limits AF_UNIX paths to 108 bytes including the NUL.
+MAX_SOCKET_PATH_BYTES: Final = 107
+_FLAGS: Final = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+_INTERRUPT: Final = object()
+
+
+class Text(str):
+    """A str that shows itself plainly at the prompt (helpers return it: `tasks()`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def tasks() -> Text:
+    """The live task tree from `trio.lowlevel.current_root_task()`, one task per line.
+
+    Returns: Text, children indented under the nursery that owns them; the calling task is
+        marked `<- you`. Raises: RuntimeError outside trio.
+    """
+    me = trio.lowlevel.current_task()
+    lines: list[str] = []
+
+    def walk(task: trio.lowlevel.Task, depth: int) -> None:
+        lines.append(f"{'  ' * depth}{task.name}{'  <- you' if task is me else ''}")
+        for nursery in task.child_nurseries:
+            children = sorted(nursery.child_tasks, key=lambda t: t.name)
+            lines.append(f"{'  ' * (depth + 1)}[nursery: {len(children)} tasks]")
+            for child in children:
+                walk(child, depth + 2)
+
+    walk(trio.lowlevel.current_root_task(), 0)
+    return Text("\n".join(lines))
+
+
+def lag(detector: LoopBlockDetector) -> Text:
+    """The loop-block detector's summary and worst task steps (the app binds `detector`).
+
+    Args: detector: the LoopBlockDetector installed as an instrument in the bot's run.
+    Returns: Text: step count, worst step, violations, then the worst steps in ms.
+    """
+    lines = [detector.report(), "worst steps:"]
+    lines += [f"  {s.duration_ms:8.1f} ms  {s.task_name}" for s in detector.worst]
+    return Text("\n".join(lines))
+
+
+def _prepare_path(path: Path) -> None:
+    """Blocking: make the 0700 parent, clear a stale socket, refuse to clobber anything else."""
+    if len(os.fsencode(path)) > MAX_SOCKET_PATH_BYTES:
+        raise ValueError(f"console socket path {str(path)!r} is longer than "
+                         f"{MAX_SOCKET_PATH_BYTES} bytes; pick a shorter directory")
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise FileExistsError(f"{path} exists and is not a socket; remove it or choose "
+                              "another console path")
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(str(path))
+    except OSError:
+        path.unlink()  # stale: a previous bot died without cleaning up
+    else:
+        raise FileExistsError(f"another process already serves a console at {path}; stop "
+                              "it or choose another console path")
+    finally:
+        probe.close()
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
+def _peer_uid(stream: trio.SocketStream) -> int | None:
+    """The connecting process's uid (Linux SO_PEERCRED), or None where unsupported."""
+    opt = getattr(socket, "SO_PEERCRED", None)
+    if opt is None:
+        return None
+    raw = stream.socket.getsockopt(socket.SOL_SOCKET, opt, struct.calcsize("3i"))
+    return struct.unpack("3i", raw)[1]
+
+
+async def serve_console(
+    path: Path,
+    namespace: dict[str, Any],
+    *,
+    task_status: trio.TaskStatus[Path] = trio.TASK_STATUS_IGNORED,
+) -> NoReturn:
+    """Serve console sessions on a Unix socket at `path` until cancelled.
+
+    Args: path: the socket file (its directory is created 0700 if missing; a stale socket
+        left by a dead bot is replaced). namespace: the shared names (app, store, trio...);
+        each session works on a shallow copy.
+    Returns: never; `nursery.start` gets `path` once the socket listens.
+    Raises: FileExistsError (a live console or a non-socket file is at `path`),
+        ValueError (path too long), OSError from bind.
+    Cancellation: ends every session (their running statements are cancelled), closes the
+        socket and removes the socket file.
+    """
+    path = Path(path)
+    await blocking.run_sync("files", _prepare_path, path)
+    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        await sock.bind(str(path))
+        await blocking.run_sync("files", os.chmod, path, 0o600)
+        sock.listen(16)
+        listener = trio.SocketListener(sock)
+        log.info("console listening [path:%s]", path)
+
+        async def handle(stream: trio.SocketStream) -> None:
+            try:
+                await _Session(stream, namespace).run()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                log.info("console client went away")
+            except Exception:  # a session bug must not stop the console or the bot
+                log.exception("console session crashed")
+
+        task_status.started(path)
+        await trio.serve_listeners(handle, [listener])
+    finally:
+        sock.close()
+        with trio.move_on_after(2, shield=True):
+            await blocking.run_sync("files", _unlink, path)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Session:
+    """One client connection: reader, writer, and the statement executor."""
+
+    def __init__(self, stream: trio.SocketStream, shared: dict[str, Any]) -> None:
+        self.stream = stream
+        self.out_send, self.out_recv = trio.open_memory_channel[dict[str, str]](math.inf)
+        self.exec_scope: trio.CancelScope | None = None
+        self.closing = False
+        self._sent = trio.Event()
+        self.compiler = codeop.CommandCompiler()
+        self.compiler.compiler.flags |= _FLAGS
+        ns = dict(shared)
+        ns.update(__name__="__console__", __builtins__=builtins, print=self.print,
+                  help=self.help, exit=self.exit, quit=self.exit, input=_no_input)
+        ns.setdefault("trio", trio)
+        ns.setdefault("tasks", tasks)
+        self.ns = ns
+
+    def write(self, text: str) -> None:
+        if text:
+            self.out_send.send_nowait({"out": text})
+
+    def print(self, *args: object, sep: str | None = " ", end: str | None = "\n",
+              file: TextIO | None = None, flush: bool = False) -> None:
+        """print() for this session: output goes to the console client."""
+        if file is not None and file not in (sys.stdout, sys.stderr):
+            builtins.print(*args, sep=sep, end=end, file=file, flush=flush)
+            return
+        buf = io.StringIO()
+        builtins.print(*args, sep=sep, end=end, file=buf)
+        self.write(buf.getvalue())
+
+    def help(self, obj: object = None) -> Text:
+        """help() lists the names at hand; help(obj) shows obj's docstring."""
+        if obj is not None:
+            return Text(inspect.getdoc(obj) or f"no docstring for {obj!r}")
+        rows = []
+        for name in sorted(k for k in self.ns if not k.startswith("_")):
+            doc = (inspect.getdoc(self.ns[name]) or "").partition("\n")[0]
+            if isinstance(self.ns[name], int | float | str | bytes | list | dict | tuple):
+                doc = type(self.ns[name]).__name__
+            rows.append(f"  {name:<12} {doc}")
+        return Text("names at hand (top-level `await` works; Ctrl-C cancels a "
+                    "statement; exit() ends the session):\n" + "\n".join(rows))
+
+    def exit(self) -> None:
+        """End this console session (the bot keeps running)."""
+        self.closing = True
+
+    async def run(self) -> None:
+        uid = _peer_uid(self.stream)
+        async with self.stream:
+            if uid is not None and uid not in (os.getuid(), 0):
+                log.warning("console refused a peer of another user [uid:%d]", uid)
+                await self.stream.send_all(b'{"bye": "refused: not the bot\'s user"}\n')
+                return
+            log.info("console session opened [peer_uid:%s]", uid)
+            lines_send, lines_recv = trio.open_memory_channel[object](math.inf)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._send_loop, nursery.cancel_scope)
+                nursery.start_soon(self._read_loop, lines_send, nursery.cancel_scope)
+                await self._exec_loop(lines_recv)
+                await self._flush_and_stop()
+                nursery.cancel_scope.cancel()
+            log.info("console session closed")
+
+    async def _flush_and_stop(self) -> None:
+        self.out_send.send_nowait({"bye": "bye"})
+        self.out_send.close()
+        with trio.move_on_after(5):
+            await self._sent.wait()
+
+    async def _send_loop(self, session: trio.CancelScope) -> None:
+        try:
+            async for msg in self.out_recv:
+                await self.stream.send_all(json.dumps(msg).encode() + b"\n")
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            session.cancel()  # the client is gone
+        finally:
+            self._sent.set()
+
+    async def _read_loop(self, lines: trio.MemorySendChannel[object],
+                         session: trio.CancelScope) -> None:
+        """Read client messages; EOF or garbage ends the session (cancels its work only)."""
+        buf = b""
+        try:
+            while True:
+                data = await self.stream.receive_some(65536)
+                if not data:
+                    return
+                buf += data
+                if len(buf) > MAX_LINE_BYTES and b"\n" not in buf:
+                    return
+                *complete, buf = buf.split(b"\n")
+                for raw in complete:
+                    msg = json.loads(raw)
+                    if msg.get("interrupt"):
+                        if self.exec_scope is not None:
+                            self.exec_scope.cancel()
+                        else:
+                            await lines.send(_INTERRUPT)
+                    elif "line" in msg:
+                        await lines.send(str(msg["line"]))
+        except (trio.BrokenResourceError, ValueError, AttributeError):
+            return  # peer reset or not speaking our protocol
+        finally:
+            session.cancel()  # the client is gone: cancel whatever it was running
+
+    async def _exec_loop(self, lines: trio.MemoryReceiveChannel[object]) -> None:
+        source_lines: list[str] = []
+        self.out_send.send_nowait({"prompt": PS1})
+        async for item in lines:
+            if item is _INTERRUPT:
+                source_lines.clear()
+                self.write("KeyboardInterrupt\n")
+            else:
+                source_lines.append(str(item))
+                source = "\n".join(source_lines)
+                try:
+                    complete = self.compiler(source, "<console>", "single")
+                except (SyntaxError, OverflowError, ValueError) as exc:
+                    source_lines.clear()
+                    self.write("".join(traceback.format_exception_only(exc)))
+                else:
+                    if complete is None:
+                        self.out_send.send_nowait({"prompt": PS2})
+                        continue
+                    source_lines.clear()
+                    await self._execute(source)
+            if self.closing:
+                return
+            self.out_send.send_nowait({"prompt": PS1})
+
+    async def _execute(self, source: str) -> None:
+        """Run one complete input; print its result or its traceback, never raise it."""
+        try:
+            with trio.CancelScope() as self.exec_scope:
+                await self._run_source(source)
+            if self.exec_scope.cancelled_caught:
+                self.write("KeyboardInterrupt: statement cancelled\n")
+        except trio.Cancelled:
+            raise  # the session is ending (client gone, bot stopping)
+        except BaseException as exc:  # console code may raise anything; Cancelled is re-raised
+            if isinstance(exc, BaseExceptionGroup):
+                cancelled, rest = exc.split(trio.Cancelled)
+                if rest is not None:
+                    self.write(_format(rest))
+                if cancelled is not None:
+                    raise
+            else:
+                self.write(_format(exc))
+        finally:
+            self.exec_scope = None
+
+    async def _run_source(self, source: str) -> None:
+        tree = ast.parse(source, "<console>", "exec")
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        if tree.body:
+            await _eval(compile(tree, "<console>", "exec", flags=_FLAGS, dont_inherit=True),
+                        self.ns)
+        if last is not None:
+            expr = ast.Expression(last.value)
+            value = await _eval(compile(expr, "<console>", "eval", flags=_FLAGS,
+                                        dont_inherit=True), self.ns)
+            if value is not None:
+                self.ns["_"] = value
+                text = repr(value)
+                if len(text) > MAX_REPR_CHARS:
+                    text = f"{text[:MAX_REPR_CHARS]}... ({len(text) - MAX_REPR_CHARS} more chars)"
+                self.write(text + "\n")
+
+
+async def _eval(code: Any, ns: dict[str, Any]) -> Any:
+    """eval() a code object in `ns`; await it when the compiler made it a coroutine."""
+    result = eval(code, ns)  # noqa: S307 - evaluating the operator's input is the point
+    if code.co_flags & inspect.CO_COROUTINE:
+        result = await result
+    return result
+
+
+def _format(exc: BaseException) -> str:
+    """A traceback without this module's own frames."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(exc), exc, tb))
+
+
+def _no_input(prompt: object = "") -> NoReturn:
+    raise RuntimeError("input() would block the bot's event loop; assign values instead")
+
+
+def connect(path: Path | str, *, stdin: TextIO | None = None,
+            stdout: TextIO | None = None) -> int:
+    """The console client: relay lines between a terminal and `serve_console` (blocking).
+
+    Plain sync socket code, because it runs in its own process (`familybot-trio console`),
+    never inside the bot's loop. A tty stdin gets `input()` with line editing; Ctrl-C sends
+    an interrupt (cancels the running statement) instead of quitting; EOF (Ctrl-D) quits.
+
+    Args: path: the console socket; stdin/stdout: default sys.stdin/sys.stdout.
+    Returns: 0 when the session ended normally, 1 when the bot refused or vanished.
+    Raises: OSError (FileNotFoundError / ConnectionRefusedError) when no bot listens.
+    """
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    tty = stdin is sys.stdin and stdin.isatty()
+    read_line: Callable[[str], str | None]
+    if tty:
+        def read_line(prompt: str) -> str | None:
+            try:
+                return input(prompt)
+            except EOFError:
+                return None
+    else:
+        def read_line(prompt: str) -> str | None:
+            stdout.write(prompt)
+            stdout.flush()
+            line = stdin.readline()
+            return line.rstrip("\n") if line else None
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(str(path))
+        reader = sock.makefile("r", encoding="utf-8", newline="\n")
+
+        def send(msg: dict[str, object]) -> None:
+            sock.sendall(json.dumps(msg).encode() + b"\n")
+
+        while True:
+            try:
+                raw = reader.readline()
+                if not raw:
+                    stdout.write("\nthe bot closed the console\n")
+                    return 1
+                msg = json.loads(raw)
+                if "out" in msg:
+                    stdout.write(msg["out"])
+                    stdout.flush()
+                elif "bye" in msg:
+                    return 0 if msg["bye"] == "bye" else 1
+                elif "prompt" in msg:
+                    line = read_line(msg["prompt"])
+                    if line is None:
+                        return 0
+                    send({"line": line})
+            except KeyboardInterrupt:
+                stdout.write("\n")
+                send({"interrupt": True})
