@@ -26,6 +26,8 @@ from __future__ import annotations
 import ast
 import builtins
 import codeop
+import contextvars
+import functools
 import inspect
 import io
 import json
@@ -58,6 +60,30 @@ MAX_REPR_CHARS: Final = 20_000
 MAX_SOCKET_PATH_BYTES: Final = 107
 _FLAGS: Final = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 _INTERRUPT: Final = object()
+#: Where sys.stdout writes go in this trio context: a session's writer, or None (the real one).
+_session_out: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "familybot_console_out", default=None)
+
+
+class _StdoutRouter(io.TextIOBase):
+    """sys.stdout while the console serves: writes from console code (pprint, print_exc)
+    go to that session; every other task, and worker threads, write to the real stdout."""
+
+    def __init__(self, real: TextIO) -> None:
+        self.real = real
+
+    def write(self, text: str) -> int:
+        out = _session_out.get()
+        if out is None or not trio.lowlevel.in_trio_task():
+            return self.real.write(text)
+        out(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.real.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
 
 
 class Text(str):
@@ -126,10 +152,6 @@ def _prepare_path(path: Path) -> None:
         probe.close()
 
 
-def _unlink(path: Path) -> None:
-    path.unlink(missing_ok=True)
-
-
 def _peer_uid(stream: trio.SocketStream) -> int | None:
     """The connecting process's uid (Linux SO_PEERCRED), or None where unsupported."""
     opt = getattr(socket, "SO_PEERCRED", None)
@@ -159,6 +181,7 @@ async def serve_console(
     path = Path(path)
     await blocking.run_sync("files", _prepare_path, path)
     sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    router = None
     try:
         await sock.bind(str(path))
         await blocking.run_sync("files", os.chmod, path, 0o600)
@@ -174,12 +197,15 @@ async def serve_console(
             except Exception:  # a session bug must not stop the console or the bot
                 log.exception("console session crashed")
 
+        router = sys.stdout = _StdoutRouter(sys.stdout)
         task_status.started(path)
         await trio.serve_listeners(handle, [listener])
     finally:
+        if router is not None and sys.stdout is router:
+            sys.stdout = router.real
         sock.close()
         with trio.move_on_after(2, shield=True):
-            await blocking.run_sync("files", _unlink, path)
+            await blocking.run_sync("files", functools.partial(path.unlink, missing_ok=True))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -202,8 +228,11 @@ class _Session:
         self.ns = ns
 
     def write(self, text: str) -> None:
-        if text:
-            self.out_send.send_nowait({"out": text})
+        try:
+            if text:
+                self.out_send.send_nowait({"out": text})
+        except trio.ClosedResourceError:  # a task the session left behind prints later
+            builtins.print(text, end="", file=sys.__stdout__)
 
     def print(self, *args: object, sep: str | None = " ", end: str | None = "\n",
               file: TextIO | None = None, flush: bool = False) -> None:
@@ -318,6 +347,7 @@ class _Session:
 
     async def _execute(self, source: str) -> None:
         """Run one complete input; print its result or its traceback, never raise it."""
+        token = _session_out.set(self.write)
         try:
             with trio.CancelScope() as self.exec_scope:
                 await self._run_source(source)
@@ -336,6 +366,7 @@ class _Session:
                 self.write(_format(exc))
         finally:
             self.exec_scope = None
+            _session_out.reset(token)
 
     async def _run_source(self, source: str) -> None:
         tree = ast.parse(source, "<console>", "exec")
@@ -387,22 +418,19 @@ def connect(path: Path | str, *, stdin: TextIO | None = None,
     Returns: 0 when the session ended normally, 1 when the bot refused or vanished.
     Raises: OSError (FileNotFoundError / ConnectionRefusedError) when no bot listens.
     """
-    stdin = stdin or sys.stdin
-    stdout = stdout or sys.stdout
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
     tty = stdin is sys.stdin and stdin.isatty()
-    read_line: Callable[[str], str | None]
-    if tty:
-        def read_line(prompt: str) -> str | None:
+
+    def read_line(prompt: str) -> str | None:
+        if tty:  # input() gives line editing and history
             try:
                 return input(prompt)
             except EOFError:
                 return None
-    else:
-        def read_line(prompt: str) -> str | None:
-            stdout.write(prompt)
-            stdout.flush()
-            line = stdin.readline()
-            return line.rstrip("\n") if line else None
+        stdout.write(prompt)
+        stdout.flush()
+        line = stdin.readline()
+        return line.rstrip("\n") if line else None
 
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.connect(str(path))

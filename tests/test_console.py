@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import stat
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,8 @@ async def test_evaluates_expressions_await_and_multiline(bot: dict, sock_path: P
         assert await c.run("1+1") == ("2\n", ">>> ")
         assert await c.run("await trio.sleep(0)") == ("", ">>> ")
         assert await c.run("print('hi', family['members'])") == ("hi 3\n", ">>> ")
+        out, _ = await c.run("import pprint, sys; pprint.pprint({'a': 1}); sys.stdout.write('w')")
+        assert out == "{'a': 1}\nw1\n"  # sys.stdout of console code goes to the session
         await c.send({"line": "async def double(x):"})
         assert await c.until_prompt() == ("", "... ")
         await c.send({"line": "    await trio.sleep(0)"})
@@ -219,6 +222,7 @@ async def test_socket_permissions_stale_and_live_sockets(sock_path: Path) -> Non
     stale = socket.socket(socket.AF_UNIX)
     stale.bind(str(sock_path))  # a dead bot's leftover: bound, never listening
     stale.close()
+    real_stdout = sys.stdout
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             await nursery.start(console.serve_console, sock_path, {})
@@ -227,6 +231,7 @@ async def test_socket_permissions_stale_and_live_sockets(sock_path: Path) -> Non
                 await console.serve_console(sock_path, {})
             nursery.cancel_scope.cancel()
     assert not sock_path.exists()  # removed on the way out
+    assert sys.stdout is real_stdout  # the stdout router is taken out again
     sock_path.write_text("not a socket")
     with pytest.raises(FileExistsError, match="not a socket"):
         await console.serve_console(sock_path, {})

@@ -280,3 +280,19 @@ async def test_add_validates() -> None:
         sched.status("zzz")
     with pytest.raises(RuntimeError, match="not running"):
         await sched.run_now("a")
+
+
+async def test_job_added_while_running_starts_and_runs_now(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    times, job = _times_recorder()
+    sched = Scheduler()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sched.run)  # no jobs yet: the scheduler just waits
+        sched.add("late", job, interval_s=60, jitter=0, first_delay_s=3600)
+        t0 = trio.current_time()
+        outcome = await sched.run_now("late")
+        await trio.sleep(61)
+        nursery.cancel_scope.cancel()
+    assert outcome.ok and outcome.trigger == "run_now" and outcome.started_at == t0
+    assert times == [t0, t0 + 60]  # after a run_now the interval counts from that run
