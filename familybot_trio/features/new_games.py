@@ -1,0 +1,356 @@
+"""New games in the family's shared library: the hourly poll, its announcements, /new_games.
+
+The `new_games` job reads IFamilyGroupsService/GetSharedLibraryApps and hands the full
+snapshot to `store.library.apply_snapshot`, whose planner (below) turns the diff into outbox
+rows inside the same write transaction. So a game is recorded as seen if and only if its
+announcement is queued; the app's outbox sender posts it with a nonce (enforce_nonce) and
+marks it sent, so neither a crash nor a retry can lose or double a post.
+
+Rules (issue 4):
+- First snapshot ever: a baseline, nothing is announced, unless
+  `[new_games] announce_since` is set: then games acquired on or after that date
+  (`rt_time_acquired`) are announced.
+- Only shareable games: exclude_reason 0, app type "game" (from GetSharedLibraryApps, and
+  from the store's app details when known).
+- A game back within store.RETURN_WINDOW (30 days) is "returned", not announced again.
+- More than `[new_games] bundle_threshold` new games in one run -> one grouped message.
+- Every owner is named (member names from the store; the SteamID64 when unknown).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+from familybot_trio.errors import Unauthorized, UpstreamError
+from familybot_trio.features import _common
+from familybot_trio.store import (
+    AppId,
+    LibraryApp,
+    LibraryChange,
+    LibraryDelta,
+    LibraryEntry,
+    OutboxDraft,
+    Snowflake,
+    SteamID64,
+)
+from familybot_trio.upstream.models import FamilyGroupId, GameDetails, GamePrice, SharedApp
+from gateway import _options as opt
+from gateway.commands import CommandContext
+from gateway.messages import Embed, EmbedField, pack_embeds, split_lines
+
+if TYPE_CHECKING:
+    from familybot_trio.app import App
+
+log = logging.getLogger("familybot_trio.features.new_games")
+
+JOB: Final = "new_games"
+KIND: Final = "new_game"
+BUNDLE_KIND: Final = "new_games_bundle"
+#: EProtoAppType (GetSharedLibraryApps `app_type`) -> the store's word for it.
+APP_TYPES: Final = {1: "game", 2: "application", 4: "tool", 8: "demo", 32: "dlc", 64: "guide",
+                    128: "driver", 256: "config", 2048: "video", 4096: "plugin", 8192: "music",
+                    16384: "series", 32768: "comic", 65536: "beta"}
+GAME: Final = "game"
+COLOR: Final = 0x66C0F4  # Steam's light blue
+DEFAULT_COUNT: Final = 10
+MAX_COUNT: Final = 25
+TOKEN_HINT: Final = ("The Steam access token has expired or is missing, so I cannot read the "
+                     "family library any more. An admin must renew it with "
+                     "`familybot-trio token set`.")
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    """What the planner needs besides the diff, fetched before the write transaction.
+
+    Attributes: channel_id (None: no announcements); since (announce_since as aware UTC, or
+    None); bundle_threshold; names (SteamID64 -> member name); details / prices (catalog
+    answers for the candidate appids, possibly partial); app_names (names from the snapshot).
+    """
+
+    channel_id: Snowflake | None
+    since: dt.datetime | None
+    bundle_threshold: int
+    names: Mapping[int, str]
+    details: Mapping[AppId, GameDetails]
+    prices: Mapping[AppId, GamePrice]
+    app_names: Mapping[AppId, str]
+
+
+class _Status:
+    """Per-App memory of this feature: the last token failure and one-time warnings."""
+
+    def __init__(self) -> None:
+        self.token_error: str | None = None
+        self.warned_no_channel = False
+
+
+# ---- pure helpers (safe in the writer thread) -----------------------------------------
+
+
+def to_entry(app: SharedApp) -> LibraryEntry:
+    """An upstream SharedApp as the store's LibraryEntry (app_type as a word, e.g. "game")."""
+    return LibraryEntry(appid=AppId(int(app.appid)),
+                        owner_steamids=tuple(SteamID64(int(s)) for s in app.owner_steamids),
+                        app_type=APP_TYPES.get(app.app_type, f"type{app.app_type}"),
+                        exclude_reason=app.exclude_reason, rt_time_acquired=app.rt_time_acquired)
+
+
+def is_announceable(entry: LibraryEntry, details: GameDetails | None) -> bool:
+    """True for a shareable game: exclude_reason 0, app type "game" (and store type if known)."""
+    if entry.exclude_reason != 0 or entry.app_type != GAME:
+        return False
+    return details is None or details.type == GAME
+
+
+def _owners(entry: LibraryEntry, names: Mapping[int, str]) -> list[str]:
+    return [names.get(int(s), str(int(s))) for s in entry.owner_steamids]
+
+
+def _money(app: App, cents: int | None, currency: str | None) -> str:
+    return _common.format_money(app, cents, currency)
+
+
+def price_text(app: App, details: GameDetails | None, price: GamePrice | None) -> str:
+    """The current price in the family's currency, e.g. "$14.99 (-25%, was $19.99)"."""
+    if details is not None and details.is_free:
+        return "Free"
+    store = price.store if price is not None else None
+    if store is None and details is not None:
+        store = details.price
+    if store is None:
+        return "n/a"
+    cur = store.currency or (price.currency if price else None)
+    text = _money(app, store.final_cents, cur)
+    if store.is_discounted:
+        text += f" (-{store.discount_pct}%, was {_money(app, store.initial_cents, cur)})"
+    return text
+
+
+def low_text(app: App, price: GamePrice | None) -> str:
+    """The historical low (ITAD, all stores) in the family's currency, or "unknown"."""
+    if price is None or price.history_low_cents is None:
+        return "unknown"
+    return _money(app, price.history_low_cents, price.currency)
+
+
+def _name(appid: AppId, facts: _Facts) -> str:
+    d = facts.details.get(appid)
+    return (d.name if d and d.name else None) or facts.app_names.get(appid) or f"App {appid}"
+
+
+def game_embed(app: App, entry: LibraryEntry, facts: _Facts) -> Embed:
+    """The announcement embed of one new game: name, link, capsule, owners, price, low."""
+    appid = entry.appid
+    details, price = facts.details.get(appid), facts.prices.get(appid)
+    owners = _owners(entry, facts.names)
+    acquired = entry.rt_time_acquired
+    return Embed(
+        title=_name(appid, facts), url=_common.store_url(appid), color=COLOR,
+        description=f"New in the family library, shared by {_common.join_names(owners)}.",
+        image_url=(details.header_image if details and details.header_image
+                   else _common.capsule_url(appid)),
+        fields=(EmbedField("Owner" if len(owners) == 1 else "Owners",
+                           _common.join_names(owners) or "unknown", inline=True),
+                EmbedField("Price now", price_text(app, details, price), inline=True),
+                EmbedField("Historical low", low_text(app, price), inline=True)),
+        footer=f"appid {appid}", timestamp=acquired.isoformat() if acquired else None)
+
+
+def bundle_messages(app: App, entries: Sequence[LibraryEntry], facts: _Facts
+                    ) -> list[list[dict]]:
+    """Many new games as few messages: one line per game in embed descriptions.
+
+    Returns: one list of JSON embeds per message (usually one message).
+    """
+    lines = []
+    for e in sorted(entries, key=lambda e: _name(e.appid, facts).lower()):
+        price = price_text(app, facts.details.get(e.appid), facts.prices.get(e.appid))
+        lines.append(f"• {_common.game_link(_name(e.appid, facts), e.appid)} · "
+                     f"{_common.join_names(_owners(e, facts.names))} · {price}")
+    bodies = split_lines(lines, limit=4000)
+    title = f"{len(entries)} new games in the family library"
+    embeds = [Embed(title=title if i == 0 else None, description=body, color=COLOR)
+              for i, body in enumerate(bodies)]
+    return pack_embeds(embeds)
+
+
+def plan(app: App, delta: LibraryDelta, facts: _Facts) -> list[OutboxDraft]:
+    """The outbox drafts for one snapshot's diff (runs inside the write transaction).
+
+    Args: delta: from apply_snapshot; facts: prefetched names, details, prices, settings.
+    Returns: one draft per new game, or grouped drafts when more than bundle_threshold;
+        [] for the baseline (unless `since`), for returned games and without a channel.
+    """
+    changes: Sequence[LibraryChange] = delta.new
+    if delta.is_initial:
+        if facts.since is None:
+            return []
+        changes = [c for c in changes if c.entry.rt_time_acquired is not None
+                   and c.entry.rt_time_acquired >= facts.since]
+    entries = [c.entry for c in changes if is_announceable(c.entry, facts.details.get(c.entry.appid))]
+    if not entries or facts.channel_id is None:
+        return []
+    keys = {c.entry.appid: _dedupe_key(c) for c in changes}
+    if len(entries) <= facts.bundle_threshold:
+        return [OutboxDraft(KIND, keys[e.appid], facts.channel_id,
+                            {"embeds": [game_embed(app, e, facts).to_dict()]})
+                for e in sorted(entries, key=lambda e: e.appid)]
+    digest = hashlib.sha256(",".join(sorted(keys[e.appid] for e in entries)).encode()).hexdigest()
+    return [OutboxDraft(BUNDLE_KIND, f"{BUNDLE_KIND}:{digest[:24]}:{i}", facts.channel_id,
+                        {"embeds": embeds})
+            for i, embeds in enumerate(bundle_messages(app, entries, facts))]
+
+
+def _dedupe_key(change: LibraryChange) -> str:
+    """`new_game:<appid>`; a game back after the return window gets its own key."""
+    appid = int(change.entry.appid)
+    if change.removed_at is None:
+        return f"{KIND}:{appid}"
+    return f"{KIND}:{appid}:{int(change.removed_at.timestamp())}"
+
+
+# ---- the job ----------------------------------------------------------------------------
+
+
+async def poll(app: App, status: _Status) -> int:
+    """One run of the `new_games` job: fetch the library, record it, queue announcements.
+
+    Returns: outbox rows queued (0 for the baseline, a suspicious snapshot or no news).
+    Raises: TokenExpired (the access token expired: renew with `familybot-trio token set`),
+        Unauthorized (none set), UpstreamError, StoreError. Catalog failures do not raise:
+        the games are announced without prices.
+    Cancellation: safe at any await; apply_snapshot commits or rolls back as a whole.
+    Upstream: IFamilyGroupsService/GetSharedLibraryApps/v1 (access token);
+        IStoreBrowseService/GetItems and ITAD prices for the new games (app.catalog).
+    """
+    cfg = app.config
+    try:
+        shared = await app.steam.get_shared_library_apps(
+            FamilyGroupId(cfg.family_group_id), include_own=True, include_excluded=True)
+    except Unauthorized as exc:
+        status.token_error = str(exc)
+        raise
+    status.token_error = None
+    entries = [to_entry(a) for a in shared]
+    since = None
+    if cfg.thresholds.new_games_announce_since is not None:
+        since = dt.datetime.combine(cfg.thresholds.new_games_announce_since, dt.time(),
+                                    tzinfo=dt.UTC)
+    stored = await app.store.library.apps(include_removed=True)
+    initial = not stored
+    unknown = set(await app.store.library.unknown_appids(e.appid for e in entries))
+    candidates = [e.appid for e in entries if e.appid in unknown and is_announceable(e, None)
+                  and (not initial or (since is not None and e.rt_time_acquired is not None
+                                       and e.rt_time_acquired >= since))]
+    details: dict[AppId, GameDetails] = {}
+    prices: dict[AppId, GamePrice] = {}
+    if candidates:
+        try:
+            details, prices = await app.catalog.details_and_prices(candidates, country=cfg.country)
+        except UpstreamError as exc:
+            log.warning("no details or prices for new games, announcing without them "
+                        "[count:%d cause:%s]", len(candidates), exc)
+    channel = cfg.channels.new_games
+    if channel is None and candidates and not status.warned_no_channel:
+        status.warned_no_channel = True
+        log.warning("no [channels] new_games configured: new games are recorded, not announced")
+    facts = _Facts(channel_id=channel, since=since, bundle_threshold=cfg.thresholds.bundle_threshold,
+                   names=await _common.member_names(app), details=details, prices=prices,
+                   app_names={AppId(int(a.appid)): a.name for a in shared if a.appid in unknown})
+    result = await app.store.library.apply_snapshot(
+        entries, app.now(), plan=lambda delta: plan(app, delta, facts))
+    if not result.applied:
+        log.warning("library snapshot kept aside [reason:%s apps:%d]", result.anomaly, len(entries))
+        return 0
+    delta = result.delta
+    log.info("library polled [apps:%d new:%d returned:%d removed:%d queued:%d initial:%s]",
+             len(entries), len(delta.new), len(delta.returned), len(delta.removed),
+             len(result.outbox_ids), delta.is_initial)
+    if result.outbox_ids:
+        app.wake_outbox()
+    return len(result.outbox_ids)
+
+
+# ---- /new_games -------------------------------------------------------------------------
+
+
+async def recent_embed(app: App, count: int) -> Embed | None:
+    """The `count` most recently acquired library games with owners, and the library size.
+
+    Returns: an Embed, or None when the library was never read. Raises: StoreError.
+    Catalog failures only cost the names (shown as "App <appid>").
+    """
+    apps = [a for a in await app.store.library.apps() if a.exclude_reason == 0]
+    if not apps:
+        return None
+    games = [a for a in apps if a.app_type == GAME]
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+    def newest(a: LibraryApp) -> tuple[dt.datetime, dt.datetime]:
+        return a.rt_time_acquired or epoch, a.first_seen_at
+
+    latest = sorted(games, key=newest, reverse=True)[:count]
+    details: dict[AppId, GameDetails] = {}
+    try:
+        details = await app.catalog.details([a.appid for a in latest], country=app.config.country)
+    except UpstreamError as exc:
+        log.warning("no names for /new_games [cause:%s]", exc)
+    names = await _common.member_names(app)
+    lines = []
+    for a in latest:
+        d = details.get(a.appid)
+        owners = [names.get(int(s), str(int(s))) for s in a.owner_steamids]
+        when = f"{a.rt_time_acquired:%Y-%m-%d}" if a.rt_time_acquired else "date unknown"
+        lines.append(f"• {_common.game_link(d.name if d else f'App {a.appid}', a.appid)} · "
+                     f"{_common.join_names(owners) or 'unknown owner'} · {when}")
+    return Embed(title=f"Latest {len(latest)} games in the family library",
+                 description=split_lines(lines, limit=4000)[0] if lines else "No games yet.",
+                 color=COLOR,
+                 footer=f"The family library has {len(games)} shareable games "
+                        f"({len(apps)} shareable apps).")
+
+
+def setup(app: App) -> None:
+    """Register the `new_games` job and the /new_games command.
+
+    Job: `new_games`, every `[schedules] new_games_min` (default 60) minutes, jittered 10 %.
+    Command: `/new_games [count]` (1..25, default 10), everyone, DMs allowed.
+    """
+    status = _Status()
+    app.scheduler.add(JOB, run=lambda a: poll(a, status), interval_s=app.config.schedules.new_games_s,
+                      jitter=0.1, timeout_s=600.0, backoff_base_s=60.0)
+
+    @app.registry.command(
+        "new_games", "Show the games most recently added to the family library",
+        options=[opt.integer("count", f"How many games (1-{MAX_COUNT}, default {DEFAULT_COUNT})",
+                             required=False, min_value=1, max_value=MAX_COUNT)])
+    async def new_games_command(ctx: CommandContext) -> None:
+        count = int(ctx.args.get("count") or DEFAULT_COUNT)
+        warning = status.token_error
+        try:
+            app.tokens.current(app.now())
+        except Unauthorized as exc:  # TokenExpired or none set
+            warning = str(exc)
+        if warning is not None:
+            warning = TOKEN_HINT
+        embed = await recent_embed(app, count)
+        if embed is None and warning is None:
+            outcome = await app.scheduler.run_now(JOB)  # first use: read the library now
+            if not outcome.ok and status.token_error:
+                warning = TOKEN_HINT
+            embed = await recent_embed(app, count)
+        if embed is None:
+            await ctx.reply(warning or "I could not read the family library yet (Steam did not "
+                            "answer); the next poll retries on its own.")
+            return
+        await ctx.reply(warning, embeds=[embed])
+
+
+__all__ = ["JOB", "bundle_messages", "game_embed", "is_announceable", "plan",
+           "poll", "recent_embed", "setup", "to_entry"]
