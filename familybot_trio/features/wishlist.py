@@ -1,0 +1,360 @@
+"""The family wishlist: games several members wish for, kept as pinned messages edited in place.
+
+Job `wishlist` (every `schedules.wishlist_s`):
+
+1. every member's IWishlistService/GetWishlist, side by side (the steam_webapi limiter bounds
+   the threads); each answer replaces that member's stored wishlist through
+   `store.wishlist.replace`, whose guard keeps the cached copy when a big wishlist suddenly
+   comes back empty. A private wishlist (`{}`) or a failed call keeps the cached copy too and
+   is recorded as a fetch failure for the admin report;
+2. games wished by >= `thresholds.wishlist_min_members` members, not in the family library,
+   family-shareable games (GameDetails.type "game" and the Family Sharing category; DLC,
+   soundtracks and tools are left out), with the current price, discount, the price per
+   wanting member and the historical low (catalog: one GetItems per 100 apps, ITAD batched,
+   cached for PRICE_TTL_S);
+3. the list is rendered as one embed per message (several messages when long) in the
+   wishlist channel. The message ids live in `store.state` under WISHLIST_MESSAGES_KEY; the
+   next run edits them in place. A missing message (deleted: 404) is created again and
+   pinned; surplus messages from a longer list are deleted.
+
+Command `/wishlist [member]` (also `!wishlist`): one member's wishlist (member by name,
+Discord mention or id, or SteamID64; default: the caller), freshly fetched when Steam
+answers, with games the family library already has marked.
+
+Logger: `familybot_trio.features.wishlist`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
+
+import trio
+
+from familybot_trio.errors import UpstreamError
+from familybot_trio.features import _common
+from familybot_trio.store import MemberRecord, SteamID64, WishlistItem
+from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
+from gateway.commands import CommandContext, string
+from gateway.errors import Forbidden, NotFound
+from gateway.messages import NO_MENTIONS, Embed, escape_markdown, pack_embeds, split_lines
+
+if TYPE_CHECKING:
+    from familybot_trio.app import App
+
+log = logging.getLogger("familybot_trio.features.wishlist")
+
+#: state kv key: {"channel_id": int, "message_ids": [int, ...], "created": int}.
+WISHLIST_MESSAGES_KEY: Final = "wishlist.messages"
+#: Characters per embed description (Discord's max is 4096; room for the "…" of a cut line).
+DESCRIPTION_CHARS: Final = 4000
+#: At most this many messages in the channel (each one embed); longer lists are cut with a note.
+MAX_MESSAGES: Final = 5
+#: At most this many replies to /wishlist (one embed each).
+MAX_REPLY_EMBEDS: Final = 3
+EMBED_COLOR: Final = 0x66C0F4  # Steam's light blue
+_MENTION: Final = re.compile(r"<@!?(\d{15,21})>")
+
+
+# ---------------------------------------------------------------------- member lookup
+
+
+async def resolve_member(app: App, text: str | None, caller_id: int) -> MemberRecord | str:
+    """Find a family member from what the user typed.
+
+    Args: text: a member name (case-insensitive, exact or unique prefix), a Discord mention
+        or user id, or a SteamID64; None = the caller; caller_id: the caller's Discord id.
+    Returns: the MemberRecord, or an error text saying what to type instead.
+    Raises: StoreError.
+    """
+    members = await app.store.members.all()
+    names = ", ".join(escape_markdown(m.name) for m in members)
+    if text is None or not text.strip():
+        found = next((m for m in members if m.discord_id == caller_id), None)
+        if found is not None:
+            return found
+        link = ("or ask an admin to link your Discord account with `/link`"
+                if any(c.name == "link" for c in app.registry.commands)
+                else "or ask an admin to add your `discord_id` to the bot's config")
+        return (f"Your Discord account is not linked to a family member. Name one "
+                f"(`member:<name>`; members: {names}), {link}.")
+    raw = text.strip()
+    mention = _MENTION.fullmatch(raw)
+    if mention or raw.isdigit():
+        number = int(mention.group(1) if mention else raw)
+        found = next((m for m in members
+                      if int(m.steamid) == number or m.discord_id == number), None)
+        if found is not None:
+            return found
+        return (f"No family member has the Discord id or SteamID64 `{number}`. "
+                f"Members: {names}.")
+    low = raw.lower()
+    exact = [m for m in members if m.name.lower() == low]
+    prefix = exact or [m for m in members if m.name.lower().startswith(low)]
+    if len(prefix) == 1:
+        return prefix[0]
+    if len(prefix) > 1:
+        return (f"`{escape_markdown(raw)}` matches several members "
+                f"({', '.join(escape_markdown(m.name) for m in prefix)}); type more of the name.")
+    return f"No family member is called `{escape_markdown(raw)}`. Members: {names}."
+
+
+# ---------------------------------------------------------------------- upstream + store
+
+
+async def refresh_wishlist(app: App, member: MemberRecord) -> bool:
+    """Fetch one member's wishlist and store it behind the suspicious-empty guard.
+
+    Returns: True when the stored copy was replaced; False when it was kept (private,
+        failed, or the guard refused a suspicious answer).
+    Raises: StoreError (upstream errors are recorded, not raised).
+    Upstream: IWishlistService/GetWishlist/v1.
+    """
+    now = app.now()
+    try:
+        wishlist = await app.steam.get_wishlist(member.steamid)
+    except UpstreamError as exc:
+        log.warning("wishlist fetch failed, keeping the cached copy [member:%s cause:%s]",
+                    member.steamid, exc)
+        await app.store.state.record_fetch_failure("wishlist", str(member.steamid), str(exc), now)
+        return False
+    if not wishlist.is_visible:
+        log.info("wishlist is private, keeping the cached copy [member:%s]", member.steamid)
+        await app.store.state.record_fetch_failure(
+            "wishlist", str(member.steamid),
+            "the wishlist is not public (Steam answered {}); set Steam privacy > Game details "
+            "to Public", now)
+        return False
+    items = [WishlistItem(i.appid, i.priority, i.date_added) for i in wishlist.items]
+    result = await app.store.wishlist.replace(member.steamid, items, now)
+    return result.applied
+
+
+async def refresh_all_wishlists(app: App, members: Sequence[MemberRecord]) -> None:
+    """Refresh every member's wishlist side by side (failures keep their cached copies)."""
+    async with trio.open_nursery() as nursery:
+        for member in members:
+            nursery.start_soon(refresh_wishlist, app, member)
+
+
+async def family_library(app: App) -> set[AppId]:
+    """Appids in the family's shared library: live when Steam answers, else the stored copy.
+
+    Raises: UpstreamError when Steam fails AND nothing is stored (we cannot tell what the
+        family owns, so a list would be wrong). Raises: StoreError.
+    Upstream: IFamilyGroupsService/GetSharedLibraryApps/v1 (access token).
+    """
+    try:
+        apps = await app.steam.get_shared_library_apps(app.config.family_group_id,
+                                                       include_own=True)
+        return {a.appid for a in apps}
+    except UpstreamError as exc:
+        stored = await app.store.library.apps()
+        if not stored:
+            raise
+        log.warning("family library fetch failed, using the stored library [apps:%d cause:%s]",
+                    len(stored), exc)
+        return {AppId(int(a.appid)) for a in stored}
+
+
+# ---------------------------------------------------------------------- rendering
+
+
+def price_text(app: App, price: GamePrice | None, details: GameDetails,
+               wanting: int = 1) -> str:
+    """"$29.99 (-25%, was $39.99) · $9.99 each for 3 · low $19.99" in the family's currency."""
+    store = price.store if price is not None else None
+    if store is None:
+        if details.is_free:
+            return "free"
+        return "not priced yet" if details.coming_soon else "no price in this country"
+    cur = store.currency or (price.currency if price else None)
+    text = f"**{_common.format_money(app, store.final_cents, cur)}**"
+    if store.is_discounted:
+        text += (f" (-{store.discount_pct}%, was "
+                 f"{_common.format_money(app, store.initial_cents, cur)})")
+    if wanting > 1:
+        text += f" · {_common.format_money(app, round(store.final_cents / wanting), cur)} each for {wanting}"
+    if price is not None and price.history_low_cents is not None:
+        low_cur = price.currency or cur
+        text += f" · low {_common.format_money(app, price.history_low_cents, low_cur)}"
+    return text
+
+
+def link(name: str, appid: int) -> str:
+    """`[name](<store url>)`: a masked link that does not unfurl into a preview."""
+    return f"[{escape_markdown(name)}](<{_common.store_url(appid)}>)"
+
+
+def common_lines(app: App, common: Sequence[tuple[AppId, tuple[SteamID64, ...]]],
+                 details: dict[AppId, GameDetails], prices: dict[AppId, GamePrice],
+                 library: set[AppId], names: dict[int, str]) -> list[str]:
+    """One line per qualifying common-wishlist game, most wanted first (see module doc)."""
+    lines = []
+    for appid, steamids in common:
+        d = details.get(appid)
+        if d is None or appid in library or d.type != "game" or not d.is_family_shareable:
+            continue
+        who = _common.join_names(names.get(int(s), str(s)) for s in steamids)
+        lines.append(f"{link(d.name, appid)}: {price_text(app, prices.get(appid), d, len(steamids))}"
+                     f" · wanted by {who}")
+    return lines
+
+
+def wishlist_embeds(title: str, lines: list[str], empty: str, *, max_embeds: int) -> list[Embed]:
+    """Lines packed into at most `max_embeds` embeds; a cut list ends with "…and N more"."""
+    chunks = split_lines(lines, DESCRIPTION_CHARS) if lines else [empty]
+    if len(chunks) > max_embeds:
+        kept = chunks[:max_embeds]
+        shown = sum(c.count("\n") + 1 for c in kept)
+        kept[-1] = kept[-1] + f"\n…and {len(lines) - shown} more"
+        if len(kept[-1]) > DESCRIPTION_CHARS + 96:
+            kept[-1] = kept[-1][-(DESCRIPTION_CHARS + 96):]
+        chunks = kept
+    return [Embed(title=title if i == 0 else f"{title} ({i + 1})", description=c,
+                  color=EMBED_COLOR) for i, c in enumerate(chunks)]
+
+
+# ---------------------------------------------------------------------- the pinned messages
+
+
+def _nonce(channel_id: int, slot: int, created: int) -> str:
+    """A nonce (<= 25 chars) stable across a retry of the same creation, new after a 404."""
+    digest = hashlib.sha256(f"wishlist:{channel_id}:{slot}:{created}".encode()).hexdigest()
+    return f"wl{digest[:20]}"
+
+
+async def publish(app: App, channel_id: int, embeds: Sequence[Embed]) -> list[int]:
+    """Edit the stored wishlist messages in place; create + pin missing ones; drop surplus.
+
+    When a stored message is gone (404), it and every later part are posted anew (and the
+    old later parts deleted), so the parts stay in reading order.
+
+    Args: channel_id; embeds: one per message. Returns: the message ids now in use.
+    Raises: HTTPError other than 404 on an edit (the job fails and is retried with backoff).
+    Upstream: PATCH/POST /channels/{id}/messages, PUT /channels/{id}/pins/{id}.
+    """
+    saved: dict[str, Any] = await app.store.state.get(WISHLIST_MESSAGES_KEY) or {}
+    ids: list[int] = [int(i) for i in saved.get("message_ids", [])] \
+        if saved.get("channel_id") == channel_id else []
+    created = int(saved.get("created", 0))
+    out: list[int] = []
+    broken = False  # once a message is gone, later parts are posted anew to keep the order
+    for slot, embed in enumerate(embeds):
+        body = {"content": "", "embeds": [embed.to_dict()], "allowed_mentions": NO_MENTIONS}
+        if slot < len(ids) and not broken:
+            try:
+                await app.rest.edit_message(channel_id, ids[slot], **body)
+                out.append(ids[slot])
+                continue
+            except NotFound:
+                log.info("wishlist message was deleted, posting it again [message:%d]", ids[slot])
+                broken = True
+        msg = await app.rest.create_message(channel_id, embeds=body["embeds"],
+                                            allowed_mentions=NO_MENTIONS,
+                                            nonce=_nonce(channel_id, slot, created))
+        created += 1
+        out.append(int(msg["id"]))
+        await app.store.state.set(WISHLIST_MESSAGES_KEY, {
+            "channel_id": channel_id, "message_ids": out + [i for i in ids if i not in out],
+            "created": created}, app.now())
+        try:
+            await app.rest.pin_message(channel_id, int(msg["id"]))
+        except Forbidden as exc:
+            log.warning("cannot pin the wishlist message; give the bot Manage Messages "
+                        "[channel:%d cause:%s]", channel_id, exc)
+    for old in ids:
+        if old not in out:
+            try:
+                await app.rest.delete_message(channel_id, old)
+            except NotFound:
+                pass
+    await app.store.state.set(WISHLIST_MESSAGES_KEY, {
+        "channel_id": channel_id, "message_ids": out, "created": created}, app.now())
+    return out
+
+
+_warned_no_channel = False
+
+
+async def run_wishlist_job(app: App) -> list[int]:
+    """The `wishlist` job: refresh wishlists, compute the common list, update the messages.
+
+    Returns: the message ids in the wishlist channel ([] when no channel is configured).
+    Raises: UpstreamError (catalog or library unavailable), StoreError, HTTPError.
+    """
+    global _warned_no_channel
+    members = await app.store.members.all()
+    await refresh_all_wishlists(app, members)
+    common = await app.store.wishlist.common(app.config.thresholds.wishlist_min_members)
+    library = await family_library(app)
+    wanted = [a for a, _ in common if a not in library]
+    details, prices = await app.catalog.details_and_prices(wanted, country=app.config.country)
+    names = {int(m.steamid): m.name for m in members}
+    lines = common_lines(app, common, details, prices, library, names)
+    channel = app.config.channels.wishlist
+    if channel is None:
+        if not _warned_no_channel:
+            log.warning("no wishlist channel configured: the common wishlist is not posted; "
+                        "set channels.wishlist in config.toml")
+            _warned_no_channel = True
+        return []
+    embeds = wishlist_embeds(
+        f"Family wishlist: {len(lines)} game{'s' if len(lines) != 1 else ''} wished by "
+        f"{app.config.thresholds.wishlist_min_members}+ members", lines,
+        "No game is on several members' wishlists (or the family already has them all).",
+        max_embeds=MAX_MESSAGES)
+    ids = await publish(app, int(channel), embeds)
+    log.info("family wishlist updated [games:%d messages:%d]", len(lines), len(ids))
+    return ids
+
+
+async def member_wishlist_embeds(app: App, member: MemberRecord) -> list[Embed]:
+    """`/wishlist` for one member: the stored list (refreshed first), owned games marked."""
+    await refresh_wishlist(app, member)
+    items = await app.store.wishlist.items(member.steamid)
+    library = await family_library(app)
+    appids = [AppId(int(i.appid)) for i in items]
+    details, prices = await app.catalog.details_and_prices(appids, country=app.config.country)
+    lines, owned = [], 0
+    for appid in appids:
+        d = details.get(appid)
+        if d is None:
+            lines.append(f"app {appid} (Steam no longer lists it)")
+            continue
+        mark = ""
+        if appid in library:
+            owned += 1
+            mark = " ✅ the family library has it"
+        lines.append(f"{link(d.name, appid)}: {price_text(app, prices.get(appid), d)}{mark}")
+    title = (f"{member.name}'s wishlist: {len(items)} game{'s' if len(items) != 1 else ''}"
+             + (f", {owned} already in the family library" if owned else ""))
+    return wishlist_embeds(title, lines, "The wishlist is empty (or not public).",
+                           max_embeds=MAX_REPLY_EMBEDS)
+
+
+def setup(app: App) -> None:
+    """Register /wishlist and the `wishlist` job."""
+
+    @app.registry.command("wishlist", "One member's Steam wishlist; games the family has are marked",
+                          options=[string("member", "Name, @mention or SteamID64 (default: you)",
+                                          required=False)])
+    async def wishlist_command(ctx: CommandContext) -> None:
+        member = await resolve_member(app, ctx.args.get("member"), ctx.user_id)  # type: ignore[arg-type]
+        if isinstance(member, str):
+            await ctx.reply(member, ephemeral=True)
+            return
+        try:
+            embeds = await member_wishlist_embeds(app, member)
+        except UpstreamError as exc:
+            await ctx.reply(f"Steam did not answer, try again in a few minutes ({exc}).",
+                            ephemeral=True)
+            return
+        for group in pack_embeds(embeds):
+            await ctx.reply(embeds=group)
+
+    app.scheduler.add("wishlist", run_wishlist_job, interval_s=app.config.schedules.wishlist_s,
+                      timeout_s=600.0)

@@ -1,0 +1,141 @@
+"""Family wishlist end to end: the real bot against FakeDiscord + the sandbox."""
+
+from __future__ import annotations
+
+import trio
+
+from familybot_trio.features.wishlist import WISHLIST_MESSAGES_KEY
+from familybot_trio.sandbox import _family as F
+from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS
+
+WL = CHANNELS["wishlist"]
+
+
+def _expected_common(fam: F.SandboxFamily) -> dict[int, int]:
+    """appid -> wanting count for games that should be listed (from the sandbox truth)."""
+    wanting: dict[int, int] = {}
+    for items in fam.wishlists.values():
+        for appid in items:
+            wanting[appid] = wanting.get(appid, 0) + 1
+    out = {}
+    for appid, n in wanting.items():
+        info = fam.apps[appid]
+        lib = fam.library.get(appid)
+        if n < 2 or info.store_type != "game" or info.app_type != F.APP_TYPE_GAME:
+            continue
+        if lib is not None or 62 not in info.categories:
+            continue
+        out[appid] = n
+    return out
+
+
+def _text(world) -> str:
+    return "\n".join(e.get("title", "") + "\n" + e.get("description", "")
+                     for m in world.discord.messages(WL) if not m.deleted for e in m.embeds)
+
+
+async def test_common_wishlist_created_pinned_then_edited_in_place(start_world) -> None:
+    world = await start_world(features=["wishlist"])
+    fam = world.sandbox.family
+    with trio.fail_after(60):
+        outcome = await world.app.scheduler.run_now("wishlist")
+        assert outcome.ok, outcome.error
+        first = world.discord.messages(WL)
+        assert first and all(m.pinned for m in first)
+        ids = [m.id for m in first]
+        stored = await world.app.store.state.get(WISHLIST_MESSAGES_KEY)
+        assert stored["message_ids"] == ids
+        text = _text(world)
+        expected = _expected_common(fam)
+        assert expected
+        for appid in expected:
+            assert f"/app/{appid}/" in text, fam.apps[appid].name
+        # a wished game the family library already has is never listed
+        owned_wished = {a for wl in fam.wishlists.values() for a in wl if a in fam.library}
+        assert owned_wished and not any(f"/app/{a}/" in text for a in owned_wished)
+        # prices are babel-formatted USD for country US, per member too
+        assert "$" in text and "each for" in text and "wanted by" in text
+
+        # the second run edits the same messages: no new message, edits count up
+        outcome = await world.app.scheduler.run_now("wishlist")
+        assert outcome.ok, outcome.error
+    second = world.discord.messages(WL)
+    assert [m.id for m in second] == ids
+    assert all(m.edits == 1 for m in second)
+
+
+async def test_deleted_wishlist_message_is_recreated_and_pinned(start_world) -> None:
+    world = await start_world(features=["wishlist"])
+    with trio.fail_after(60):
+        assert (await world.app.scheduler.run_now("wishlist")).ok
+        before = world.discord.messages(WL)
+        assert len(before) >= 2  # the sample's common list needs two messages
+        old = before[0]
+        await world.app.rest.delete_message(WL, old.id)  # someone deleted part 1
+        assert (await world.app.scheduler.run_now("wishlist")).ok
+    every = world.discord.rest.messages(WL, include_deleted=True)
+    live = [m for m in every if not m.deleted]
+    # part 1 is posted anew; later parts are reposted after it (reading order), old ones deleted
+    assert len(live) == len(before)
+    assert not {m.id for m in before} & {m.id for m in live}
+    assert len(every) == 2 * len(before)
+    assert all(m.pinned for m in live)
+    stored = await world.app.store.state.get(WISHLIST_MESSAGES_KEY)
+    assert stored["message_ids"] == [m.id for m in live]  # parts in reading order
+    assert old.id not in stored["message_ids"]
+
+
+async def test_private_wishlist_keeps_the_cached_copy(start_world) -> None:
+    world = await start_world(features=["wishlist"])
+    fam = world.sandbox.family
+    member = fam.members[1]
+    with trio.fail_after(60):
+        assert (await world.app.scheduler.run_now("wishlist")).ok
+        before = await world.app.store.wishlist.items(member.steamid)
+        assert len(before) == len(fam.wishlists[member.steamid])
+        world.sandbox.clear_wishlist(member.steamid)  # suspicious empty answer
+        assert (await world.app.scheduler.run_now("wishlist")).ok
+        after = await world.app.store.wishlist.items(member.steamid)
+    assert [i.appid for i in after] == [i.appid for i in before]
+    anomalies = await world.app.store.state.anomalies()
+    assert any(a.kind == "wishlist" and a.subject == str(member.steamid) for a in anomalies)
+
+
+async def test_wishlist_command_marks_owned_games(start_world) -> None:
+    world = await start_world(features=["wishlist"])
+    fam = world.sandbox.family
+    member = fam.members[2]
+    wished = fam.wishlists[member.steamid]
+    owned = [a for a in wished if a in fam.library]
+    assert owned
+    with trio.fail_after(60):
+        handle = await world.discord.send_interaction(
+            "wishlist", {"member": member.persona.lower()}, user_id=DISCORD_IDS[0],
+            channel_id=WL)
+        first = await handle.wait_response()
+        assert member.persona in first.embeds[0]["title"]
+        while len(_game_lines(handle)) < len(wished):  # follow-ups carry the rest
+            await handle.state.changed.wait()
+    lines = _game_lines(handle)
+    assert len(lines) == len(wished)
+    for appid in wished:
+        line = next(x for x in lines if f"/app/{appid}/" in x)
+        assert ("family library has it" in line) == (appid in owned), line
+    assert f"{len(owned)} already in the family library" in first.embeds[0]["title"]
+
+
+def _game_lines(handle) -> list[str]:
+    return [line for r in handle.replies() for e in r.embeds
+            for line in e.get("description", "").splitlines() if "/app/" in line]
+
+
+async def test_wishlist_defaults_to_the_caller_and_explains_unlinked(start_world) -> None:
+    world = await start_world(features=["wishlist"])
+    fam = world.sandbox.family
+    with trio.fail_after(60):
+        await world.discord.send_message(WL, "!wishlist", author_id=DISCORD_IDS[3])
+        msg = await world.discord.wait_for_message(WL, lambda m: bool(m.embeds))
+        assert fam.members[3].persona in msg.embeds[0]["title"]
+        handle = await world.discord.send_interaction("wishlist", user_id=1234, channel_id=WL)
+        reply = await handle.wait_response()
+    assert "not linked" in reply.content and reply.is_ephemeral
