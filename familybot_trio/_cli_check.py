@@ -1,0 +1,149 @@
+"""`familybot-trio check`: try every credential against its service and print a table.
+
+Each check is one small coroutine that returns a detail text or raises; the runner turns
+that into a row (OK / FAIL / SKIP) with what to fix. Checks run one after another (they are
+few, and a family operator reads the table top to bottom). Nothing here prints a secret:
+error texts come from our error classes, which never carry one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Final, TextIO
+
+import trio
+
+from familybot_trio import _cli_clients
+from familybot_trio.config import Config
+from familybot_trio.errors import FamilybotError, TokenExpired, Unauthorized
+from familybot_trio.store.records import AppId
+from familybot_trio.upstream.tokens import SET_HINT
+from gateway.errors import GatewayError
+
+#: Each check gets at most this long (s): a hanging service is a failed check, not a hang.
+CHECK_TIMEOUT_S: Final = 30.0
+#: An access token with fewer hours left than this is reported as a warning.
+TOKEN_WARN_HOURS: Final = 2.0
+#: A cheap ITAD lookup: Team Fortress 2 is known to every price database.
+ITAD_PROBE_APPID: Final = AppId(440)
+
+
+class Skip(Exception):
+    """The check does not apply (e.g. no ITAD key configured); message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRow:
+    """One line of the table. status: "OK", "WARN", "FAIL" or "SKIP"; required: a FAIL
+    here makes `check` exit non-zero."""
+
+    name: str
+    status: str
+    detail: str
+    required: bool
+
+
+async def run_checks(config: Config) -> list[CheckRow]:
+    """Try each credential and configured channel against its service.
+
+    Args: config: loaded with require_secrets=False (missing secrets become FAIL rows).
+    Returns: the rows in display order.
+    Upstream: Discord GET /gateway/bot, GET /channels/{id}/pins; Steam
+        ISteamUser/GetPlayerSummaries/v2 (key), IFamilyGroupsService/GetFamilyGroupForUser/v1
+        (access token); ITAD lookup/id/shop/61/v1.
+    Cancellation: safe; clients are closed.
+    """
+    rows: list[CheckRow] = []
+    async with _cli_clients.open_clients(config) as c:
+
+        async def check(name: str, required: bool, fn: Callable[[], Awaitable[str]]) -> None:
+            try:
+                with trio.fail_after(CHECK_TIMEOUT_S):
+                    detail = await fn()
+                status = "WARN" if detail.startswith("warning:") else "OK"
+                rows.append(CheckRow(name, status, detail, required))
+            except Skip as exc:
+                rows.append(CheckRow(name, "SKIP", str(exc), required))
+            except trio.TooSlowError:
+                rows.append(CheckRow(name, "FAIL", f"no answer within {CHECK_TIMEOUT_S:.0f} s; "
+                                     "check the network and the [upstream] URL", required))
+            except (FamilybotError, GatewayError) as exc:
+                rows.append(CheckRow(name, "FAIL", str(exc), required))
+
+        async def discord_token() -> str:
+            if not config.secrets.discord_token:
+                raise Unauthorized("FAMILYBOT_DISCORD_TOKEN is not set; copy the bot token "
+                                   "from the developer portal (Bot -> Reset Token)")
+            info = await c.rest.get_gateway_bot()
+            limit = info.get("session_start_limit", {})
+            return (f"token accepted; {info.get('shards', 1)} shard(s), "
+                    f"{limit.get('remaining', '?')}/{limit.get('total', '?')} sessions left today")
+
+        async def steam_key() -> str:
+            if not config.secrets.steam_api_key:
+                raise Unauthorized("FAMILYBOT_STEAM_API_KEY is not set; get one at "
+                                   "https://steamcommunity.com/dev/apikey")
+            ids = [m.steamid for m in config.members]
+            found = await c.steam.get_player_summaries(ids)
+            missing = [str(i) for i in ids if i not in found]
+            if missing:
+                return ("warning: key works, but Steam knows no profile for " + ", ".join(missing)
+                        + "; check those steamid values")
+            return f"key works; {len(found)} member profile(s) found"
+
+        async def access_token() -> str:
+            token = await c.tokens.load()
+            if token is None:
+                raise Unauthorized(f"no access token saved; {SET_HINT}")
+            if token.is_expired():
+                raise TokenExpired(token.expires_at)
+            membership = await c.steam.get_family_group_for_user(token.steamid)
+            left_h = token.expires_in_hours()
+            group = getattr(membership, "family_groupid", None)
+            text = f"token of {token.steamid} works; expires in {left_h:.1f} h"
+            if group is not None and int(group) != config.family_group_id:
+                return (f"warning: {text}, but its family group is {group}, not "
+                        f"family.group_id = {config.family_group_id}")
+            if left_h < TOKEN_WARN_HOURS:
+                return f"warning: {text}; renew it soon with `familybot-trio token set`"
+            return text
+
+        async def itad_key() -> str:
+            if c.itad is None:
+                raise Skip("FAMILYBOT_ITAD_API_KEY not set: prices come without historical lows")
+            found = await c.itad.lookup_steam_apps([ITAD_PROBE_APPID])
+            hit = found.get(ITAD_PROBE_APPID)
+            return "key works" + ("" if hit and hit.itad_id else " (probe app not found)")
+
+        def channel(name: str, channel_id: int) -> Callable[[], Awaitable[str]]:
+            async def probe() -> str:
+                if not config.secrets.discord_token:
+                    raise Skip("needs the Discord token")
+                pins = await c.rest.get_pinned_messages(channel_id)
+                return f"bot can read channel {channel_id} ({len(pins)} pinned)"
+            return probe
+
+        await check("discord token", True, discord_token)
+        await check("steam web api key", True, steam_key)
+        await check("steam access token", True, access_token)
+        await check("itad key", False, itad_key)
+        for name in ("new_games", "wishlist", "deals", "free_games", "admin_reports"):
+            cid = getattr(config.channels, name)
+            if cid is not None:
+                await check(f"channel {name}", True, channel(name, cid))
+    return rows
+
+
+def print_table(rows: list[CheckRow], out: TextIO) -> None:
+    """Print rows as an aligned table, then a one-line verdict."""
+    width = max((len(r.name) for r in rows), default=10)
+    for r in rows:
+        out.write(f"{r.name:<{width}}  {r.status:<4}  {r.detail}\n")
+    failed = [r for r in rows if r.status == "FAIL" and r.required]
+    out.write(f"\n{len(failed)} required check(s) failed\n" if failed else "\nall required checks passed\n")
+
+
+def exit_code(rows: list[CheckRow]) -> int:
+    """0 when every required check passed, 1 otherwise."""
+    return 1 if any(r.status == "FAIL" and r.required for r in rows) else 0

@@ -1,0 +1,228 @@
+"""The one-shot CLI commands: check, populate, db backup/restore/check, purge, token.
+
+Each `*_cmd` is the body of one `trio.run` and returns the exit status; output goes to
+stdout (results) and stderr (problems). `restore` is plain sync code: it runs outside any
+event loop, and refuses while a bot holds the data directory's lock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import sqlite3
+import sys
+import threading
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Final
+
+import trio
+
+from familybot_trio import _cli_check, _cli_clients, _cli_populate
+from familybot_trio.config import Config
+from familybot_trio.errors import FamilybotError
+from familybot_trio.store import Store
+from familybot_trio.upstream.tokens import SET_HINT, AccessTokenStore
+
+EXIT_FAILED: Final = 1
+EXIT_INTERRUPTED: Final = 130
+
+
+def _out(text: str) -> None:
+    print(text, flush=True)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def check_cmd(config: Config) -> int:
+    """`check`: the credential table; 1 when a required check failed."""
+    rows = await _cli_check.run_checks(config)
+    _cli_check.print_table(rows, sys.stdout)
+    return _cli_check.exit_code(rows)
+
+
+async def populate_cmd(config: Config, *, restart: bool = False) -> int:
+    """`populate` with rich progress bars on stderr; SIGINT stops after the batch in flight.
+
+    Returns: 0 done, 1 an upstream failed (progress kept), 130 interrupted (progress kept).
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bars = Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
+                    auto_refresh=False, transient=False, redirect_stdout=False,
+                    redirect_stderr=False)  # no refresh thread: we redraw after each step
+    ids: dict[str, object] = {}
+
+    def tick(phase: str, done: int, total: int) -> None:
+        if phase not in ids:
+            ids[phase] = bars.add_task(phase, total=max(total, 1))
+        bars.update(ids[phase], completed=done, total=max(total, 1))
+        bars.refresh()
+
+    interrupted = False
+    async with Store.open_ctx(config.db_path) as store, \
+            _cli_clients.open_clients(config, store) as clients:
+        with ExitStack() as stack, trio.CancelScope() as scope:
+            # Signals can be received only in the main thread (tests call main() in a worker).
+            signals = stack.enter_context(trio.open_signal_receiver(
+                signal.SIGINT, signal.SIGTERM)) if _main_thread() else None
+
+            async def stop_on_signal() -> None:
+                nonlocal interrupted
+                async for _ in signals:
+                    interrupted = True
+                    scope.cancel()   # a write in flight still commits (store policy)
+                    return
+
+            async with trio.open_nursery() as nursery:
+                if signals is not None:
+                    nursery.start_soon(stop_on_signal)
+                bars.start()
+                try:
+                    report = await _cli_populate.populate(
+                        config, store, clients, _cli_clients.now_utc, progress=tick,
+                        restart=restart)
+                except FamilybotError as exc:
+                    bars.stop()
+                    _err(f"error: {exc}\nprogress is saved; run `familybot-trio populate` "
+                         "again to continue")
+                    return EXIT_FAILED
+                finally:
+                    bars.stop()
+                nursery.cancel_scope.cancel()
+    if interrupted:
+        _err("interrupted; progress is saved, run `familybot-trio populate` again to continue")
+        return EXIT_INTERRUPTED
+    _out(f"populated: {report.library_apps} library apps, {report.members} members, "
+         f"{report.details} app details, {report.prices} prices in {report.batches} batches")
+    for line in report.skipped:
+        _err(f"skipped: {line}")
+    return 0
+
+
+async def backup_cmd(config: Config, dest: Path) -> int:
+    """`db backup PATH`: SQLite online backup (consistent even while the bot writes)."""
+    async with Store.open_ctx(config.db_path) as store:
+        path = await store.backup(dest)
+    _out(f"backup written to {path}")
+    return 0
+
+
+async def db_check_cmd(config: Config) -> int:
+    """`db check`: integrity problems (exit 1 if any) and row counts per table."""
+    async with Store.open_ctx(config.db_path) as store:
+        problems = await store.integrity_check()
+        counts = await store.row_counts()
+        version = await store.schema_version()
+    _out(f"database {config.db_path} (schema {version})")
+    for table, n in counts.items():
+        _out(f"  {table:<24} {n:>8}")
+    if problems:
+        for p in problems:
+            _err(f"integrity: {p}")
+        _err("the database is damaged: restore a backup with `familybot-trio db restore PATH`")
+        return EXIT_FAILED
+    _out("integrity: ok")
+    return 0
+
+
+async def purge_cmd(config: Config, which: str) -> int:
+    """`purge details|prices|all`: delete cached rows (store tables and catalog cache)."""
+    details, prices = which in ("details", "all"), which in ("prices", "all")
+    async with Store.open_ctx(config.db_path) as store:
+        deleted = await store.catalog.purge(details=details, prices=prices)
+        now = _cli_clients.now_utc()
+        for on, prefix in ((details, "details:"), (prices, "price:")):
+            if on:
+                deleted[f"cache {prefix[:-1]}"] = await store.cache.purge(
+                    now, namespace_prefix=prefix)
+        if which == "all":
+            deleted["cache (all)"] = await store.cache.purge(now, namespace_prefix="")
+    for what, n in deleted.items():
+        _out(f"purged {n} rows from {what}")
+    return 0
+
+
+async def token_set_cmd(config: Config, value: str) -> int:
+    """`token set`: validate and save the token read from stdin; prints owner and expiry."""
+    if not value:
+        _err(f"error: no token on standard input; {SET_HINT}")
+        return EXIT_FAILED
+    token = await AccessTokenStore(config.data_dir).set(value)
+    _out(f"saved the access token of {token.steamid}; expires {token.expires_at:%Y-%m-%d %H:%M} "
+         f"UTC (in {token.expires_in_hours():.1f} h)")
+    return 0
+
+
+async def token_status_cmd(config: Config) -> int:
+    """`token status`: owner SteamID64, expiry and time left; 1 when none or expired."""
+    token = await AccessTokenStore(config.data_dir).load()
+    if token is None:
+        _err(f"no access token saved; {SET_HINT}")
+        return EXIT_FAILED
+    left_h = token.expires_in_hours()
+    state = "EXPIRED" if token.is_expired() else f"{left_h:.1f} h left"
+    _out(f"owner     {token.steamid}\nexpires   {token.expires_at:%Y-%m-%d %H:%M} UTC\n"
+         f"status    {state}")
+    if token.is_expired():
+        _err(f"the token expired; {SET_HINT}")
+        return EXIT_FAILED
+    return 0
+
+
+def restore(config: Config, source: Path, *, running: bool) -> int:
+    """`db restore PATH` (sync, no event loop): replace the database with a backup.
+
+    Checks the source first (a SQLite file passing integrity_check), copies the current
+    database to `<db>.before-restore-<UTC stamp>`, then copies the source in with SQLite's
+    backup API (which also resets the WAL), so a crash midway leaves either the old or the
+    new database, never a mix. Refuses while a bot runs on the data directory.
+    Returns: 0 restored, 1 refused or failed (the message says why).
+    """
+    if running:
+        _err(f"error: a bot is running on {config.data_dir}; stop it before restoring "
+             "(the running bot would keep writing to the old database)")
+        return EXIT_FAILED
+    source = Path(source)
+    if not source.is_file():
+        _err(f"error: {source} does not exist; give the path of a file made by `db backup`")
+        return EXIT_FAILED
+    try:
+        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src:
+            verdict = src.execute("PRAGMA integrity_check").fetchone()[0]
+            version = src.execute("PRAGMA user_version").fetchone()[0]
+            if verdict != "ok" or version == 0:
+                _err(f"error: {source} is not a usable familybot database "
+                     f"(integrity: {verdict}, schema {version}); nothing was changed")
+                return EXIT_FAILED
+            db = config.db_path
+            kept = None
+            if db.exists():
+                stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+                kept = db.with_name(f"{db.name}.before-restore-{stamp}")
+                with sqlite3.connect(db) as cur, sqlite3.connect(kept) as copy:
+                    cur.backup(copy)
+            db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            dst = sqlite3.connect(db)
+            try:
+                src.backup(dst)
+            finally:
+                dst.close()
+    except sqlite3.Error as exc:
+        _err(f"error: restore failed ({exc}); the current database was not replaced "
+             "unless a copy was reported above")
+        return EXIT_FAILED
+    if kept is not None:
+        _out(f"the replaced database was kept as {kept}")
+    _out(f"restored {db} from {source} (schema {version})")
+    return 0
+
+
+__all__ = ["backup_cmd", "check_cmd", "db_check_cmd", "populate_cmd", "purge_cmd", "restore",
+           "token_set_cmd", "token_status_cmd"]

@@ -1,0 +1,223 @@
+"""`familybot-trio populate`: warm the store so the first scheduled runs find everything cached.
+
+Three phases, each resumable through a progress marker in `store.state`:
+
+1. library   the family's shared library (one atomic snapshot: the library is diffed as a
+             whole, so it cannot be split; needs the access token, skipped without one)
+2. members   owned games and wishlist of each member (one member = one item)
+3. catalog   app details and prices of every library and wishlisted app, in batches of at
+             most BATCH_SIZE: fetch a batch (GetItems + ITAD, cached by the catalog), write
+             it, then record the batch's appids as done. Ctrl-C loses at most the batch in
+             flight, and even that one is served from the catalog cache on the next run.
+
+A bad item (a record that does not convert, or a row the database refuses) is recorded as
+a fetch anomaly and skipped; the rest of its batch is still written. Upstream rate limits
+are kept by the clients' own buckets and limiters: nothing here sends faster than they let.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from familybot_trio._cli_clients import Clients
+from familybot_trio.config import Config
+from familybot_trio.errors import FamilybotError, StoreError, UpstreamError
+from familybot_trio.store import (AppDetails, AppId, LibraryEntry, OwnedGame, Price, Store,
+                                  WishlistItem)
+from familybot_trio.upstream.models import GameDetails, GamePrice
+
+log = logging.getLogger("familybot_trio.cli.populate")
+
+#: Items written per transaction (the issue's "at most 100": Ctrl-C loses at most this many).
+BATCH_SIZE: Final = 100
+KEY_LIBRARY: Final = "populate.library_at"
+KEY_MEMBERS: Final = "populate.members_done"
+KEY_CATALOG: Final = "populate.catalog_done"
+
+#: (phase, done, total) after each item or batch; the CLI draws progress bars with it.
+ProgressFn = Callable[[str, int, int], None]
+#: Awaited after each catalog batch is committed (tests use it to interrupt).
+BatchHook = Callable[[int], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class PopulateReport:
+    """What one run did. Counts are items written in this run; skipped: items not written."""
+
+    library_apps: int = 0
+    members: int = 0
+    details: int = 0
+    prices: int = 0
+    batches: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+async def populate(config: Config, store: Store, clients: Clients, now: Callable[[], dt.datetime],
+                   *, progress: ProgressFn | None = None, after_batch: BatchHook | None = None,
+                   restart: bool = False) -> PopulateReport:
+    """Warm library, owned games, wishlists, app details and prices; resume where it stopped.
+
+    Args: config; store (open); clients (catalog must be set); now: aware-UTC clock;
+        progress: called as (phase, done, total); after_batch: awaited with the batch
+        number after each committed catalog batch; restart: forget the progress markers.
+    Returns: PopulateReport. Raises: StoreError; UpstreamError when the catalog upstream
+        fails (the batches before it stay written and are not fetched again).
+    Cancellation: a write in progress finishes; at most one catalog batch is lost.
+    Upstream: GetSharedLibraryApps, GetOwnedGames, GetWishlist, GetItems, ITAD lookup/prices.
+    """
+    report = PopulateReport()
+    tick = progress or (lambda phase, done, total: None)
+    if restart:
+        for key in (KEY_LIBRARY, KEY_MEMBERS, KEY_CATALOG):
+            await store.state.set(key, None, now())
+    await _library(config, store, clients, now, report, tick)
+    await _members(config, store, clients, now, report, tick)
+    await _catalog(config, store, clients, now, report, tick, after_batch)
+    return report
+
+
+async def _library(config: Config, store: Store, c: Clients, now: Callable[[], dt.datetime],
+                   report: PopulateReport, tick: ProgressFn) -> None:
+    if await store.state.get(KEY_LIBRARY):
+        tick("library", 1, 1)
+        return
+    try:
+        await c.tokens.load()
+        apps = await c.steam.get_shared_library_apps(config.family_group_id)
+    except UpstreamError as exc:
+        report.skipped.append(f"library: {exc}")
+        log.warning("library not fetched, continuing [cause:%s]", exc)
+        tick("library", 0, 1)
+        return
+    entries = [LibraryEntry(a.appid, tuple(a.owner_steamids), None, a.exclude_reason,
+                            a.rt_time_acquired) for a in apps]
+    result = await store.library.apply_snapshot(entries, now())
+    report.library_apps = len(entries) if result.applied else 0
+    if result.applied:
+        await store.state.set(KEY_LIBRARY, now().isoformat(), now())
+    else:
+        report.skipped.append(f"library: snapshot refused ({result.anomaly})")
+    tick("library", 1, 1)
+
+
+async def _members(config: Config, store: Store, c: Clients, now: Callable[[], dt.datetime],
+                   report: PopulateReport, tick: ProgressFn) -> None:
+    done = set(await store.state.get(KEY_MEMBERS) or [])
+    total = len(config.members)
+    tick("members", len(done), total)
+    for m in config.members:
+        if m.steamid in done:
+            continue
+        try:
+            owned = await c.steam.get_owned_games(m.steamid)
+            wished = await c.steam.get_wishlist(m.steamid)
+        except UpstreamError as exc:
+            report.skipped.append(f"member {m.name} ({m.steamid}): {exc}")
+            await store.state.record_fetch_failure("populate", str(m.steamid), str(exc), now())
+            continue
+        if owned.is_visible:
+            await store.owned.replace(m.steamid, [OwnedGame(g.appid, g.playtime_forever_min)
+                                                  for g in owned.games], now())
+        if wished.is_visible:
+            await store.wishlist.replace(m.steamid, [WishlistItem(i.appid, i.priority, i.date_added)
+                                                     for i in wished.items], now())
+        done.add(m.steamid)
+        await store.state.set(KEY_MEMBERS, sorted(done), now())
+        report.members += 1
+        tick("members", len(done), total)
+
+
+async def wanted_appids(config: Config, store: Store) -> list[AppId]:
+    """Every library app plus every app a member wishes for, sorted (the catalog's work)."""
+    ids = {a.appid for a in await store.library.apps()}
+    for m in config.members:
+        ids.update(i.appid for i in await store.wishlist.items(m.steamid))
+    return sorted(ids)
+
+
+async def _catalog(config: Config, store: Store, c: Clients, now: Callable[[], dt.datetime],
+                   report: PopulateReport, tick: ProgressFn, after_batch: BatchHook | None) -> None:
+    assert c.catalog is not None, "populate needs a catalog (open_clients with a store)"
+    done = set(await store.state.get(KEY_CATALOG) or [])
+    wanted = await wanted_appids(config, store)
+    todo = [a for a in wanted if a not in done]
+    total = len(wanted)
+    tick("catalog", total - len(todo), total)
+    for start in range(0, len(todo), BATCH_SIZE):
+        batch: Sequence[AppId] = todo[start:start + BATCH_SIZE]
+        details, prices = await c.catalog.details_and_prices(batch, country=config.country)
+        fetched_at = now()
+        rows_d, rows_p = [], []
+        for appid in batch:
+            try:
+                if (d := details.get(appid)) is not None:
+                    rows_d.append(to_app_details(d, fetched_at))
+                if (p := prices.get(appid)) is not None:
+                    rows_p.append(to_price(p, fetched_at))
+            except (TypeError, ValueError, AttributeError) as exc:
+                await _skip(store, report, appid, f"unusable record: {exc}", now)
+        report.details += await _write_each(store, report, rows_d, store.catalog.put_details, now)
+        report.prices += await _write_each(store, report, rows_p, store.catalog.put_prices, now)
+        done.update(int(a) for a in batch)
+        await store.state.set(KEY_CATALOG, sorted(done), now())
+        report.batches += 1
+        tick("catalog", total - len(todo) + start + len(batch), total)
+        if after_batch is not None:
+            await after_batch(report.batches)
+
+
+async def _write_each(store: Store, report: PopulateReport, rows: list, put: Callable,
+                      now: Callable[[], dt.datetime]) -> int:
+    """Write rows in one transaction; if the database refuses, retry one by one so a bad
+    row never takes the good ones of its batch with it."""
+    if not rows:
+        return 0
+    try:
+        await put(rows)
+        return len(rows)
+    except StoreError as exc:
+        log.warning("batch write refused, writing items one by one [count:%d cause:%s]",
+                    len(rows), exc)
+    written = 0
+    for row in rows:
+        try:
+            await put([row])
+            written += 1
+        except StoreError as exc:
+            await _skip(store, report, row.appid, str(exc), now)
+    return written
+
+
+async def _skip(store: Store, report: PopulateReport, appid: int, reason: str,
+                now: Callable[[], dt.datetime]) -> None:
+    report.skipped.append(f"app {appid}: {reason}")
+    try:
+        await store.state.record_fetch_failure("populate", str(appid), reason, now())
+    except FamilybotError as exc:  # the anomaly log is best effort; the skip list has it
+        log.warning("could not record a skipped app [appid:%d cause:%s]", appid, exc)
+
+
+def to_app_details(d: GameDetails, fetched_at: dt.datetime) -> AppDetails:
+    """Upstream GameDetails -> the store's AppDetails (categories as their numeric ids)."""
+    if not isinstance(d.name, str) or not d.name:
+        raise ValueError(f"app {d.appid} has no name")
+    return AppDetails(appid=AppId(int(d.appid)), name=d.name, app_type=str(d.type),
+                      is_free=bool(d.is_free), fetched_at=fetched_at,
+                      categories=tuple(str(i) for i in sorted(d.category_ids)),
+                      capsule_url=d.header_image or None,
+                      is_family_shared=d.is_family_shareable)
+
+
+def to_price(p: GamePrice, fetched_at: dt.datetime) -> Price:
+    """Upstream GamePrice -> the store's Price (Steam's price plus ITAD's low)."""
+    s = p.store
+    return Price(appid=AppId(int(p.appid)), country=p.country, fetched_at=fetched_at,
+                 price_cents=s.final_cents if s else None,
+                 initial_cents=s.initial_cents if s else None,
+                 currency=(s.currency if s else None) or p.currency,
+                 discount_pct=s.discount_pct if s else 0,
+                 itad_id=p.itad_id, history_low_cents=p.history_low_cents)

@@ -1,0 +1,76 @@
+"""Shared helpers of the CLI tests: a world without a running bot, and `main()` in a thread."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import trio
+
+from familybot_trio import blocking, cli
+from familybot_trio.sandbox.world import BOT_TOKEN, World
+
+
+@dataclass
+class Result:
+    """What one CLI invocation returned and printed."""
+
+    code: int
+    out: str
+    err: str
+
+
+def env_of(world: World) -> dict[str, str]:
+    """The secrets the world's config expects, as environment variables."""
+    return {"FAMILYBOT_DISCORD_TOKEN": BOT_TOKEN,
+            "FAMILYBOT_STEAM_API_KEY": world.sandbox.api_key,
+            "FAMILYBOT_ITAD_API_KEY": world.sandbox.itad_key}
+
+
+def _call(argv: Sequence[str], stdin: str) -> Result:
+    out, err = io.StringIO(), io.StringIO()
+    import sys
+
+    old_stdin = sys.stdin
+    sys.stdin = io.StringIO(stdin)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(list(argv))
+            except SystemExit as exc:  # argparse --help / usage errors
+                code = int(exc.code or 0)
+    finally:
+        sys.stdin = old_stdin
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+async def run_cli(world: World, *argv: str, stdin: str = "", config: bool = True) -> Result:
+    """`familybot-trio <argv> --config <world config>` via main() in a worker thread.
+
+    The secrets are put in os.environ for the call (main reads the real environment).
+    """
+    args = [*argv, "--config", str(world.config.path)] if config else list(argv)
+
+    def call() -> Result:
+        old = {k: os.environ.get(k) for k in env_of(world)}
+        os.environ.update(env_of(world))
+        try:
+            return _call(args, stdin)
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    return await blocking.run_sync("files", call)
+
+
+async def start_world(nursery: trio.Nursery, tmp: Path, **kw: object) -> World:
+    """A World (sandbox + FakeDiscord + config file) with no bot running."""
+    return await nursery.start(functools.partial(World.start, tmp, start_app=False, **kw))

@@ -1,0 +1,228 @@
+"""The operator CLI against a real World (sandbox + FakeDiscord on 127.0.0.1): every command."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+
+from familybot_trio import blocking
+from familybot_trio._cli_run import acquire_lock, lock_path, release_lock
+from familybot_trio.store import AppDetails, AppId, Store
+from familybot_trio.upstream.tokens import AccessTokenStore
+from tests._cli_helpers import run_cli, start_world
+
+TIMEOUT_S = 60
+
+
+def _py(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=60)
+
+
+async def test_help_on_every_command() -> None:
+    with trio.fail_after(TIMEOUT_S):
+        top = await blocking.run_sync("files", _py, "-m", "familybot_trio.cli", "--help")
+        assert top.returncode == 0
+        for cmd in ("run", "check", "populate", "db", "purge", "token", "console", "demo"):
+            assert cmd in top.stdout
+        for argv in (["run"], ["check"], ["populate"], ["db", "backup"], ["db", "restore"],
+                     ["db", "check"], ["purge"], ["token", "set"], ["token", "status"],
+                     ["console"], ["demo"]):
+            r = await blocking.run_sync("files", _py, "-m", "familybot_trio", *argv, "--help")
+            assert r.returncode == 0, (argv, r.stderr)
+            assert "usage: familybot-trio " + " ".join(argv) in r.stdout
+        script = Path(sys.executable).parent / "familybot-trio"
+        r = await blocking.run_sync("files", lambda: subprocess.run(
+            [str(script), "--help"], capture_output=True, text=True, timeout=60))
+        assert r.returncode == 0 and "populate" in r.stdout
+
+
+async def test_config_errors_print_every_problem_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    await blocking.run_sync("files", bad.write_text,
+                            '[family]\ngroup_id = "x"\n[prices]\ncountry = "usa"\nbogus = 1\n')
+    with trio.fail_after(TIMEOUT_S):
+        r = await blocking.run_sync("files", _py, "-m", "familybot_trio", "check",
+                                    "--config", str(bad))
+    assert r.returncode == 2
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("config error: ")]
+    text = "\n".join(lines)
+    for key in ("family.group_id", "prices.country", "bogus", "members"):
+        assert key in text, text
+    assert len(lines) >= 4
+
+
+async def test_token_set_status_and_check_against_world(tmp_path: Path) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            token = world.sandbox.access_token
+
+            r = await run_cli(world, "token", "status")
+            assert r.code == 1 and "no access token saved" in r.err
+
+            r = await run_cli(world, "check")          # no access token yet: a required FAIL
+            assert r.code == 1
+            assert "steam access token" in r.out and "FAIL" in r.out
+
+            r = await run_cli(world, "token", "set", stdin="not a token\n")
+            assert r.code == 1 and "not a Steam access token" in r.err
+
+            r = await run_cli(world, "token", "set", stdin=token + "\n")
+            assert r.code == 0, r.err
+            stored = await AccessTokenStore(world.config.data_dir).load()
+            assert stored is not None and stored.value == token
+            assert str(stored.steamid) in r.out
+
+            # the JSON of ajaxgetasyncconfig is accepted as is
+            r = await run_cli(world, "token", "set",
+                              stdin='{"success": 1, "data": {"webapi_token": "%s"}}' % token)
+            assert r.code == 0, r.err
+
+            r = await run_cli(world, "token", "status")
+            assert r.code == 0 and str(stored.steamid) in r.out and "h left" in r.out
+
+            world.sandbox.reset_counts()
+            r = await run_cli(world, "check")
+            assert r.code == 0, r.out + r.err
+            for name in ("discord token", "steam web api key", "steam access token", "itad key",
+                         "channel new_games", "channel admin_reports"):
+                row = next(ln for ln in r.out.splitlines() if ln.startswith(name))
+                assert " OK " in row, row
+            assert world.sandbox.counts["steam_webapi.GetFamilyGroupForUser"] == 1
+            assert world.sandbox.counts["steam_webapi.GetPlayerSummaries"] == 1
+            for out in (r.out, r.err):
+                for secret in (token, world.sandbox.api_key, world.sandbox.itad_key):
+                    assert secret not in out
+            nursery.cancel_scope.cancel()
+
+
+async def test_check_reports_a_bad_discord_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            await AccessTokenStore(world.config.data_dir).set(world.sandbox.access_token)
+            from tests import _cli_helpers
+
+            real_env = _cli_helpers.env_of
+            monkeypatch.setattr(_cli_helpers, "env_of", lambda w: {
+                **real_env(w), "FAMILYBOT_DISCORD_TOKEN": "wrong-token-123",
+                "FAMILYBOT_STEAM_API_KEY": w.sandbox.bad_api_key})
+            r = await run_cli(world, "check")
+            assert r.code == 1
+            row = next(ln for ln in r.out.splitlines() if ln.startswith("discord token"))
+            assert "FAIL" in row
+            row = next(ln for ln in r.out.splitlines() if ln.startswith("steam web api key"))
+            assert "FAIL" in row
+            assert "wrong-token-123" not in r.out + r.err
+            nursery.cancel_scope.cancel()
+
+
+async def test_db_backup_check_restore_purge(tmp_path: Path) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            from familybot_trio.app import utcnow
+
+            async with Store.open_ctx(world.config.db_path) as store:
+                await store.catalog.put_details([AppDetails(AppId(440), "TF2", "game", True,
+                                                            utcnow())])
+            r = await run_cli(world, "db", "check")
+            assert r.code == 0 and "integrity: ok" in r.out
+            assert any(ln.split()[:2] == ["app_details", "1"] for ln in r.out.splitlines())
+
+            backup = tmp_path / "backups" / "one.db"
+            r = await run_cli(world, "db", "backup", str(backup))
+            assert r.code == 0 and backup.exists()
+
+            r = await run_cli(world, "purge", "details")
+            assert r.code == 0 and "purged 1 rows from app_details" in r.out
+            async with Store.open_ctx(world.config.db_path) as store:
+                assert await store.catalog.details([AppId(440)]) == {}
+
+            # restore refuses while a bot holds the lock
+            fd = await blocking.run_sync("files", acquire_lock, lock_path(world.config))
+            try:
+                r = await run_cli(world, "db", "restore", str(backup))
+                assert r.code == 1 and "running" in r.err
+            finally:
+                await blocking.run_sync("files", release_lock, fd, lock_path(world.config))
+
+            junk = tmp_path / "junk.db"
+            await blocking.run_sync("files", junk.write_bytes, b"not sqlite at all" * 100)
+            r = await run_cli(world, "db", "restore", str(junk))
+            assert r.code == 1 and ("nothing was changed" in r.err or "not replaced" in r.err)
+
+            r = await run_cli(world, "db", "restore", str(backup))
+            assert r.code == 0, r.err
+            kept = [p for p in world.config.data_dir.iterdir() if "before-restore" in p.name]
+            assert len(kept) == 1
+            async with Store.open_ctx(world.config.db_path) as store:
+                assert AppId(440) in await store.catalog.details([AppId(440)])
+            async with Store.open_ctx(kept[0]) as store:   # the replaced db: purged state
+                assert await store.catalog.details([AppId(440)]) == {}
+
+            r = await run_cli(world, "purge", "all")
+            assert r.code == 0 and "app_details" in r.out and "prices" in r.out
+            nursery.cancel_scope.cancel()
+
+
+async def test_backup_while_writes_continue_restores_consistent_db(tmp_path: Path) -> None:
+    from familybot_trio.app import utcnow
+
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            async with Store.open_ctx(world.config.db_path) as store:
+                written = 0
+                stop = trio.Event()
+
+                async def writer() -> None:
+                    nonlocal written
+                    while not stop.is_set():
+                        batch = [AppDetails(AppId(written * 10 + i + 1), f"app {written}", "game",
+                                            False, utcnow()) for i in range(10)]
+                        await store.catalog.put_details(batch)   # 10 rows per transaction
+                        written += 1
+                        await trio.sleep(0)
+
+                async with trio.open_nursery() as inner:
+                    inner.start_soon(writer)
+                    while written < 5:
+                        await trio.sleep(0.01)
+                    backup = tmp_path / "live.db"
+                    r = await run_cli(world, "db", "backup", str(backup))
+                    assert r.code == 0, r.err
+                    stop.set()
+            r = await run_cli(world, "db", "restore", str(backup))
+            assert r.code == 0, r.err
+
+            def inspect() -> tuple[str, int]:
+                with sqlite3.connect(world.config.db_path) as c:
+                    return (c.execute("PRAGMA integrity_check").fetchone()[0],
+                            c.execute("SELECT count(*) FROM app_details").fetchone()[0])
+
+            verdict, rows = await blocking.run_sync("files", inspect)
+            assert verdict == "ok"
+            assert rows >= 50 and rows % 10 == 0   # whole transactions only
+            nursery.cancel_scope.cancel()
+
+
+async def test_console_without_bot_fails_cleanly(tmp_path: Path) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            r = await run_cli(world, "console")
+            assert r.code == 1 and "error:" in r.err
+            nursery.cancel_scope.cancel()
+
+
+async def test_demo_is_wired(tmp_path: Path) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        r = await blocking.run_sync("files", _py, "-m", "familybot_trio", "demo", "--help")
+    assert r.returncode == 0
