@@ -108,6 +108,8 @@ def tasks() -> Text:
         lines.append(f"{'  ' * depth}{task.name}{'  <- you' if task is me else ''}")
         for nursery in task.child_nurseries:
             children = sorted(nursery.child_tasks, key=lambda t: t.name)
+            if not children:
+                continue
             lines.append(f"{'  ' * (depth + 1)}[nursery: {len(children)} tasks]")
             for child in children:
                 walk(child, depth + 2)
@@ -250,9 +252,11 @@ class _Session:
             return Text(inspect.getdoc(obj) or f"no docstring for {obj!r}")
         rows = []
         for name in sorted(k for k in self.ns if not k.startswith("_")):
-            doc = (inspect.getdoc(self.ns[name]) or "").partition("\n")[0]
-            if isinstance(self.ns[name], int | float | str | bytes | list | dict | tuple):
-                doc = type(self.ns[name]).__name__
+            value = self.ns[name]
+            value = value.func if isinstance(value, functools.partial) else value
+            doc = (inspect.getdoc(value) or "").partition("\n")[0]
+            if isinstance(value, int | float | str | bytes | list | dict | tuple):
+                doc = type(value).__name__
             rows.append(f"  {name:<12} {doc}")
         return Text("names at hand (top-level `await` works; Ctrl-C cancels a "
                     "statement; exit() ends the session):\n" + "\n".join(rows))
@@ -403,6 +407,7 @@ def _format(exc: BaseException) -> str:
 
 
 def _no_input(prompt: object = "") -> NoReturn:
+    """Not available: reading a terminal would freeze the bot's loop."""
     raise RuntimeError("input() would block the bot's event loop; assign values instead")
 
 
