@@ -194,9 +194,9 @@ async def serve_console(
         async def handle(stream: trio.SocketStream) -> None:
             try:
                 await _Session(stream, namespace).run()
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
+            except* (trio.BrokenResourceError, trio.ClosedResourceError):
                 log.info("console client went away")
-            except Exception:  # a session bug must not stop the console or the bot
+            except* Exception:  # a session bug must not stop the console or the bot
                 log.exception("console session crashed")
 
         router = sys.stdout = _StdoutRouter(sys.stdout)

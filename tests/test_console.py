@@ -246,3 +246,16 @@ async def test_connect_client_relays_stdin_and_stdout(bot: dict, sock_path: Path
     text = stdout.getvalue()
     assert code == 0
     assert ">>> 2\n>>> ... ... >>> 'ok'\n>>> bye\n>>> " == text
+
+
+async def test_garbage_from_a_client_ends_only_that_session(bot: dict, sock_path: Path) -> None:
+    with trio.fail_after(10):
+        bad = await _client(sock_path)
+        await bad.stream.send_all(b"this is not json\n")
+        with pytest.raises(EOFError):
+            while True:  # the server closes this session (after a "bye")
+                await bad.message()
+        good = await _client(sock_path)
+        assert await good.run("40 + 2") == ("42\n", ">>> ")
+        await good.stream.aclose()
+        await bad.stream.aclose()
