@@ -71,7 +71,8 @@ class World:
     app: App
     config: Config
     tmp: Path
-    _app_scope: trio.CancelScope
+    _scope: trio.CancelScope
+    _app_done: trio.Event | None = None
 
     @property
     def admin_id(self) -> int:
@@ -98,11 +99,11 @@ class World:
                    "FAMILYBOT_ITAD_API_KEY": sandbox.itad_key}
             config = await blocking.run_sync("files", lambda: load_config(cfg_path, env))
             app = App(config, now=now, features=features)
-            scope = trio.CancelScope()
-            world = cls(sandbox, discord, app, config, tmp, scope)
+            world = cls(sandbox, discord, app, config, tmp, nursery.cancel_scope)
             if start_app:
                 await world.start_app(nursery)
             task_status.started(world)
+            await trio.sleep_forever()
 
     async def start_app(self, nursery: trio.Nursery, app: App | None = None) -> App:
         """Start (or restart, with a new App on the same database) the bot in `nursery`."""
@@ -114,7 +115,22 @@ class World:
 
     async def _run_app(self, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED
                        ) -> None:
-        await self.app.run(task_status=task_status)
+        self._app_done = done = trio.Event()
+        try:
+            await self.app.run(task_status=task_status)
+        finally:
+            done.set()
+
+    async def stop_app(self) -> None:
+        """Stop the bot cleanly (gateway close 1000) and wait until `App.run` returned."""
+        await self.app.stop()
+        if self._app_done is not None:
+            await self._app_done.wait()
+
+    async def stop(self) -> None:
+        """Stop the bot cleanly, then the fakes; `World.start` returns."""
+        await self.stop_app()
+        self._scope.cancel()
 
     def new_app(self, **kw: Any) -> App:
         """A fresh App on the same config (for restart tests)."""

@@ -1,0 +1,230 @@
+"""`familybot-trio demo`: the real bot against FakeDiscord and the sandbox, telling a short story.
+
+No keys, no network: FakeDiscord (gateway + REST) and the sandbox (Steam Web API, storefront,
+ITAD, Epic, Reddit) run on 127.0.0.1; the real App runs against them with a temporary
+database and a real config.toml. The story:
+
+1. first start: the library (about 2,000 apps) becomes the baseline, nothing is announced;
+2. a member buys a game: exactly one announcement, naming the owner, with prices;
+3. a bundle of 12 games lands: one grouped message, not twelve;
+4. a game two members wish for drops to its historical low: the wishlist message and a deal;
+5. Epic gives a game away: one free-game post;
+6. family members run /coop 2, /deals, /common_games and /help.
+
+Every message the bot posted is printed (embeds rendered for a terminal), then a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import logging
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Final, TextIO
+
+import trio
+
+from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS, World
+
+log = logging.getLogger("familybot_trio.demo")
+
+#: Upper bound for the whole story (s): the demo must end even if something hangs.
+DEMO_TIMEOUT_S: Final = 120.0
+WIDTH: Final = 78
+_CHANNEL_NAMES: Final = {v: k for k, v in CHANNELS.items()}
+
+#: A made-up game the first member "buys" and the bundle's appids (not in the sandbox catalog).
+NEW_GAME: Final = (3_900_001, "Lanternfall")
+BUNDLE_FIRST_APPID: Final = 3_900_100
+BUNDLE_SIZE: Final = 12
+
+
+def render_message(msg: Any, *, out: TextIO) -> None:
+    """Print one posted message: channel, content, then each embed as an indented card."""
+    where = _CHANNEL_NAMES.get(msg.channel_id, str(msg.channel_id))
+    flags = []
+    if getattr(msg, "is_ephemeral", False):
+        flags.append("only you can see this")
+    if getattr(msg, "pinned", False):
+        flags.append("pinned")
+    if getattr(msg, "edits", 0):
+        flags.append(f"edited {msg.edits}x")
+    head = f"#{where}" + (f"  ({', '.join(flags)})" if flags else "")
+    print(f"  ┌─ {head}", file=out)
+    if msg.content:
+        for line in msg.content.splitlines():
+            print(textwrap.indent(textwrap.fill(line, WIDTH - 6) or "", "  │ "), file=out)
+    for embed in msg.embeds:
+        if embed.get("title"):
+            print(f"  │ ▌ {embed['title']}", file=out)
+        if embed.get("url"):
+            print(f"  │ ▌ {embed['url']}", file=out)
+        for line in (embed.get("description") or "").splitlines():
+            print(textwrap.indent(textwrap.fill(line, WIDTH - 8) or "", "  │ ▌ "), file=out)
+        for field in embed.get("fields") or ():
+            print(f"  │ ▌ {field['name']}: {field['value']}".replace("\n", "\n  │ ▌   "),
+                  file=out)
+        if (embed.get("footer") or {}).get("text"):
+            print(f"  │ ▌ — {embed['footer']['text']}", file=out)
+    print("  └" + "─" * (WIDTH - 3), file=out)
+
+
+class Story:
+    """Plays the demo against a running World and prints what the bot posted."""
+
+    def __init__(self, world: World, out: TextIO) -> None:
+        self.world, self.out = world, out
+        self._seen: dict[int, int] = {}  # message id -> edits already printed
+        self.chapters: list[tuple[str, int]] = []
+
+    def say(self, text: str) -> None:
+        print(f"\n== {text}", file=self.out)
+
+    def show_new_messages(self) -> int:
+        """Print messages posted or edited since the last call; returns how many."""
+        shown = 0
+        for msg in self.world.discord.messages():
+            if self._seen.get(msg.id) == msg.edits or msg.deleted:
+                continue
+            self._seen[msg.id] = msg.edits
+            render_message(msg, out=self.out)
+            shown += 1
+        if not shown:
+            print("  (nothing posted)", file=self.out)
+        return shown
+
+    async def job(self, name: str) -> None:
+        outcome = await self.world.app.scheduler.run_now(name)
+        if not outcome.ok:
+            print(f"  job {name} failed: {outcome.error}", file=self.out)
+        await self.world.app.flush_outbox()
+
+    async def command(self, name: str, options: dict[str, object] | None = None, *,
+                      user: int = 1) -> None:
+        shown = " ".join(f"{k}:{v}" for k, v in (options or {}).items())
+        print(f"\n  > {self.member_name(user)} types /{name} {shown}".rstrip(), file=self.out)
+        handle = await self.world.discord.send_interaction(
+            name, options, user_id=DISCORD_IDS[user], channel_id=CHANNELS["new_games"])
+        await handle.wait_response()
+
+    def member_name(self, index: int) -> str:
+        return self.world.sandbox.family.members[index].persona
+
+    def chapter(self, title: str) -> Callable[[], None]:
+        self.say(title)
+        return functools.partial(self._end_chapter, title)
+
+    def _end_chapter(self, title: str) -> None:
+        self.chapters.append((title, self.show_new_messages()))
+
+    async def play(self) -> None:
+        w, sb = self.world, self.world.sandbox
+        fam = sb.family
+        first = fam.members[0]
+
+        end = self.chapter(f"1. First start: {len(fam.library)} shared apps become the "
+                           "baseline (nothing is announced)")
+        await self.job("new_games")
+        end()
+
+        end = self.chapter(f"2. {first.persona} buys {NEW_GAME[1]}")
+        sb.add_library_app(NEW_GAME[0], first.steamid, name=NEW_GAME[1], price_cents=2499)
+        await self.job("new_games")
+        end()
+
+        end = self.chapter(f"3. A bundle of {BUNDLE_SIZE} games lands in "
+                           f"{fam.members[1].persona}'s library")
+        for i in range(BUNDLE_SIZE):
+            sb.add_library_app(BUNDLE_FIRST_APPID + i, fam.members[1].steamid,
+                               name=f"Bundle Game {i + 1}", price_cents=999)
+        await self.job("new_games")
+        end()
+
+        end = self.chapter("4. A game two members wish for drops to its historical low")
+        appid = self.wished_by_two()
+        if appid is None:
+            print("  (the sandbox family has no game wished by two members)", file=self.out)
+        else:
+            info = fam.apps[appid]
+            print(f"  {info.name} goes 75% off", file=self.out)
+            sb.start_sale(appid, 75)
+            sb.set_historical_low(appid)
+            await self.job("wishlist")
+            await self.job("deals")
+        end()
+
+        end = self.chapter("5. Epic gives a game away")
+        await self.job("free_games")
+        end()
+
+        end = self.chapter("6. The family asks the bot")
+        await self.command("coop", {"copies": 2}, user=1)
+        await self.command("deals", user=2)
+        await self.command("common_games", user=0)
+        await self.command("help", user=3)
+        end()
+
+    def wished_by_two(self) -> int | None:
+        """An app wished by >= 2 members, not in the library, a priced game (sandbox data)."""
+        fam = self.world.sandbox.family
+        counts: dict[int, int] = {}
+        for items in fam.wishlists.values():
+            for appid in items:
+                counts[appid] = counts.get(appid, 0) + 1
+        for appid, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            info, price = fam.apps.get(appid), fam.prices.get(appid)
+            if (n >= 2 and appid not in fam.library and info is not None
+                    and info.store_type == "game" and price and not price.is_free
+                    and 62 in info.categories):
+                return appid
+        return None
+
+
+async def run_demo(out: TextIO, tmp: Path) -> int:
+    """Run the story in `tmp`; returns the exit code (0 when every chapter ran)."""
+    started = trio.current_time()
+    with trio.fail_after(DEMO_TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world: World = await nursery.start(functools.partial(World.start, tmp))
+            print(f"familybot-trio demo: the real bot against FakeDiscord "
+                  f"({world.discord.rest_url}) and the sandbox ({world.sandbox.urls['steam_webapi']})",
+                  file=out)
+            story = Story(world, out)
+            await story.play()
+            await world.stop()
+    posted = sum(n for _, n in story.chapters)
+    print(f"\n== Summary: {posted} messages posted or edited in "
+          f"{trio.current_time() - started:.1f} s; sandbox served "
+          f"{world.sandbox.total_requests()} upstream requests", file=out)
+    for title, n in story.chapters:
+        print(f"  {n:3d}  {title}", file=out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `familybot-trio demo`. Returns the process exit code."""
+    parser = argparse.ArgumentParser(
+        prog="familybot-trio demo",
+        description="Run the real bot against a local fake Discord and fake Steam; no keys.")
+    parser.add_argument("--keep", metavar="DIR", type=Path,
+                        help="keep the demo's config and database in DIR")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the bot's log")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("hypercorn.error", "hypercorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        return trio.run(run_demo, sys.stdout, args.keep)
+    with tempfile.TemporaryDirectory(prefix="familybot-demo-") as tmp:
+        return trio.run(run_demo, sys.stdout, Path(tmp))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
