@@ -139,6 +139,13 @@ def parse_steam_ref(text: str) -> SteamID64 | str:
     raise ValueError(f"{raw[:40]!r} is not a Steam account; {STEAM_REF_HINT}")
 
 
+def _is_steamid64(text: str) -> bool:
+    try:
+        return isinstance(parse_steam_ref(text), int)
+    except ValueError:
+        return False
+
+
 async def resolve_steam_ref(app: App, text: str, option: str) -> SteamID64:
     """`parse_steam_ref`, then ResolveVanityURL for custom URL names.
 
@@ -162,7 +169,8 @@ async def resolve_member_ref(app: App, text: str, option: str
                              ) -> tuple[SteamID64, MemberRecord | None]:
     """A member name, Discord mention/id, or any Steam reference -> (SteamID64, member).
 
-    Order: a Discord mention or id linked to a member; a member name (case-insensitive);
+    Order: a Discord mention or id linked to a member (a bare number that is no linked
+    Discord id but a valid SteamID64 is a SteamID64); a member name (case-insensitive);
     then `resolve_steam_ref`. Returns: the SteamID64 and the member record (None when the
     account is not in the family). Raises: ArgumentError naming `option` (an unlinked
     Discord user, an unknown name); UpstreamError.
@@ -170,13 +178,15 @@ async def resolve_member_ref(app: App, text: str, option: str
     text = text.strip()
     members = await app.store.members.all()
     discord = _DISCORD_REF.fullmatch(text)
-    if discord and not (discord.group(2) or "").startswith("7656119"):
+    if discord:
         did = int(discord.group(1) or discord.group(2))
         linked = next((m for m in members if m.discord_id == did), None)
-        if linked is None:
+        if linked is not None:
+            return linked.steamid, linked
+        bare_steamid = discord.group(2) is not None and _is_steamid64(discord.group(2))
+        if not bare_steamid:  # a mention, or a number that can only be a Discord id
             raise ArgumentError(option, f"<@{did}> is not linked to a family member; they can "
                                 "run `/link steam:<SteamID64 or profile URL>`")
-        return linked.steamid, linked
     named = next((m for m in members if m.name.casefold() == text.casefold()), None)
     if named is not None:
         return named.steamid, named
