@@ -52,10 +52,11 @@ async def populate_cmd(config: Config, *, restart: bool = False) -> int:
 
     Returns: 0 done, 1 an upstream failed (progress kept), 130 interrupted (progress kept).
     """
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     bars = Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
-                    auto_refresh=False, transient=False, redirect_stdout=False,
+                    console=Console(stderr=True), auto_refresh=False, transient=False, redirect_stdout=False,
                     redirect_stderr=False)  # no refresh thread: we redraw after each step
     ids: dict[str, object] = {}
 
