@@ -53,8 +53,12 @@ _GROUPS: dict[str, tuple[str, dict[str, tuple[str, Any]]]] = {  # url prefix -> 
 }
 
 
-class _Feeds:
-    """Pre-serialised feed bodies (bytes), rebuilt by `Sandbox.rebase_feeds`."""
+class FeedBodies:
+    """Pre-serialised feed bodies (bytes), rebuilt by `Sandbox.rebase_feeds`.
+
+    Tests may assign their own bytes (e.g. a Reddit listing with an "Expired" flair); the
+    next request serves them.
+    """
 
     epic_json: bytes = b""
     reddit_rss: bytes = b""
@@ -74,6 +78,15 @@ class Sandbox:
         api_key / bad_api_key / itad_key: what the fakes accept or reject;
         rate_limits: False to switch off the upstream rate limits.
     Nothing is read or bound until `serve()`; `family` and `urls` exist after it started.
+
+    Attributes: urls (upstream name -> base URL), apihost ("127.0.0.1:PORT" for `steam`),
+    family (SandboxFamily, mutable), access_token (valid user token, member 1),
+    counts (Counter of "<upstream>.<endpoint>"), rate_limits (upstream -> RateLimit),
+    latency_ms / endpoint_latency_ms (endpoint prefix -> extra ms), feeds (FeedBodies).
+    Knobs: fail_next, clear_faults, set_rate_limit, reset_counts, total_requests,
+    expire_access_token, issue_access_token, rebase_feeds. Mutations: add_library_app,
+    remove_library_app, set_price, start_sale, end_sale, set_historical_low,
+    clear_wishlist, add_to_wishlist, remove_from_wishlist (see _mutations.py).
     """
 
     def __init__(self, *, latency_ms: float = 0, seed: int = 1, now_s: float | None = None,
@@ -87,7 +100,7 @@ class Sandbox:
         self.rate_limits: dict[str, RateLimit] = (
             {k: RateLimit.of(*v) for k, v in DEFAULT_RATE_LIMITS.items()} if rate_limits else {})
         self.urls: dict[str, str] = {}
-        self.feeds = _Feeds()
+        self.feeds = FeedBodies()
         self.store = _store.Storefront(self)
         self._time_offset_s = 0.0 if now_s is None else now_s - time.time()
         self._faults: list[FaultRule] = []
