@@ -23,6 +23,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -116,11 +117,12 @@ def console_namespace(app: App, config: Config, detector: LoopBlockDetector) -> 
     }
 
 
-async def run_bot(config: Config, detector: LoopBlockDetector) -> None:
+async def run_bot(config: Config, detector: LoopBlockDetector, *,
+                  features: Sequence[str] | None = None) -> None:
     """Run the bot with its console until a signal or a fatal error stops it.
 
     Args: config: validated, secrets required; detector: the instrument trio.run installed
-        (the console's `lag()` reads it).
+        (the console's `lag()` reads it); features: feature modules to set up (None: all).
     Raises: BotRunning; whatever App.run raises (FatalCloseError, StoreError, ConfigError),
         inside an ExceptionGroup from the root nursery.
     Cancellation: a first SIGINT/SIGTERM asks App.stop() (gateway close 1000, schedules
@@ -128,7 +130,7 @@ async def run_bot(config: Config, detector: LoopBlockDetector) -> None:
     """
     fd = await blocking.run_sync("files", acquire_lock, lock_path(config))
     try:
-        app = App(config, detector=detector)
+        app = App(config, detector=detector, features=features)
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_watch_signals, signals, app, nursery.cancel_scope,

@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "once). Serves the debug console on <data_dir>/console.sock.")
     run.add_argument("--log-format", choices=("text", "json"), default="text",
                      help="log line format on stderr (default: text)")
+    run.add_argument("--features", metavar="NAME[,NAME]", default=None,
+                     help="run only these feature modules (default: all; e.g. help,new_games)")
     sub.add_parser("check", parents=[cfg], help="check the config and every credential",
                    description="Print every config problem, then try the Discord token, the "
                    "Steam key, the access token, the ITAD key and each channel. Exit 1 if a "
@@ -190,7 +192,9 @@ def _run(args: argparse.Namespace) -> int:
                        secrets=[s.discord_token, s.steam_api_key, s.itad_api_key])
     detector = LoopBlockDetector(RUN_LOOP_BLOCK_MS, log_violations=True)
     try:
-        trio.run(_cli_run.run_bot, config, detector, instruments=[detector])
+        features = [f.strip() for f in args.features.split(",")] if args.features else None
+        trio.run(functools.partial(_cli_run.run_bot, config, detector, features=features),
+                 instruments=[detector])
     except BaseExceptionGroup as group:
         problems = _leaves(group)
         for exc in problems:

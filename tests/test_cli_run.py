@@ -1,0 +1,148 @@
+"""`familybot-trio run` as a real subprocess against the World's FakeDiscord + sandbox.
+
+One bot process per test: READY, the debug console (a coroutine reading the store, a
+statement that raises, the bot still answering), then SIGINT -> gateway close 1000 and exit
+status 0. Every log line the process wrote is scanned for the test suite's secrets.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import trio
+
+from familybot_trio import blocking, console
+from familybot_trio._cli_run import console_path, lock_path
+from familybot_trio.sandbox.world import BOT_TOKEN
+from familybot_trio.upstream.tokens import AccessTokenStore
+from tests._cli_helpers import env_of, run_cli, start_world
+
+TIMEOUT_S = 90
+
+
+class BotProcess:
+    """A `familybot-trio run` subprocess whose stderr (the log) is collected line by line."""
+
+    def __init__(self, proc: trio.Process) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self._changed = trio.Event()
+
+    async def pump(self) -> None:
+        buf = b""
+        assert self.proc.stderr is not None
+        async for chunk in self.proc.stderr:
+            buf += chunk
+            *done, buf = buf.split(b"\n")
+            self.lines.extend(d.decode(errors="replace") for d in done)
+            self._changed.set()
+            self._changed = trio.Event()
+        if buf:
+            self.lines.append(buf.decode(errors="replace"))
+        self._changed.set()
+
+    async def wait_for_log(self, text: str) -> str:
+        while True:
+            for line in self.lines:
+                if text in line:
+                    return line
+            if self.proc.returncode is not None:
+                raise AssertionError(f"bot exited {self.proc.returncode} before {text!r}:\n"
+                                     + "\n".join(self.lines[-30:]))
+            await self._changed.wait()
+
+
+def _console_session(path: Path, script: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = console.connect(path, stdin=io.StringIO(script), stdout=out)
+    return code, out.getvalue()
+
+
+async def test_run_console_sigint_close_1000_and_no_secret_in_logs(tmp_path: Path) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path,
+                                      extra_config='[logging]\nlevel = "DEBUG"\n')
+            await AccessTokenStore(world.config.data_dir).set(world.sandbox.access_token)
+            env = {**os.environ, **env_of(world), "PYTHONUNBUFFERED": "1"}
+            proc = await trio.lowlevel.open_process(
+                [sys.executable, "-m", "familybot_trio.cli", "run", "--config",
+                 str(world.config.path), "--log-format", "json", "--features", "help"],
+                env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE)
+            bot = BotProcess(proc)
+            nursery.start_soon(bot.pump)
+            try:
+                await bot.wait_for_log("bot running")
+                assert await blocking.run_sync("files", lock_path(world.config).exists)
+
+                # the console: a coroutine reading the store, then a statement that raises
+                script = ("counts = await store.row_counts()\n"
+                          "print('MEMBERS', counts['members'])\n"
+                          "1 / 0\n"
+                          "print('STILL', app.ready is not None, config.secrets)\n")
+                code, text = await blocking.run_sync(
+                    "files", _console_session, console_path(world.config), script)
+                assert code == 0, text
+                assert f"MEMBERS {len(world.config.members)}" in text
+                assert "ZeroDivisionError" in text
+                assert "STILL True" in text
+
+                # ... and the bot keeps running and posting
+                handle = await world.discord.send_interaction("help", user_id=world.admin_id)
+                reply = await handle.wait_response()
+                assert reply is not None
+
+                # `db restore` refuses while this bot runs
+                r = await run_cli(world, "db", "restore", str(world.config.db_path))
+                assert r.code == 1 and "running" in r.err
+
+                proc.send_signal(signal.SIGINT)
+                await world.discord.gateway.wait_for_client_close()
+                assert await proc.wait() == 0, "\n".join(bot.lines[-30:])
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            assert world.discord.gateway.client_close_codes[-1] == 1000
+            assert not await blocking.run_sync("files", console_path(world.config).exists)
+            assert not await blocking.run_sync("files", lock_path(world.config).exists)
+
+            # every log line is JSON, and no secret of this suite appears in any of them
+            lines = [ln for ln in bot.lines if ln.strip()]
+            assert len(lines) > 10
+            records = [json.loads(ln) for ln in lines]
+            assert any(r.get("msg", r.get("message", "")).startswith("bot stopped cleanly")
+                       or "bot stopped cleanly" in json.dumps(r) for r in records)
+            secrets = (BOT_TOKEN, world.sandbox.api_key, world.sandbox.itad_key,
+                       world.sandbox.access_token)
+            for line in lines:
+                for secret in secrets:
+                    assert secret not in line, f"secret leaked in log line: {line[:200]}"
+            nursery.cancel_scope.cancel()
+
+
+async def test_run_without_secrets_lists_each_missing_one_exit_2(tmp_path: Path) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("FAMILYBOT_")}
+
+            def run_without_secrets() -> subprocess.CompletedProcess[str]:
+                return subprocess.run([sys.executable, "-m", "familybot_trio", "run", "--config",
+                                       str(world.config.path)], env=env, capture_output=True,
+                                      text=True, timeout=60)
+
+            r = await blocking.run_sync("files", run_without_secrets)
+            assert r.returncode == 2
+            assert r.stderr.count("config error:") == 3      # one line per missing secret
+            for var in ("FAMILYBOT_DISCORD_TOKEN", "FAMILYBOT_STEAM_API_KEY",
+                        "FAMILYBOT_ITAD_API_KEY"):
+                assert var in r.stderr
+            nursery.cancel_scope.cancel()
