@@ -28,8 +28,8 @@ from typing import Any, Final
 import trio
 
 from gateway._options import ArgumentError, Option, OptionType, boolean, integer, string, user
-from gateway.errors import HTTPError
-from gateway.messages import NO_MENTIONS, Embed, check_content
+from gateway.errors import GatewayError, HTTPError
+from gateway.messages import NO_MENTIONS, Embed, check_content, pack_embeds, split_lines
 from gateway.rest import EPHEMERAL, Rest
 
 __all__ = ["ArgumentError", "Command", "CommandContext", "CommandRegistry", "Option",
@@ -111,6 +111,8 @@ class CommandContext:
         Mentions never ping (allowed_mentions parse: []).
         Args: content (<= 2000 chars), embeds (<= 10; Embed objects or dicts), ephemeral.
         Raises: ValueError (content over 2000), HTTPError from Discord.
+        Cancellation: safe to cancel; if cancelled mid-request Discord may still show the
+            answer while `responded` is already True.
         """
         check_content(content)
         data: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
@@ -147,6 +149,21 @@ class CommandContext:
                 self._original_done = True
             else:
                 await self.rest.create_followup(app_id, token, **data)
+
+    async def reply_lines(self, lines: Sequence[str], *, ephemeral: bool = False) -> None:
+        """Reply with a long list, split at line boundaries into messages of <= 2000 chars.
+
+        The first chunk is the reply, the rest follow-ups (or further channel messages).
+        """
+        for chunk in split_lines(lines) or ["(nothing to show)"]:
+            await self.reply(chunk, ephemeral=ephemeral)
+
+    async def reply_embeds(self, embeds: Sequence[Embed | dict], *, content: str | None = None,
+                           ephemeral: bool = False) -> None:
+        """Reply with any number of embeds, packed into messages of <= 10 / 6000 chars."""
+        for i, group in enumerate(pack_embeds(embeds) or [[]]):
+            await self.reply(content if i == 0 else None, embeds=group or None,
+                             ephemeral=ephemeral)
 
     async def defer(self, *, ephemeral: bool = False) -> None:
         """Acknowledge now (callback type 5, "thinking…"); no-op if already acknowledged.
@@ -232,12 +249,16 @@ class CommandRegistry:
         """Feed one gateway dispatch; INTERACTION_CREATE and MESSAGE_CREATE are acted on.
 
         Returns when the handler is done. Handler exceptions are logged and answered with
-        an ephemeral apology; they do not propagate.
+        an ephemeral apology; REST failures of our own answers are logged; neither propagates.
+        Cancellation: cancels the handler; a deferral already started finishes (bounded).
         """
-        if event_name == "INTERACTION_CREATE":
-            await self._on_interaction(data)
-        elif event_name == "MESSAGE_CREATE" and self.prefix:
-            await self._on_message(data)
+        try:
+            if event_name == "INTERACTION_CREATE":
+                await self._on_interaction(data)
+            elif event_name == "MESSAGE_CREATE" and self.prefix:
+                await self._on_message(data)
+        except GatewayError as exc:  # our own reply failed: log it, never kill the handlers
+            log.warning("could not answer a command [event:%s cause:%s]", event_name, exc)
 
     async def _on_interaction(self, it: dict) -> None:
         data = it.get("data") or {}
@@ -336,6 +357,7 @@ class CommandRegistry:
                 await ctx.defer()
             except HTTPError as exc:
                 log.warning("could not defer a slow command [command:%s cause:%s]", ctx.name, exc)
+                return
         log.debug("deferred a slow command [command:%s after_s:%.1f]", ctx.name, self.defer_after_s)
 
     async def _call(self, command: Command, ctx: CommandContext) -> None:

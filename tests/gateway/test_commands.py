@@ -16,6 +16,7 @@ from trio.testing import MockClock
 
 from gateway._protocol import Intents
 from gateway.commands import CommandContext, CommandRegistry, boolean, integer, string, user
+from gateway.messages import Embed
 from gateway.shard import Shard
 from gateway.testing import CHANNEL_ID, USER_ID, FakeDiscord, open_rest
 
@@ -212,3 +213,42 @@ def test_registration_rejects_what_discord_would() -> None:
 
 async def _noop(ctx: CommandContext) -> None:
     return None
+
+
+async def test_long_lists_and_many_embeds_are_split(clock: MockClock) -> None:
+    lines = [f"{i:03d} " + "g" * 96 for i in range(50)]  # 5000 chars: three messages
+
+    def setup(reg: CommandRegistry) -> None:
+        @reg.command("list", "Long list")
+        async def long_list(ctx: CommandContext) -> None:
+            await ctx.reply_lines(lines)
+
+        @reg.command("cards", "Many embeds")
+        async def cards(ctx: CommandContext) -> None:
+            await ctx.reply_embeds([Embed(title=f"game {i}") for i in range(23)], content="deals")
+
+    with trio.fail_after(120):
+        async with bot_on(setup) as (fake, _):
+            listed = await (await fake.send_interaction("list")).wait_replies(3)
+            carded = await (await fake.send_interaction("cards")).wait_replies(3)
+            await fake.send_message(CHANNEL_ID, "!list")
+            while len([m for m in fake.messages() if m.kind == "message"]) < 3:
+                await fake.wait_for_message(CHANNEL_ID, lambda m: m.kind == "message")
+                await trio.sleep(0.01)
+    assert [m.kind for m in listed] == ["callback", "followup", "followup"]
+    assert all(len(m.content) <= 2000 for m in listed)
+    assert "\n".join(m.content for m in listed).split("\n") == lines
+    assert [len(m.embeds) for m in carded] == [10, 10, 3] and carded[0].content == "deals"
+    posted = [m for m in fake.messages() if m.kind == "message"]
+    assert "\n".join(m.content for m in posted).split("\n") == lines
+
+
+async def test_failed_answer_is_logged_not_fatal(clock: MockClock) -> None:
+    with trio.fail_after(120):
+        async with bot_on(dice_bot([])) as (fake, _):
+            fake.fail_next("POST", "/callback", 403,  # the reply, then the apology
+                           body={"code": 50001, "message": "Missing Access"}, times=2)
+            first = await fake.send_interaction("roll", {"sides": 6})
+            await fake.rest.wait_for_request("POST", "/callback", count=2)
+            second = await (await fake.send_interaction("roll", {"sides": 8})).wait_response()
+    assert first.callback_types == [] and second.content.startswith("rolled d8")
