@@ -8,6 +8,7 @@ event loop, and refuses while a bot holds the data directory's lock.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import signal
 import sqlite3
 import sys
@@ -18,7 +19,7 @@ from typing import Final
 
 import trio
 
-from familybot_trio import _cli_check, _cli_clients, _cli_populate
+from familybot_trio import _cli_check, _cli_clients, _cli_populate, _cli_run, blocking, console
 from familybot_trio.config import Config
 from familybot_trio.errors import FamilybotError
 from familybot_trio.store import Store
@@ -158,7 +159,25 @@ async def token_set_cmd(config: Config, value: str) -> int:
     token = await AccessTokenStore(config.data_dir).set(value)
     _out(f"saved the access token of {token.steamid}; expires {token.expires_at:%Y-%m-%d %H:%M} "
          f"UTC (in {token.expires_in_hours():.1f} h)")
+    if await blocking.run_sync("files", _cli_run.is_bot_running, config):
+        reloaded = await blocking.run_sync("files", _reload_in_bot, _cli_run.console_path(config))
+        _out("the running bot now uses it" if reloaded else
+             "the running bot did not answer on its console: restart it to use the new token")
     return 0
+
+
+#: Console input that makes the running bot re-read the token file (prints the marker).
+_RELOAD_SCRIPT: Final = "await app.tokens.load()\nprint('TOKEN-RELOADED')\n"
+
+
+def _reload_in_bot(sock: Path) -> bool:
+    """Blocking: ask the running bot, through its console socket, to re-read the token file."""
+    out = io.StringIO()
+    try:
+        console.connect(sock, stdin=io.StringIO(_RELOAD_SCRIPT), stdout=out)
+    except OSError:
+        return False
+    return "TOKEN-RELOADED" in out.getvalue()
 
 
 async def token_status_cmd(config: Config) -> int:

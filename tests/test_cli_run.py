@@ -99,6 +99,15 @@ async def test_run_console_sigint_close_1000_and_no_secret_in_logs(tmp_path: Pat
                 reply = await handle.wait_response()
                 assert reply is not None
 
+                # `token set` while the bot runs: the bot re-reads it through its console
+                fresh = world.sandbox.issue_access_token()
+                r = await run_cli(world, "token", "set", stdin=fresh + "\n")
+                assert r.code == 0 and "the running bot now uses it" in r.out, r.out + r.err
+                code, text = await blocking.run_sync(
+                    "files", _console_session, console_path(world.config),
+                    f"print('SAME', app.tokens.peek().value == {fresh!r})\n")
+                assert "SAME True" in text
+
                 # `db restore` refuses while this bot runs
                 r = await run_cli(world, "db", "restore", str(world.config.db_path))
                 assert r.code == 1 and "running" in r.err
@@ -121,7 +130,7 @@ async def test_run_console_sigint_close_1000_and_no_secret_in_logs(tmp_path: Pat
             assert any(r.get("msg", r.get("message", "")).startswith("bot stopped cleanly")
                        or "bot stopped cleanly" in json.dumps(r) for r in records)
             secrets = (BOT_TOKEN, world.sandbox.api_key, world.sandbox.itad_key,
-                       world.sandbox.access_token)
+                       world.sandbox.access_token, fresh)
             for line in lines:
                 for secret in secrets:
                     assert secret not in line, f"secret leaked in log line: {line[:200]}"
