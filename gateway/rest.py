@@ -36,6 +36,7 @@ from gateway.errors import (
     RateLimited,
     ServerError,
 )
+from gateway.messages import EMBEDS_PER_MESSAGE_MAX, check_content
 
 # httpx imports httpcore, h11 and the trio backend lazily, inside the first client's
 # constructor and first request: ~100 ms that would hold the event loop. The imports above
@@ -52,6 +53,8 @@ BACKOFF_BASE_S: Final = 0.5
 MAX_WAIT_S: Final = 60.0
 #: After a Cloudflare 429, no request at all for this long (their bans last minutes to an hour).
 CLOUDFLARE_BACKOFF_S: Final = 600.0
+#: Longest `nonce` Discord accepts on create message.
+NONCE_MAX: Final = 25
 #: Discord message flag for ephemeral interaction replies.
 EPHEMERAL: Final = 64
 
@@ -195,9 +198,18 @@ class Rest:
 
         Args: content (<= 2000 chars), embeds (<= 10, dicts), nonce (<= 25 chars),
             allowed_mentions (default: none parsed), flags, message_reference, components.
-        Returns: the message object. Raises: see `request`.
+        Returns: the message object.
+        Raises: ValueError before sending when content, embeds or nonce break Discord's
+            limits (Discord would answer 400 / 50035); otherwise see `request`.
         Upstream: POST /channels/{channel.id}/messages
         """
+        check_content(content)
+        if embeds is not None and len(embeds) > EMBEDS_PER_MESSAGE_MAX:
+            raise ValueError(f"{len(embeds)} embeds in one message, but the max is "
+                             f"{EMBEDS_PER_MESSAGE_MAX}; group them with gateway.messages.pack_embeds")
+        if nonce is not None and not 1 <= len(nonce) <= NONCE_MAX:
+            raise ValueError(f"nonce {nonce!r} is {len(nonce)} characters; Discord allows "
+                             f"1-{NONCE_MAX}")
         body = _message_body(content=content, embeds=embeds, allowed_mentions=allowed_mentions,
                              flags=flags, components=components)
         if nonce is not None:

@@ -146,3 +146,15 @@ async def test_bad_token_is_401(clock: MockClock) -> None:
             nursery.cancel_scope.cancel()
     assert err.value.status == 401 and "wrong" not in str(err.value)
     assert wrong.limiter.invalid_requests == 1
+
+
+async def test_limits_checked_before_sending(clock: MockClock) -> None:
+    with trio.fail_after(60):
+        async with serving() as (fake, rest):
+            with pytest.raises(ValueError, match="2001 characters"):
+                await rest.create_message(7, content="x" * 2001)
+            with pytest.raises(ValueError, match="11 embeds"):
+                await rest.create_message(7, embeds=[{"title": "t"}] * 11)
+            with pytest.raises(ValueError, match="1-25"):
+                await rest.create_message(7, content="x", nonce="n" * 26)
+    assert fake.requests == []  # nothing reached Discord
