@@ -105,3 +105,18 @@ def test_webhook_token_never_in_bucket_key() -> None:
                   {"webhook_id": 5, "webhook_token": "secret-token"})
     assert "secret-token" not in route.major and "webhook_id=5" in route.major
     assert "secret-token" not in route.route_key
+
+
+async def test_bucket_hash_change_mid_run_remaps_the_route(autojump_clock: MockClock) -> None:
+    limiter = RateLimiter()
+    async with limiter.acquire(msg_route(1)) as permit:
+        permit.update({"x-ratelimit-bucket": "old", "x-ratelimit-limit": "5",
+                       "x-ratelimit-remaining": "4", "x-ratelimit-reset-after": "1"})
+    assert limiter.bucket_key(msg_route(1)) == "old:channel_id=1"
+    async with limiter.acquire(msg_route(1)) as permit:
+        permit.update({"x-ratelimit-bucket": "new", "x-ratelimit-limit": "1",
+                       "x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "2"})
+    assert limiter.bucket_key(msg_route(1)) == "new:channel_id=1"
+    t0 = trio.current_time()
+    async with limiter.acquire(msg_route(1)):  # the new bucket's state applies
+        assert trio.current_time() - t0 == pytest.approx(2.0)
