@@ -136,11 +136,27 @@ async def test_status_shows_schedules_gateway_token_and_cache(start_world) -> No
     fields = {f["name"]: f["value"] for f in reply.embeds[0]["fields"]}
     assert "`free_games`: ok <t:" in fields["Schedules"]
     assert "`token_check`: not run yet; next <t:" in fields["Schedules"]
-    assert fields["Gateway"].startswith("connected") or "latency" in fields["Gateway"]
+    assert fields["Gateway"].startswith("active, heartbeat latency ")
     assert "h left" in fields["Steam access token"]
     assert world.sandbox.access_token not in json.dumps(reply.embeds)
     assert "`details:US` 1" in fields["Cache"]
     assert "`posted_free_games` 3" in fields["Tables"]
+    assert fields["Announcements waiting"].isdigit()
+
+
+async def test_admin_commands_work_in_a_dm_as_prefix_commands(start_world) -> None:
+    world = await start_world(features=["free_games", "admin"])
+    dm = 1_300_000_000_000_000_002
+    with trio.fail_after(20):
+        await world.discord.send_message(dm, "!admin_refresh free", author_id=ADMIN,
+                                         guild_id=None)
+        msg = await world.discord.wait_for_message(dm)
+        assert "`free_games` ran in" in msg.content
+        await world.discord.send_message(dm, "!admin_token_status", author_id=ADMIN,
+                                         guild_id=None)
+        msg = await world.discord.wait_for_message(dm, lambda m: "SteamID64" in m.content)
+    assert "h left" in msg.content and world.sandbox.access_token not in msg.content
+    assert len(await world.app.store.state.posted_free_games()) == 3
 
 
 async def test_a_failing_schedule_is_reported_once_per_streak(start_world) -> None:
