@@ -46,11 +46,8 @@ from familybot_trio.upstream.itad import Itad
 from familybot_trio.upstream.steam_webapi import SteamWebAPI
 from familybot_trio.upstream.storefront import Storefront
 from familybot_trio.upstream.tokens import AccessTokenStore
-from gateway.commands import CommandRegistry
-from gateway.errors import GatewayError, HTTPError
-from gateway.rest import Rest
-from gateway.shard import Ready, Shard
-from gateway._protocol import Intents
+from gateway import CommandRegistry, GatewayError, HTTPError, Intents, Ready, Rest, Shard
+from gateway.rest import open_client
 
 log = logging.getLogger("familybot_trio.app")
 
@@ -187,7 +184,7 @@ class App:
         self.epic = Epic(http, up["epic"])
         self.fgf = FreeGameFindings(http, up["reddit"])
         self.catalog = Catalog(self.steam, self.itad, StoreCatalogCache(self.store, self.now))
-        discord_http = await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=30.0))
+        discord_http = await open_client()
         self._cleanup.append(discord_http.aclose)
         self.rest = Rest(token=cfg.secrets.discord_token, client=discord_http,
                          base_url=up["discord_rest"])

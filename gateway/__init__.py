@@ -1,8 +1,22 @@
 """A small Discord client: gateway shard, REST, commands. Knows nothing of Steam.
 
-Public names are re-exported here as the modules land (shard, rest, commands, messages).
+Layout: `shard` (one gateway connection: HELLO, IDENTIFY/RESUME, heartbeat, reconnect policy),
+`codec` (zlib-stream, JSON), `rest` (httpx, per-route buckets, global limit, typed errors),
+`commands` (one registry -> slash and `!` prefix commands), `messages` (Discord's limits,
+escaping, no mentions), `errors` (the exception tree), `testing` (FakeDiscord).
+
+Blocking work (building an httpx client, decoding a multi-MiB frame) goes through
+`familybot_trio.blocking`, the project's one concurrency policy; that module knows nothing
+of Steam either.
 """
 
+from gateway._protocol import CloseCode, Intents, Opcode
+from gateway.commands import CommandContext, CommandRegistry
 from gateway.errors import FatalCloseError, GatewayError, HTTPError
+from gateway.messages import Embed, EmbedField, escape_markdown, split_lines
+from gateway.rest import Rest, open_client
+from gateway.shard import Ready, Shard, ShardState
 
-__all__ = ["FatalCloseError", "GatewayError", "HTTPError"]
+__all__ = ["CloseCode", "CommandContext", "CommandRegistry", "Embed", "EmbedField",
+           "FatalCloseError", "GatewayError", "HTTPError", "Intents", "Opcode", "Ready", "Rest",
+           "Shard", "ShardState", "escape_markdown", "open_client", "split_lines"]
