@@ -49,7 +49,10 @@ async def check_cmd(config: Config) -> int:
 
 
 async def populate_cmd(config: Config, *, restart: bool = False) -> int:
-    """`populate` with rich progress bars on stderr; SIGINT stops after the batch in flight.
+    """`populate` with rich progress bars on stderr.
+
+    A first SIGINT/SIGTERM ends the run after the batch in flight is stored; a second one
+    cancels at once (at most that batch is lost).
 
     Returns: 0 done, 1 an upstream failed (progress kept), 130 interrupted (progress kept).
     """
@@ -57,8 +60,8 @@ async def populate_cmd(config: Config, *, restart: bool = False) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     bars = Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
-                    console=Console(stderr=True), auto_refresh=False, transient=False, redirect_stdout=False,
-                    redirect_stderr=False)  # no refresh thread: we redraw after each step
+                    console=Console(stderr=True), auto_refresh=False, transient=False,
+                    redirect_stdout=False, redirect_stderr=False)  # no refresh thread
     ids: dict[str, object] = {}
 
     def tick(phase: str, done: int, total: int) -> None:
@@ -67,7 +70,7 @@ async def populate_cmd(config: Config, *, restart: bool = False) -> int:
         bars.update(ids[phase], completed=done, total=max(total, 1))
         bars.refresh()
 
-    interrupted = False
+    report: _cli_populate.PopulateReport | None = None
     async with Store.open_ctx(config.db_path) as store, \
             _cli_clients.open_clients(config, store) as clients:
         with ExitStack() as stack, trio.CancelScope() as scope:
@@ -75,12 +78,16 @@ async def populate_cmd(config: Config, *, restart: bool = False) -> int:
             signals = stack.enter_context(trio.open_signal_receiver(
                 signal.SIGINT, signal.SIGTERM)) if _main_thread() else None
 
+            stop = trio.Event()
+
             async def stop_on_signal() -> None:
-                nonlocal interrupted
                 async for _ in signals:
-                    interrupted = True
-                    scope.cancel()   # a write in flight still commits (store policy)
-                    return
+                    if not stop.is_set():
+                        _err("stopping after the batch in flight; Ctrl-C again to stop now")
+                        stop.set()
+                    else:
+                        scope.cancel()   # a write in flight still commits (store policy)
+                        return
 
             async with trio.open_nursery() as nursery:
                 if signals is not None:
@@ -89,16 +96,15 @@ async def populate_cmd(config: Config, *, restart: bool = False) -> int:
                 try:
                     report = await _cli_populate.populate(
                         config, store, clients, _cli_clients.now_utc, progress=tick,
-                        restart=restart)
+                        stop=stop, restart=restart)
                 except FamilybotError as exc:
-                    bars.stop()
                     _err(f"error: {exc}\nprogress is saved; run `familybot-trio populate` "
                          "again to continue")
                     return EXIT_FAILED
                 finally:
                     bars.stop()
                 nursery.cancel_scope.cancel()
-    if interrupted:
+    if report is None or report.stopped:
         _err("interrupted; progress is saved, run `familybot-trio populate` again to continue")
         return EXIT_INTERRUPTED
     _out(f"populated: {report.library_apps} library apps, {report.members} members, "

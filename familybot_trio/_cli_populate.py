@@ -7,8 +7,9 @@ Three phases, each resumable through a progress marker in `store.state`:
 2. members   owned games and wishlist of each member (one member = one item)
 3. catalog   app details and prices of every library and wishlisted app, in batches of at
              most BATCH_SIZE: fetch a batch (GetItems + ITAD, cached by the catalog), write
-             it, then record the batch's appids as done. Ctrl-C loses at most the batch in
-             flight, and even that one is served from the catalog cache on the next run.
+             it, then record the batch's appids as done. A first Ctrl-C (`stop`) ends the
+             run after the batch in flight is stored; a second one cancels it, losing at
+             most that batch (served from the catalog cache on the next run if it arrived).
 
 A bad item (a record that does not convert, or a row the database refuses) is recorded as
 a fetch anomaly and skipped; the rest of its batch is still written. Upstream rate limits
@@ -22,6 +23,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
+
+import trio
 
 from familybot_trio._cli_clients import Clients
 from familybot_trio.config import Config
@@ -54,29 +57,33 @@ class PopulateReport:
     prices: int = 0
     batches: int = 0
     skipped: list[str] = field(default_factory=list)
+    stopped: bool = False   # `stop` was set: the run ended early after a finished item/batch
 
 
 async def populate(config: Config, store: Store, clients: Clients, now: Callable[[], dt.datetime],
                    *, progress: ProgressFn | None = None, after_batch: BatchHook | None = None,
-                   restart: bool = False) -> PopulateReport:
+                   stop: trio.Event | None = None, restart: bool = False) -> PopulateReport:
     """Warm library, owned games, wishlists, app details and prices; resume where it stopped.
 
     Args: config; store (open); clients (catalog must be set); now: aware-UTC clock;
         progress: called as (phase, done, total); after_batch: awaited with the batch
-        number after each committed catalog batch; restart: forget the progress markers.
+        number after each committed catalog batch; stop: when set, the run ends after the
+        member or batch in flight is stored (a graceful Ctrl-C: nothing is fetched twice);
+        restart: forget the progress markers.
     Returns: PopulateReport. Raises: StoreError; UpstreamError when the catalog upstream
         fails (the batches before it stay written and are not fetched again).
     Cancellation: a write in progress finishes; at most one catalog batch is lost.
     Upstream: GetSharedLibraryApps, GetOwnedGames, GetWishlist, GetItems, ITAD lookup/prices.
     """
     report = PopulateReport()
+    stop = stop if stop is not None else trio.Event()
     tick = progress or (lambda phase, done, total: None)
     if restart:
         for key in (KEY_LIBRARY, KEY_MEMBERS, KEY_CATALOG):
             await store.state.set(key, None, now())
     await _library(config, store, clients, now, report, tick)
-    await _members(config, store, clients, now, report, tick)
-    await _catalog(config, store, clients, now, report, tick, after_batch)
+    await _members(config, store, clients, now, report, tick, stop)
+    await _catalog(config, store, clients, now, report, tick, after_batch, stop)
     return report
 
 
@@ -105,13 +112,16 @@ async def _library(config: Config, store: Store, c: Clients, now: Callable[[], d
 
 
 async def _members(config: Config, store: Store, c: Clients, now: Callable[[], dt.datetime],
-                   report: PopulateReport, tick: ProgressFn) -> None:
+                   report: PopulateReport, tick: ProgressFn, stop: trio.Event) -> None:
     done = set(await store.state.get(KEY_MEMBERS) or [])
     total = len(config.members)
     tick("members", len(done), total)
     for m in config.members:
         if m.steamid in done:
             continue
+        if stop.is_set():
+            report.stopped = True
+            return
         try:
             owned = await c.steam.get_owned_games(m.steamid)
             wished = await c.steam.get_wishlist(m.steamid)
@@ -140,7 +150,8 @@ async def wanted_appids(config: Config, store: Store) -> list[AppId]:
 
 
 async def _catalog(config: Config, store: Store, c: Clients, now: Callable[[], dt.datetime],
-                   report: PopulateReport, tick: ProgressFn, after_batch: BatchHook | None) -> None:
+                   report: PopulateReport, tick: ProgressFn, after_batch: BatchHook | None,
+                   stop: trio.Event) -> None:
     assert c.catalog is not None, "populate needs a catalog (open_clients with a store)"
     done = set(await store.state.get(KEY_CATALOG) or [])
     wanted = await wanted_appids(config, store)
@@ -148,6 +159,9 @@ async def _catalog(config: Config, store: Store, c: Clients, now: Callable[[], d
     total = len(wanted)
     tick("catalog", total - len(todo), total)
     for start in range(0, len(todo), BATCH_SIZE):
+        if stop.is_set():
+            report.stopped = True
+            return
         batch: Sequence[AppId] = todo[start:start + BATCH_SIZE]
         details, prices = await c.catalog.details_and_prices(batch, country=config.country)
         fetched_at = now()
@@ -165,6 +179,8 @@ async def _catalog(config: Config, store: Store, c: Clients, now: Callable[[], d
         done.update(int(a) for a in batch)
         await store.state.set(KEY_CATALOG, sorted(done), now())
         report.batches += 1
+        log.info("catalog batch stored [batch:%d done:%d total:%d]",
+                 report.batches, total - len(todo) + start + len(batch), total)
         tick("catalog", total - len(todo) + start + len(batch), total)
         if after_batch is not None:
             await after_batch(report.batches)

@@ -30,7 +30,7 @@ from typing import Final
 
 import trio
 
-from familybot_trio import _cli_db, _cli_run, blocking, logs
+from familybot_trio import _cli_db, _cli_run, logs
 from familybot_trio.config import Config, load_config
 from familybot_trio.errors import ConfigError, FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
@@ -147,6 +147,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "check":
         return trio.run(_cli_db.check_cmd, config)
     if cmd == "populate":
+        s = config.secrets
+        logs.setup_logging(levels={"root": config.log_level, **config.log_levels},
+                           secrets=[s.discord_token, s.steam_api_key, s.itad_api_key])
         return trio.run(functools.partial(_cli_db.populate_cmd, config, restart=args.restart))
     if cmd == "db":
         if args.db_command == "restore":

@@ -74,3 +74,35 @@ async def run_cli(world: World, *argv: str, stdin: str = "", config: bool = True
 async def start_world(nursery: trio.Nursery, tmp: Path, **kw: object) -> World:
     """A World (sandbox + FakeDiscord + config file) with no bot running."""
     return await nursery.start(functools.partial(World.start, tmp, start_app=False, **kw))
+
+
+class BotProcess:
+    """A CLI subprocess whose stderr (the log) is collected line by line by `pump`."""
+
+    def __init__(self, proc: trio.Process) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+        self._changed = trio.Event()
+
+    async def pump(self) -> None:
+        buf = b""
+        assert self.proc.stderr is not None
+        async for chunk in self.proc.stderr:
+            buf += chunk
+            *done, buf = buf.split(b"\n")
+            self.lines.extend(d.decode(errors="replace") for d in done)
+            self._changed.set()
+            self._changed = trio.Event()
+        if buf:
+            self.lines.append(buf.decode(errors="replace"))
+        self._changed.set()
+
+    async def wait_for_log(self, text: str) -> str:
+        while True:
+            for line in self.lines:
+                if text in line:
+                    return line
+            if self.proc.returncode is not None:
+                raise AssertionError(f"bot exited {self.proc.returncode} before {text!r}:\n"
+                                     + "\n".join(self.lines[-30:]))
+            await self._changed.wait()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -13,7 +17,7 @@ from familybot_trio import _cli_clients, _cli_populate
 from familybot_trio.errors import StoreError
 from familybot_trio.store import AppId, Store
 from familybot_trio.upstream.tokens import AccessTokenStore
-from tests._cli_helpers import run_cli, start_world
+from tests._cli_helpers import BotProcess, env_of, run_cli, start_world
 
 TIMEOUT_S = 120
 UPSTREAM = ("steam_webapi", "itad", "storefront")
@@ -130,4 +134,50 @@ async def test_populate_command_end_to_end(tmp_path: Path) -> None:
                 counts = await store.row_counts()
             assert counts["app_details"] > 500 and counts["wishlist_items"] > 0
             assert counts["owned_games"] > 0 and counts["prices"] > 0
+            nursery.cancel_scope.cancel()
+
+
+async def test_populate_ctrl_c_stops_after_the_batch_in_flight_and_resumes(tmp_path: Path
+                                                                         ) -> None:
+    """A real SIGINT to a `populate` process: exit 130, the batch in flight is stored, and
+    the next run asks upstream only for what is left (each GetItems batch fetched once)."""
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            await AccessTokenStore(world.config.data_dir).set(world.sandbox.access_token)
+            world.sandbox.endpoint_latency_ms["steam_webapi.GetItems"] = 150  # time to Ctrl-C
+            world.sandbox.reset_counts()
+            proc = await trio.lowlevel.open_process(
+                [sys.executable, "-m", "familybot_trio", "populate", "--config",
+                 str(world.config.path)],
+                env={**os.environ, **env_of(world), "PYTHONUNBUFFERED": "1"},
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            run = BotProcess(proc)
+            nursery.start_soon(run.pump)
+            try:
+                await run.wait_for_log("catalog batch stored [batch:2 ")
+                proc.send_signal(signal.SIGINT)
+                assert await proc.wait() == 130, "\n".join(run.lines[-20:])
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            assert any("progress is saved" in ln for ln in run.lines)
+            first = world.sandbox.counts["steam_webapi.GetItems"]
+            async with Store.open_ctx(world.config.db_path) as store:
+                done = await store.state.get(_cli_populate.KEY_CATALOG)
+                wanted = await _cli_populate.wanted_appids(world.config, store)
+            assert 2 <= first < math.ceil(len(wanted) / _cli_populate.BATCH_SIZE)
+            assert len(done) == first * _cli_populate.BATCH_SIZE   # every fetched batch stored
+
+            world.sandbox.endpoint_latency_ms.clear()
+            world.sandbox.reset_counts()
+            r = await run_cli(world, "populate")
+            assert r.code == 0, r.err
+            second = world.sandbox.counts
+            assert second["steam_webapi.GetOwnedGames"] == 0      # members were done
+            assert first + second["steam_webapi.GetItems"] == math.ceil(
+                len(wanted) / _cli_populate.BATCH_SIZE)
+            async with Store.open_ctx(world.config.db_path) as store:
+                assert set(await store.state.get(_cli_populate.KEY_CATALOG)) == set(wanted)
             nursery.cancel_scope.cancel()

@@ -21,41 +21,9 @@ from familybot_trio import blocking, console
 from familybot_trio._cli_run import console_path, lock_path
 from familybot_trio.sandbox.world import BOT_TOKEN
 from familybot_trio.upstream.tokens import AccessTokenStore
-from tests._cli_helpers import env_of, run_cli, start_world
+from tests._cli_helpers import BotProcess, env_of, run_cli, start_world
 
 TIMEOUT_S = 90
-
-
-class BotProcess:
-    """A `familybot-trio run` subprocess whose stderr (the log) is collected line by line."""
-
-    def __init__(self, proc: trio.Process) -> None:
-        self.proc = proc
-        self.lines: list[str] = []
-        self._changed = trio.Event()
-
-    async def pump(self) -> None:
-        buf = b""
-        assert self.proc.stderr is not None
-        async for chunk in self.proc.stderr:
-            buf += chunk
-            *done, buf = buf.split(b"\n")
-            self.lines.extend(d.decode(errors="replace") for d in done)
-            self._changed.set()
-            self._changed = trio.Event()
-        if buf:
-            self.lines.append(buf.decode(errors="replace"))
-        self._changed.set()
-
-    async def wait_for_log(self, text: str) -> str:
-        while True:
-            for line in self.lines:
-                if text in line:
-                    return line
-            if self.proc.returncode is not None:
-                raise AssertionError(f"bot exited {self.proc.returncode} before {text!r}:\n"
-                                     + "\n".join(self.lines[-30:]))
-            await self._changed.wait()
 
 
 def _console_session(path: Path, script: str) -> tuple[int, str]:
