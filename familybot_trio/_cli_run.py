@@ -32,6 +32,7 @@ import trio
 from familybot_trio import blocking, console, logs
 from familybot_trio.app import App
 from familybot_trio.config import Config, Secrets
+from familybot_trio.errors import FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
 
 log = logging.getLogger("familybot_trio.cli")
@@ -42,7 +43,7 @@ CONSOLE_SOCKET: Final = "console.sock"
 EXIT_AT_ONCE: Final = 130
 
 
-class BotRunning(RuntimeError):
+class BotRunning(FamilybotError):
     """Another process holds the data directory's lock (a bot is running there)."""
 
 

@@ -30,7 +30,7 @@ from typing import Final
 
 import trio
 
-from familybot_trio import _cli_db, _cli_run, logs
+from familybot_trio import logs
 from familybot_trio.config import Config, load_config
 from familybot_trio.errors import ConfigError, FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for note in getattr(exc, "__notes__", ()):
             print(f"config error: {note}", file=sys.stderr)
         return EXIT_USAGE
-    except (FamilybotError, GatewayError, _cli_run.BotRunning, OSError) as exc:
+    except (FamilybotError, GatewayError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
@@ -138,6 +138,9 @@ def _load(args: argparse.Namespace, *, require_secrets: bool = False) -> Config:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    # Imported here so `--help` and config errors stay fast and need no app import.
+    from familybot_trio import _cli_db, _cli_run
+
     cmd = args.command
     if cmd == "demo":
         return _demo(args.demo_args)
@@ -165,7 +168,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "console":
         from familybot_trio import console
 
-        return console.connect(_cli_run.console_path(config))
+        path = _cli_run.console_path(config)
+        try:
+            return console.connect(path)
+        except OSError as exc:
+            print(f"error: no bot console at {path} ({exc.strerror or exc}); is the bot running "
+                  "with this config? (`familybot-trio run`)", file=sys.stderr)
+            return EXIT_FAILED
     raise AssertionError(f"unhandled command {cmd!r}")  # argparse allows only the above
 
 
@@ -189,6 +198,8 @@ def read_token(stdin: object) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from familybot_trio import _cli_run
+
     config = load_config(args.config, require_secrets=True)
     s = config.secrets
     logs.setup_logging(fmt=args.log_format, levels={"root": config.log_level, **config.log_levels},

@@ -218,7 +218,7 @@ async def test_console_without_bot_fails_cleanly(tmp_path: Path) -> None:
         async with trio.open_nursery() as nursery:
             world = await start_world(nursery, tmp_path)
             r = await run_cli(world, "console")
-            assert r.code == 1 and "error:" in r.err
+            assert r.code == 1 and "no bot console at" in r.err
             nursery.cancel_scope.cancel()
 
 
