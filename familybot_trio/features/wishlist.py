@@ -27,6 +27,7 @@ Logger: `familybot_trio.features.wishlist`.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -55,6 +56,11 @@ DESCRIPTION_CHARS: Final = 4000
 MAX_MESSAGES: Final = 5
 #: At most this many replies to /wishlist (one embed each).
 MAX_REPLY_EMBEDS: Final = 3
+#: Store cache namespace and lifetime of the live family library (appids as JSON).
+LIBRARY_CACHE_NS: Final = "features.family_library"
+LIBRARY_TTL_S: Final = 3600.0
+#: Apps per catalog call (see catalog_chunked).
+CATALOG_CHUNK: Final = 100
 EMBED_COLOR: Final = 0x66C0F4  # Steam's light blue
 _MENTION: Final = re.compile(r"<@!?(\d{15,21})>")
 
@@ -141,16 +147,22 @@ async def refresh_all_wishlists(app: App, members: Sequence[MemberRecord]) -> No
 
 
 async def family_library(app: App) -> set[AppId]:
-    """Appids in the family's shared library: live when Steam answers, else the stored copy.
+    """Appids in the family's shared library: live (cached LIBRARY_TTL_S), else the stored copy.
 
-    Raises: UpstreamError when Steam fails AND nothing is stored (we cannot tell what the
-        family owns, so a list would be wrong). Raises: StoreError.
+    The live answer is kept in the store's expiring cache (namespace LIBRARY_CACHE_NS,
+    shared by the wishlist and deals features), so a burst of commands and jobs costs one
+    GetSharedLibraryApps per hour; a game bought since shows up within that hour.
+    Raises: UpstreamError when Steam fails and nothing is stored (we cannot tell what the
+        family owns, so a list would be wrong); StoreError.
     Upstream: IFamilyGroupsService/GetSharedLibraryApps/v1 (access token).
     """
+    now = app.now()
+    hit = await app.store.cache.get_many(LIBRARY_CACHE_NS, ["appids"], now)
+    if "appids" in hit:
+        return {AppId(int(a)) for a in json.loads(hit["appids"])}
     try:
         apps = await app.steam.get_shared_library_apps(app.config.family_group_id,
                                                        include_own=True)
-        return {a.appid for a in apps}
     except UpstreamError as exc:
         stored = await app.store.library.apps()
         if not stored:
@@ -158,6 +170,31 @@ async def family_library(app: App) -> set[AppId]:
         log.warning("family library fetch failed, using the stored library [apps:%d cause:%s]",
                     len(stored), exc)
         return {AppId(int(a.appid)) for a in stored}
+    appids = sorted({int(a.appid) for a in apps})
+    await app.store.cache.put_many(LIBRARY_CACHE_NS, {"appids": json.dumps(appids)},
+                                   ttl_s=LIBRARY_TTL_S, now=now)
+    return {AppId(a) for a in appids}
+
+
+async def catalog_chunked(app: App, appids: Sequence[AppId]
+                          ) -> tuple[dict[AppId, GameDetails], dict[AppId, GamePrice]]:
+    """`catalog.details_and_prices` in chunks of CATALOG_CHUNK apps (one await apart).
+
+    The catalog cache (app.StoreCatalogCache) encodes records with JSON on the event loop:
+    200+ at once held the loop for over 50 ms on this 2-core host. CATALOG_CHUNK = 100 is
+    one GetItems call; ITAD is then asked per 100 ids instead of 200 (one more request per
+    200 apps), the price of keeping the loop free until the cache encodes off the loop.
+    Raises: UpstreamError, StoreError.
+    """
+    details: dict[AppId, GameDetails] = {}
+    prices: dict[AppId, GamePrice] = {}
+    ids = list(dict.fromkeys(appids))
+    for start in range(0, len(ids), CATALOG_CHUNK):
+        d, p = await app.catalog.details_and_prices(ids[start:start + CATALOG_CHUNK],
+                                                    country=app.config.country)
+        details.update(d)
+        prices.update(p)
+    return details, prices
 
 
 # ---------------------------------------------------------------------- rendering
@@ -292,7 +329,7 @@ async def run_wishlist_job(app: App) -> list[int]:
     common = await app.store.wishlist.common(app.config.thresholds.wishlist_min_members)
     library = await family_library(app)
     wanted = [a for a, _ in common if a not in library]
-    details, prices = await app.catalog.details_and_prices(wanted, country=app.config.country)
+    details, prices = await catalog_chunked(app, wanted)
     names = {int(m.steamid): m.name for m in members}
     lines = common_lines(app, common, details, prices, library, names)
     channel = app.config.channels.wishlist
@@ -318,7 +355,7 @@ async def member_wishlist_embeds(app: App, member: MemberRecord) -> list[Embed]:
     items = await app.store.wishlist.items(member.steamid)
     library = await family_library(app)
     appids = [AppId(int(i.appid)) for i in items]
-    details, prices = await app.catalog.details_and_prices(appids, country=app.config.country)
+    details, prices = await catalog_chunked(app, appids)
     lines, owned = [], 0
     for appid in appids:
         d = details.get(appid)

@@ -1,0 +1,401 @@
+"""Deals on the family's wishlists: a scheduled alert per sale, and `/deals [member]` on demand.
+
+Scope (decided): every game on ANY member's wishlist, not only the common ones. A deal is
+interesting to the one member who wants it, and the common list is a subset anyway. Games
+the family library already has are skipped (nobody needs to buy them).
+
+A deal is a Steam price that is discounted AND either
+- at least `thresholds.deal_min_discount_pct` percent off, or
+- at most `thresholds.historical_low_buffer` x the historical low (ITAD's Steam low when
+  known, else its all-store low; compared only in the same currency).
+A full-price game is never a deal, even at its historical low (a never-discounted game
+would otherwise be "a deal" forever).
+
+Sales and announcements: state kv DEALS_SALES_KEY holds, per appid, the number of the
+current (or last) sale, whether it is active and whether it was alerted. A discount seen
+after a run without one starts sale n+1. Each deal is queued in the outbox under
+"deal:{appid}:{sale_no}" (unique forever), so one sale is announced once however many runs
+see it, and a new sale after the old one ended is announced again. The outbox rows are
+written before the state, and the sale numbers are recomputed identically after a crash in
+between, so the dedupe key makes the retry a no-op. Records are never pruned: a restarted
+counter would reuse a key the outbox already holds and silence the next sale.
+
+Freshness: prices come from the catalog, which caches them for PRICE_TTL_S (6 h, checked
+below against _common.STALE_PRICE_S), so an alert never rests on a price older than that.
+Money is formatted by babel for the configured country (`_common.format_money`).
+
+Logger: `familybot_trio.features.deals`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import trio
+
+from familybot_trio.errors import UpstreamError
+from familybot_trio.features import _common
+from familybot_trio.store import MemberRecord, OutboxDraft, Snowflake, SteamID64, WishlistItem
+from familybot_trio.upstream.catalog import PRICE_TTL_S
+from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
+from gateway.commands import CommandContext, string
+from gateway.messages import NO_MENTIONS, Embed, escape_markdown, pack_embeds, split_lines
+
+if TYPE_CHECKING:
+    from familybot_trio.app import App
+
+log = logging.getLogger("familybot_trio.features.deals")
+
+# The catalog's price TTL bounds every price's age; deals rely on it being "fresh enough".
+assert PRICE_TTL_S <= _common.STALE_PRICE_S, "catalog prices may outlive the staleness limit"
+
+#: state kv key: {str(appid): {"no": sale number, "active": bool, "alerted": bool}}.
+DEALS_SALES_KEY: Final = "deals.sales"
+#: At most this many deal announcements per run (best first); the rest are summed up.
+MAX_ALERTS_PER_RUN: Final = 10
+#: /deals shows at most this many reply messages.
+MAX_REPLY_MESSAGES: Final = 3
+DESCRIPTION_CHARS: Final = 4000
+#: Store cache namespace and lifetime of the live family library (appids as JSON).
+LIBRARY_CACHE_NS: Final = "features.family_library"
+LIBRARY_TTL_S: Final = 3600.0
+#: Apps per catalog call (see catalog_chunked).
+CATALOG_CHUNK: Final = 100
+EMBED_COLOR: Final = 0xA4D007  # Steam's sale green
+_MENTION: Final = re.compile(r"<@!?(\d{15,21})>")
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """One current deal.
+
+    Attributes: appid; name; price (the GamePrice, store set); low_cents (historical low
+    used, or None); reason ("historical_low" or "discount"); wanted_by (SteamID64s).
+    """
+
+    appid: AppId
+    name: str
+    price: GamePrice
+    low_cents: int | None
+    reason: str
+    wanted_by: tuple[SteamID64, ...]
+
+    @property
+    def sort_key(self) -> tuple[int, int, int]:
+        """Best first: historical lows, then deeper discounts, then more wanting members."""
+        store = self.price.store
+        assert store is not None
+        return (self.reason != "historical_low", -store.discount_pct, -len(self.wanted_by))
+
+
+def judge(price: GamePrice | None, *, min_discount_pct: int, low_buffer: float
+          ) -> tuple[str, int | None] | None:
+    """Is this price a deal? Returns: (reason, historical low used) or None.
+
+    Args: price: from the catalog; min_discount_pct (0-100); low_buffer (>= 1.0).
+    """
+    store = price.store if price is not None else None
+    if price is None or store is None or not store.is_discounted:
+        return None
+    low = price.store_low_cents if price.store_low_cents is not None else price.history_low_cents
+    same_currency = store.currency is None or price.currency is None \
+        or store.currency == price.currency
+    if low is not None and same_currency and store.final_cents <= low * low_buffer:
+        return "historical_low", low
+    if store.discount_pct >= min_discount_pct:
+        return "discount", low if same_currency else None
+    return None
+
+
+def find_deals(app: App, wanted: Mapping[AppId, tuple[SteamID64, ...]],
+               details: Mapping[AppId, GameDetails], prices: Mapping[AppId, GamePrice]
+               ) -> list[Deal]:
+    """Deals among `wanted` by the configured thresholds, best first."""
+    th = app.config.thresholds
+    out = []
+    for appid, who in wanted.items():
+        d, p = details.get(appid), prices.get(appid)
+        verdict = judge(p, min_discount_pct=th.deal_min_discount_pct,
+                        low_buffer=th.historical_low_buffer)
+        if d is None or p is None or verdict is None:
+            continue
+        out.append(Deal(appid, d.name, p, verdict[1], verdict[0], who))
+    return sorted(out, key=lambda x: (x.sort_key, x.appid))
+
+
+# ---------------------------------------------------------------------- formatting
+
+
+def deal_text(app: App, deal: Deal) -> str:
+    """"**$9.99** (-75%, was $39.99) · lowest price ever" in the family's currency."""
+    store = deal.price.store
+    assert store is not None
+    cur = store.currency or deal.price.currency
+    money = lambda cents: _common.format_money(app, cents, cur)  # noqa: E731
+    text = f"**{money(store.final_cents)}** (-{store.discount_pct}%, was {money(store.initial_cents)})"
+    if deal.low_cents is not None:
+        if store.final_cents <= deal.low_cents:
+            text += " · lowest price ever"
+        else:
+            text += f" · historical low {money(deal.low_cents)}"
+    return text
+
+
+def deal_embed(app: App, deal: Deal, names: Mapping[int, str], footer: str | None = None
+               ) -> Embed:
+    """The announcement of one deal (title links to the store, capsule as thumbnail)."""
+    who = _common.join_names(names.get(int(s), str(s)) for s in deal.wanted_by)
+    headline = "At its historical low" if deal.reason == "historical_low" else "On sale"
+    return Embed(title=f"{headline}: {deal.name}", url=_common.store_url(deal.appid),
+                 description=f"{deal_text(app, deal)}\nOn the wishlist of {who}",
+                 color=EMBED_COLOR, thumbnail_url=_common.capsule_url(deal.appid),
+                 footer=footer)
+
+
+def deal_line(app: App, deal: Deal, names: Mapping[int, str]) -> str:
+    """One /deals line: link, price text, wanting members."""
+    who = _common.join_names(names.get(int(s), str(s)) for s in deal.wanted_by)
+    return (f"[{escape_markdown(deal.name)}](<{_common.store_url(deal.appid)}>): "
+            f"{deal_text(app, deal)} · {who}")
+
+
+# ---------------------------------------------------------------------- data gathering
+
+
+async def _refresh_wishlist(app: App, member: MemberRecord) -> None:
+    """Fetch and store one wishlist; a private or failing one keeps its cached copy."""
+    now = app.now()
+    try:
+        wl = await app.steam.get_wishlist(member.steamid)
+    except UpstreamError as exc:
+        await app.store.state.record_fetch_failure("wishlist", str(member.steamid), str(exc), now)
+        log.warning("wishlist fetch failed, using the cached copy [member:%s cause:%s]",
+                    member.steamid, exc)
+        return
+    if not wl.is_visible:
+        await app.store.state.record_fetch_failure(
+            "wishlist", str(member.steamid), "the wishlist is not public", now)
+        return
+    await app.store.wishlist.replace(
+        member.steamid, [WishlistItem(i.appid, i.priority, i.date_added) for i in wl.items], now)
+
+
+async def wished_games(app: App, members: Sequence[MemberRecord]
+                       ) -> dict[AppId, tuple[SteamID64, ...]]:
+    """appid -> members wishing it, from the stored wishlists; stale ones refreshed first.
+
+    A wishlist older than the wishlist job's interval (or never fetched) is fetched now,
+    side by side, so the deals job works without the wishlist feature and never reads
+    wishlists older than one wishlist period. Raises: StoreError.
+    """
+    max_age_s = app.config.schedules.wishlist_s
+    now = app.now()
+    stale = []
+    for m in members:
+        last = await app.store.wishlist.last_fetched_at(m.steamid)
+        if last is None or (now - last).total_seconds() > max_age_s:
+            stale.append(m)
+    async with trio.open_nursery() as nursery:
+        for m in stale:
+            nursery.start_soon(_refresh_wishlist, app, m)
+    wanted: dict[AppId, list[SteamID64]] = {}
+    for m in members:
+        for item in await app.store.wishlist.items(m.steamid):
+            wanted.setdefault(AppId(int(item.appid)), []).append(m.steamid)
+    return {a: tuple(sorted(s)) for a, s in wanted.items()}
+
+
+async def family_library(app: App) -> set[AppId]:
+    """Appids in the family's shared library: live (cached LIBRARY_TTL_S), else the stored copy.
+
+    The live answer is kept in the store's expiring cache (namespace LIBRARY_CACHE_NS,
+    shared by the wishlist and deals features), so a burst of commands and jobs costs one
+    GetSharedLibraryApps per hour; a game bought since shows up within that hour.
+    Raises: UpstreamError when Steam fails and nothing is stored (we cannot tell what the
+        family owns, so a list would be wrong); StoreError.
+    Upstream: IFamilyGroupsService/GetSharedLibraryApps/v1 (access token).
+    """
+    now = app.now()
+    hit = await app.store.cache.get_many(LIBRARY_CACHE_NS, ["appids"], now)
+    if "appids" in hit:
+        return {AppId(int(a)) for a in json.loads(hit["appids"])}
+    try:
+        apps = await app.steam.get_shared_library_apps(app.config.family_group_id,
+                                                       include_own=True)
+    except UpstreamError as exc:
+        stored = await app.store.library.apps()
+        if not stored:
+            raise
+        log.warning("family library fetch failed, using the stored library [apps:%d cause:%s]",
+                    len(stored), exc)
+        return {AppId(int(a.appid)) for a in stored}
+    appids = sorted({int(a.appid) for a in apps})
+    await app.store.cache.put_many(LIBRARY_CACHE_NS, {"appids": json.dumps(appids)},
+                                   ttl_s=LIBRARY_TTL_S, now=now)
+    return {AppId(a) for a in appids}
+
+
+async def catalog_chunked(app: App, appids: Sequence[AppId]
+                          ) -> tuple[dict[AppId, GameDetails], dict[AppId, GamePrice]]:
+    """`catalog.details_and_prices` in chunks of CATALOG_CHUNK apps (one await apart).
+
+    The catalog cache (app.StoreCatalogCache) encodes records with JSON on the event loop:
+    200+ at once held the loop for over 50 ms on this 2-core host. CATALOG_CHUNK = 100 is
+    one GetItems call; ITAD is then asked per 100 ids instead of 200 (one more request per
+    200 apps), the price of keeping the loop free until the cache encodes off the loop.
+    Raises: UpstreamError, StoreError.
+    """
+    details: dict[AppId, GameDetails] = {}
+    prices: dict[AppId, GamePrice] = {}
+    ids = list(dict.fromkeys(appids))
+    for start in range(0, len(ids), CATALOG_CHUNK):
+        d, p = await app.catalog.details_and_prices(ids[start:start + CATALOG_CHUNK],
+                                                    country=app.config.country)
+        details.update(d)
+        prices.update(p)
+    return details, prices
+
+
+async def current_deals(app: App, members: Sequence[MemberRecord]
+                        ) -> tuple[list[Deal], dict[AppId, GamePrice]]:
+    """Deals on the wishlists of `members`, and every checked price (for the sale state).
+
+    Raises: UpstreamError (catalog or library unavailable), StoreError.
+    Upstream: GetWishlist, GetSharedLibraryApps, GetItems + ITAD prices (catalog, cached).
+    """
+    wanted = await wished_games(app, members)
+    library = await family_library(app)
+    wanted = {a: w for a, w in wanted.items() if a not in library}
+    details, prices = await catalog_chunked(app, list(wanted))
+    return find_deals(app, wanted, details, prices), prices
+
+
+# ---------------------------------------------------------------------- the job
+
+
+def advance_sales(sales: dict[str, dict[str, Any]], prices: Mapping[AppId, GamePrice],
+                  deals: Iterable[Deal]) -> list[tuple[Deal, int]]:
+    """Update the per-app sale records from this run's prices (in place).
+
+    Returns: (deal, sale_no) for deals not alerted yet in their current sale (now marked).
+    """
+    for appid, price in prices.items():
+        if price.store is None:
+            continue  # not sold here: no news about a sale either way
+        rec = sales.get(str(appid))
+        if not price.store.is_discounted:
+            if rec is not None:
+                rec["active"] = False
+            continue
+        if rec is None or not rec["active"]:
+            sales[str(appid)] = {"no": (rec["no"] if rec else 0) + 1, "active": True,
+                                 "alerted": False}
+    fresh = []
+    for deal in deals:
+        rec = sales.get(str(deal.appid))
+        if rec is not None and rec["active"] and not rec["alerted"]:
+            rec["alerted"] = True
+            fresh.append((deal, int(rec["no"])))
+    return fresh
+
+
+_warned_no_channel = False
+
+
+async def run_deals_job(app: App) -> list[str]:
+    """The `deals` job: find deals, queue one announcement per new (appid, sale).
+
+    Returns: the dedupe keys queued this run. Raises: UpstreamError, StoreError.
+    """
+    global _warned_no_channel
+    channel = app.config.channels.deals
+    if channel is None:
+        if not _warned_no_channel:
+            log.warning("no deals channel configured: deals are not announced; set "
+                        "channels.deals in config.toml")
+            _warned_no_channel = True
+        return []
+    members = await app.store.members.all()
+    deals, prices = await current_deals(app, members)
+    sales: dict[str, dict[str, Any]] = await app.store.state.get(DEALS_SALES_KEY) or {}
+    fresh = advance_sales(sales, prices, deals)
+    names = {int(m.steamid): m.name for m in members}
+    shown, rest = fresh[:MAX_ALERTS_PER_RUN], len(fresh) - MAX_ALERTS_PER_RUN
+    drafts = []
+    for i, (deal, sale_no) in enumerate(shown):
+        footer = (f"…and {rest} more deal{'s' if rest != 1 else ''} on the family's wishlists: "
+                  "/deals lists them all") if rest > 0 and i == len(shown) - 1 else None
+        embed = deal_embed(app, deal, names, footer)
+        drafts.append(OutboxDraft("deal", f"deal:{deal.appid}:{sale_no}", Snowflake(int(channel)),
+                                  {"embeds": [embed.to_dict()], "allowed_mentions": NO_MENTIONS}))
+    await app.announce(drafts)  # before the state: a crash in between re-derives the same keys
+    await app.store.state.set(DEALS_SALES_KEY, sales, app.now())
+    log.info("deals checked [games:%d deals:%d new:%d announced:%d]", len(prices), len(deals),
+             len(fresh), len(drafts))
+    return [d.dedupe_key for d in drafts]
+
+
+# ---------------------------------------------------------------------- the command
+
+
+async def _resolve(app: App, text: str | None) -> list[MemberRecord] | str:
+    """All members (text None), or the one named / mentioned / given by SteamID64."""
+    members = await app.store.members.all()
+    if text is None or not text.strip():
+        return members
+    raw = text.strip()
+    mention = _MENTION.fullmatch(raw)
+    if mention or raw.isdigit():
+        n = int(mention.group(1) if mention else raw)
+        found = [m for m in members if int(m.steamid) == n or m.discord_id == n]
+    else:
+        low = raw.lower()
+        found = [m for m in members if m.name.lower() == low] or \
+            [m for m in members if m.name.lower().startswith(low)]
+    if len(found) == 1:
+        return found
+    names = ", ".join(escape_markdown(m.name) for m in members)
+    if found:
+        return f"`{escape_markdown(raw)}` matches several members; type more of the name ({names})."
+    return f"No family member matches `{escape_markdown(raw)}`. Members: {names}."
+
+
+def setup(app: App) -> None:
+    """Register /deals and the `deals` job."""
+
+    @app.registry.command("deals", "Current deals on the family's wishlists (or one member's)",
+                          options=[string("member", "Name, @mention or SteamID64 (default: "
+                                          "everyone)", required=False)])
+    async def deals_command(ctx: CommandContext) -> None:
+        who = await _resolve(app, ctx.args.get("member"))  # type: ignore[arg-type]
+        if isinstance(who, str):
+            await ctx.reply(who, ephemeral=True)
+            return
+        try:
+            deals, prices = await current_deals(app, who)
+        except UpstreamError as exc:
+            await ctx.reply(f"Steam did not answer, try again in a few minutes ({exc}).",
+                            ephemeral=True)
+            return
+        names = {int(m.steamid): m.name for m in await app.store.members.all()}
+        th = app.config.thresholds
+        scope = "the family's wishlists" if len(who) != 1 else f"{who[0].name}'s wishlist"
+        title = f"{len(deals)} deal{'s' if len(deals) != 1 else ''} on {scope}"
+        rule = (f"{th.deal_min_discount_pct}%+ off, or within {th.historical_low_buffer:g}x "
+                f"of the historical low; {len(prices)} games checked")
+        lines = [deal_line(app, d, names) for d in deals]
+        chunks = split_lines(lines, DESCRIPTION_CHARS) if lines else ["No deals right now."]
+        embeds = [Embed(title=title if i == 0 else f"{title} ({i + 1})", description=c,
+                        color=EMBED_COLOR, footer=rule if i == 0 else None)
+                  for i, c in enumerate(chunks)]
+        groups = pack_embeds(embeds)
+        for group in groups[:MAX_REPLY_MESSAGES]:
+            await ctx.reply(embeds=group)
+
+    app.scheduler.add("deals", run_deals_job, interval_s=app.config.schedules.deals_s,
+                      timeout_s=600.0)
