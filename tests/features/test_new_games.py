@@ -201,7 +201,7 @@ async def test_expired_token_fails_the_job_and_new_games_says_how_to_renew(start
         handle = await world.discord.send_interaction(
             "new_games", {"count": 3}, user_id=DISCORD_IDS[1], channel_id=CH)
         reply = await handle.wait_response()
-    assert "familybot-trio token set" in reply.content
+    assert "renew it with `familybot-trio token set`" in reply.content
     assert len(reply.embeds) == 1  # the library as last read is still shown
 
 
