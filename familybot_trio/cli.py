@@ -10,7 +10,8 @@
     demo       the bot against FakeDiscord + sandbox; no keys, no network
 
 Exit codes: 0 ok; 1 a command failed (the message says why); 2 the config or the command
-line is wrong ("config error: ..." lists every problem); 130 interrupted.
+line is wrong ("config error: ..." lists every problem); 3 `run` stopped on something only
+the operator can fix (refused bot token, fatal gateway close code); 130 interrupted.
 
 Each command runs its own `trio.run`; blocking work inside it goes through
 `familybot_trio.blocking`. Work done before or after `trio.run` (reading standard input,
@@ -34,12 +35,15 @@ from familybot_trio import logs
 from familybot_trio.config import Config, load_config
 from familybot_trio.errors import ConfigError, FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
-from gateway.errors import GatewayError
+from gateway.errors import FatalCloseError, GatewayError, HTTPError
 
 DEFAULT_CONFIG: Final = "config.toml"
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
+#: `run` stopped on something a restart cannot fix (refused bot token, fatal close code):
+#: the systemd unit does not restart on it, so a bad token cannot loop through identifies.
+EXIT_NEEDS_OPERATOR: Final = 3
 #: A step holding the running bot's loop longer than this is logged (ms).
 RUN_LOOP_BLOCK_MS: Final = 250.0
 
@@ -213,10 +217,19 @@ def _run(args: argparse.Namespace) -> int:
         problems = _leaves(group)
         for exc in problems:
             print(f"error: {exc}", file=sys.stderr)
+            if _token_refused(exc):
+                print("error: Discord refused the bot token: put the current one (developer "
+                      "portal -> Bot -> Reset Token) in FAMILYBOT_DISCORD_TOKEN", file=sys.stderr)
         if all(isinstance(e, KeyboardInterrupt) for e in problems):
             return EXIT_INTERRUPTED
+        if any(isinstance(e, FatalCloseError) or _token_refused(e) for e in problems):
+            return EXIT_NEEDS_OPERATOR
         return EXIT_FAILED
     return 0
+
+
+def _token_refused(exc: BaseException) -> bool:
+    return isinstance(exc, HTTPError) and exc.status == 401
 
 
 def _leaves(group: BaseExceptionGroup) -> list[BaseException]:

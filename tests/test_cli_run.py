@@ -123,3 +123,22 @@ async def test_run_without_secrets_lists_each_missing_one_exit_2(tmp_path: Path)
                         "FAMILYBOT_ITAD_API_KEY"):
                 assert var in r.stderr
             nursery.cancel_scope.cancel()
+
+
+async def test_run_with_a_refused_token_exits_3_with_the_fix(tmp_path: Path) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            env = {**os.environ, **env_of(world), "FAMILYBOT_DISCORD_TOKEN": "refused-token-42"}
+
+            def run_bad_token() -> subprocess.CompletedProcess[str]:
+                return subprocess.run([sys.executable, "-m", "familybot_trio", "run", "--config",
+                                       str(world.config.path), "--features", "help"], env=env,
+                                      capture_output=True, text=True, timeout=60)
+
+            r = await blocking.run_sync("files", run_bad_token)
+            assert r.returncode == 3, r.stderr
+            assert "Reset Token" in r.stderr and "FAMILYBOT_DISCORD_TOKEN" in r.stderr
+            assert "refused-token-42" not in r.stderr + r.stdout
+            assert not await blocking.run_sync("files", lock_path(world.config).exists)
+            nursery.cancel_scope.cancel()
