@@ -132,7 +132,7 @@ class App:
             await self._open_clients()
             await self.store.members.sync(
                 [MemberRecord(m.steamid, m.name, m.discord_id) for m in cfg.members], self.now())
-            self._setup_features()
+            await self._setup_features()
             from familybot_trio.features import _common
 
             await blocking.run_sync("files", _common.warm_up, cfg.language, cfg.country)
@@ -194,9 +194,11 @@ class App:
                            intents=Intents.for_bot(prefix_commands=cfg.prefix_commands),
                            get_gateway_bot=self.rest.get_gateway_bot)
 
-    def _setup_features(self) -> None:
+    async def _setup_features(self) -> None:
         from familybot_trio import features
 
+        # First imports read and compile files: do them off the loop, then register.
+        await blocking.run_sync("files", features.import_all, self.feature_names)
         features.setup(self, self.feature_names)
 
     async def _dispatch(self, event_name: str, data: dict) -> None:

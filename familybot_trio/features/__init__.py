@@ -22,6 +22,18 @@ ALL: Final = ("new_games", "wishlist", "deals", "coop", "common_games", "members
               "free_games", "admin", "help")
 
 
+def import_all(names: Sequence[str] | None = None) -> None:
+    """Import the named feature modules (default: ALL). Sync: call it in a worker thread,
+    since a first import reads and compiles files.
+
+    Raises: ValueError naming an unknown feature.
+    """
+    for name in names if names is not None else ALL:
+        if name not in ALL:
+            raise ValueError(f"unknown feature {name!r}; known: {', '.join(ALL)}")
+        importlib.import_module(f"familybot_trio.features.{name}")
+
+
 def setup(app: App, names: Sequence[str] | None = None) -> None:
     """Import and set up the named features (default: ALL) on `app`.
 
