@@ -86,7 +86,7 @@ class _Wait(tenacity.wait.wait_base):
 
     def __init__(self, policy: RetryPolicy) -> None:
         self._backoff = tenacity.wait_exponential_jitter(
-            initial=policy.base_s, max=policy.max_backoff_s, jitter=policy.jitter_s
+            multiplier=policy.base_s, max=policy.max_backoff_s, jitter=policy.jitter_s
         )
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
