@@ -83,6 +83,7 @@ class BotProcess:
         self.proc = proc
         self.lines: list[str] = []
         self._changed = trio.Event()
+        self.eof = trio.Event()   # set once stderr was read to its end
 
     async def pump(self) -> None:
         buf = b""
@@ -96,6 +97,7 @@ class BotProcess:
         if buf:
             self.lines.append(buf.decode(errors="replace"))
         self._changed.set()
+        self.eof.set()
 
     async def wait_for_log(self, text: str) -> str:
         while True:

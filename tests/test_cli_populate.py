@@ -162,6 +162,7 @@ async def test_populate_ctrl_c_stops_after_the_batch_in_flight_and_resumes(tmp_p
                 if proc.returncode is None:
                     proc.kill()
                     await proc.wait()
+            await run.eof.wait()
             assert any("progress is saved" in ln for ln in run.lines)
             first = world.sandbox.counts["steam_webapi.GetItems"]
             async with Store.open_ctx(world.config.db_path) as store:

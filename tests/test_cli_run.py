@@ -83,6 +83,7 @@ async def test_run_console_sigint_close_1000_and_no_secret_in_logs(tmp_path: Pat
                 proc.send_signal(signal.SIGINT)
                 await world.discord.gateway.wait_for_client_close()
                 assert await proc.wait() == 0, "\n".join(bot.lines[-30:])
+                await bot.eof.wait()
             finally:
                 if proc.returncode is None:
                     proc.kill()
@@ -141,4 +142,38 @@ async def test_run_with_a_refused_token_exits_3_with_the_fix(tmp_path: Path) -> 
             assert "Reset Token" in r.stderr and "FAMILYBOT_DISCORD_TOKEN" in r.stderr
             assert "refused-token-42" not in r.stderr + r.stdout
             assert not await blocking.run_sync("files", lock_path(world.config).exists)
+            nursery.cancel_scope.cancel()
+
+
+async def test_run_second_signal_exits_at_once_database_stays_sound(tmp_path: Path) -> None:
+    """SIGTERM then SIGINT (two kinds, so trio cannot merge them): exit 130 at once, and the
+    database still passes `db check` (SQLite WAL survives the abrupt exit)."""
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            await AccessTokenStore(world.config.data_dir).set(world.sandbox.access_token)
+            proc = await trio.lowlevel.open_process(
+                [sys.executable, "-m", "familybot_trio", "run", "--config",
+                 str(world.config.path), "--features", "help"],
+                env={**os.environ, **env_of(world), "PYTHONUNBUFFERED": "1"},
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            bot = BotProcess(proc)
+            nursery.start_soon(bot.pump)
+            try:
+                await bot.wait_for_log("bot running")
+                proc.send_signal(signal.SIGTERM)
+                proc.send_signal(signal.SIGINT)
+                assert await proc.wait() == 130, "\n".join(bot.lines[-20:])
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+                    await proc.wait()
+            await bot.eof.wait()
+            # trio may report the two pending signals in either order
+            assert any("received, shutting down" in ln for ln in bot.lines)
+            assert any("received again, exiting at once" in ln for ln in bot.lines)
+            r = await run_cli(world, "db", "check")
+            assert r.code == 0 and "integrity: ok" in r.out
+            # the lock died with the process: restore is allowed again
+            assert "running" not in (await run_cli(world, "db", "restore", "/nonexistent")).err
             nursery.cancel_scope.cancel()
