@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import trio
 
-from familybot_trio import blocking, cli
+from familybot_trio import blocking, cli, logs
 from familybot_trio.sandbox.world import BOT_TOKEN, World
 
 
@@ -23,6 +24,18 @@ class Result:
     code: int
     out: str
     err: str
+
+
+def assert_no_secret(world: World, records: list[logging.LogRecord], *texts: str) -> None:
+    """No secret of the world (bot token, keys, access token) in any record or text."""
+    secrets = (BOT_TOKEN, world.sandbox.api_key, world.sandbox.itad_key,
+               world.sandbox.access_token)
+    lines = [r.getMessage() + (logging.Formatter().formatException(r.exc_info)
+                                if r.exc_info else "") for r in records]
+    assert len(lines) + len(texts) > 0
+    for line in [*lines, *texts]:
+        for secret in secrets:
+            assert secret not in line, f"secret leaked: {line[:200]}"
 
 
 def env_of(world: World) -> dict[str, str]:
@@ -38,6 +51,8 @@ def _call(argv: Sequence[str], stdin: str) -> Result:
 
     old_stdin = sys.stdin
     sys.stdin = io.StringIO(stdin)
+    root = logging.getLogger()
+    old_level, old_handlers = root.level, list(root.handlers)
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
@@ -46,6 +61,12 @@ def _call(argv: Sequence[str], stdin: str) -> Result:
                 code = int(exc.code or 0)
     finally:
         sys.stdin = old_stdin
+        # main() may have called setup_logging (run, populate): undo it for the next tests
+        logs.reset_logging()
+        root.setLevel(old_level)
+        for h in list(root.handlers):
+            if h not in old_handlers:
+                root.removeHandler(h)
     return Result(code, out.getvalue(), err.getvalue())
 
 

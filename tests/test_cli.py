@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from familybot_trio import blocking
 from familybot_trio._cli_run import acquire_lock, lock_path, release_lock
 from familybot_trio.store import AppDetails, AppId, Store
 from familybot_trio.upstream.tokens import AccessTokenStore
-from tests._cli_helpers import run_cli, start_world
+from tests._cli_helpers import assert_no_secret, run_cli, start_world
 
 TIMEOUT_S = 60
 
@@ -56,7 +57,9 @@ async def test_config_errors_print_every_problem_exit_2(tmp_path: Path) -> None:
     assert len(lines) >= 4
 
 
-async def test_token_set_status_and_check_against_world(tmp_path: Path) -> None:
+async def test_token_set_status_and_check_against_world(tmp_path: Path,
+                                                       caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     with trio.fail_after(TIMEOUT_S):
         async with trio.open_nursery() as nursery:
             world = await start_world(nursery, tmp_path)
@@ -95,9 +98,7 @@ async def test_token_set_status_and_check_against_world(tmp_path: Path) -> None:
                 assert " OK " in row, row
             assert world.sandbox.counts["steam_webapi.GetFamilyGroupForUser"] == 1
             assert world.sandbox.counts["steam_webapi.GetPlayerSummaries"] == 1
-            for out in (r.out, r.err):
-                for secret in (token, world.sandbox.api_key, world.sandbox.itad_key):
-                    assert secret not in out
+            assert_no_secret(world, caplog.records, r.out, r.err)
             nursery.cancel_scope.cancel()
 
 

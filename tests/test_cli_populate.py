@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import signal
@@ -17,7 +18,7 @@ from familybot_trio import _cli_clients, _cli_populate
 from familybot_trio.errors import StoreError
 from familybot_trio.store import AppId, Store
 from familybot_trio.upstream.tokens import AccessTokenStore
-from tests._cli_helpers import BotProcess, env_of, run_cli, start_world
+from tests._cli_helpers import BotProcess, assert_no_secret, env_of, run_cli, start_world
 
 TIMEOUT_S = 120
 UPSTREAM = ("steam_webapi", "itad", "storefront")
@@ -121,7 +122,9 @@ async def test_a_bad_item_does_not_roll_back_its_batch(tmp_path: Path,
             nursery.cancel_scope.cancel()
 
 
-async def test_populate_command_end_to_end(tmp_path: Path) -> None:
+async def test_populate_command_end_to_end(tmp_path: Path,
+                                           caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
     with trio.fail_after(TIMEOUT_S):
         async with trio.open_nursery() as nursery:
             world = await start_world(nursery, tmp_path)
@@ -134,6 +137,8 @@ async def test_populate_command_end_to_end(tmp_path: Path) -> None:
                 counts = await store.row_counts()
             assert counts["app_details"] > 500 and counts["wishlist_items"] > 0
             assert counts["owned_games"] > 0 and counts["prices"] > 0
+            assert any("catalog batch stored" in r.getMessage() for r in caplog.records)
+            assert_no_secret(world, caplog.records, r.out, r.err)
             nursery.cancel_scope.cancel()
 
 
