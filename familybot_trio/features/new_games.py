@@ -41,7 +41,7 @@ from familybot_trio.store import (
 from familybot_trio.upstream.models import FamilyGroupId, GameDetails, GamePrice, SharedApp
 from gateway import _options as opt
 from gateway.commands import CommandContext
-from gateway.messages import Embed, EmbedField, pack_embeds, split_lines
+from gateway.messages import Embed, EmbedField, split_lines
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -59,6 +59,11 @@ GAME: Final = "game"
 COLOR: Final = 0x66C0F4  # Steam's light blue
 DEFAULT_COUNT: Final = 10
 MAX_COUNT: Final = 25
+#: A bundle message lists at most this many games (newest first) and counts the rest.
+BUNDLE_LIST_MAX: Final = 30
+BUNDLE_CHARS_MAX: Final = 3900
+#: Apps per catalog call (an ITAD batch; keeps each loop step of the cache short).
+CATALOG_CHUNK: Final = 200  # under the 4096 of an embed description, room for the tail
 TOKEN_HINT: Final = ("The Steam access token has expired or is missing, so I cannot read the "
                      "family library any more. An admin must renew it with "
                      "`familybot-trio token set`.")
@@ -162,29 +167,38 @@ def game_embed(app: App, entry: LibraryEntry, facts: _Facts) -> Embed:
         footer=f"appid {appid}", timestamp=acquired.isoformat() if acquired else None)
 
 
-def bundle_messages(app: App, entries: Sequence[LibraryEntry], facts: _Facts
-                    ) -> list[list[dict]]:
-    """Many new games as few messages: one line per game in embed descriptions.
+def bundle_embed(app: App, entries: Sequence[LibraryEntry], facts: _Facts) -> Embed:
+    """Many new games as ONE embed: a line per game, newest first, the rest counted.
 
-    Returns: one list of JSON embeds per message (usually one message).
+    At most BUNDLE_LIST_MAX lines (and BUNDLE_CHARS_MAX characters) are listed, so even a
+    first run with an old `announce_since` posts one message, never a flood.
     """
-    lines = []
-    for e in sorted(entries, key=lambda e: _name(e.appid, facts).lower()):
+    def newest(e: LibraryEntry) -> tuple[float, str]:
+        when = e.rt_time_acquired.timestamp() if e.rt_time_acquired else 0.0
+        return -when, _name(e.appid, facts).lower()
+
+    lines: list[str] = []
+    size = 0
+    for e in sorted(entries, key=newest)[:BUNDLE_LIST_MAX]:
         price = price_text(app, facts.details.get(e.appid), facts.prices.get(e.appid))
-        lines.append(f"• {_common.game_link(_name(e.appid, facts), e.appid)} · "
-                     f"{_common.join_names(_owners(e, facts.names))} · {price}")
-    bodies = split_lines(lines, limit=4000)
-    title = f"{len(entries)} new games in the family library"
-    embeds = [Embed(title=title if i == 0 else None, description=body, color=COLOR)
-              for i, body in enumerate(bodies)]
-    return pack_embeds(embeds)
+        line = (f"• {_common.game_link(_name(e.appid, facts), e.appid)} · "
+                f"{_common.join_names(_owners(e, facts.names))} · {price}")
+        if size + len(line) + 1 > BUNDLE_CHARS_MAX:
+            break
+        lines.append(line)
+        size += len(line) + 1
+    if len(lines) < len(entries):
+        lines.append(f"…and {len(entries) - len(lines)} more: `/new_games {MAX_COUNT}` "
+                     "lists the latest.")
+    return Embed(title=f"{len(entries)} new games in the family library",
+                 description="\n".join(lines), color=COLOR)
 
 
 def plan(app: App, delta: LibraryDelta, facts: _Facts) -> list[OutboxDraft]:
     """The outbox drafts for one snapshot's diff (runs inside the write transaction).
 
     Args: delta: from apply_snapshot; facts: prefetched names, details, prices, settings.
-    Returns: one draft per new game, or grouped drafts when more than bundle_threshold;
+    Returns: one draft per new game, or one grouped draft when more than bundle_threshold;
         [] for the baseline (unless `since`), for returned games and without a channel.
     """
     changes: Sequence[LibraryChange] = delta.new
@@ -202,9 +216,8 @@ def plan(app: App, delta: LibraryDelta, facts: _Facts) -> list[OutboxDraft]:
                             {"embeds": [game_embed(app, e, facts).to_dict()]})
                 for e in sorted(entries, key=lambda e: e.appid)]
     digest = hashlib.sha256(",".join(sorted(keys[e.appid] for e in entries)).encode()).hexdigest()
-    return [OutboxDraft(BUNDLE_KIND, f"{BUNDLE_KIND}:{digest[:24]}:{i}", facts.channel_id,
-                        {"embeds": embeds})
-            for i, embeds in enumerate(bundle_messages(app, entries, facts))]
+    return [OutboxDraft(BUNDLE_KIND, f"{BUNDLE_KIND}:{digest[:24]}", facts.channel_id,
+                        {"embeds": [bundle_embed(app, entries, facts).to_dict()]})]
 
 
 def _dedupe_key(change: LibraryChange) -> str:
@@ -250,12 +263,16 @@ async def poll(app: App, status: _Status) -> int:
                                        and e.rt_time_acquired >= since))]
     details: dict[AppId, GameDetails] = {}
     prices: dict[AppId, GamePrice] = {}
-    if candidates:
-        try:
-            details, prices = await app.catalog.details_and_prices(candidates, country=cfg.country)
-        except UpstreamError as exc:
-            log.warning("no details or prices for new games, announcing without them "
-                        "[count:%d cause:%s]", len(candidates), exc)
+    try:
+        # In chunks: the catalog cache encodes records on the loop, ~0.1 ms each.
+        for i in range(0, len(candidates), CATALOG_CHUNK):
+            d, p = await app.catalog.details_and_prices(candidates[i:i + CATALOG_CHUNK],
+                                                        country=cfg.country)
+            details.update(d)
+            prices.update(p)
+    except UpstreamError as exc:
+        log.warning("no details or prices for new games, announcing without them "
+                    "[count:%d cause:%s]", len(candidates), exc)
     channel = cfg.channels.new_games
     if channel is None and candidates and not status.warned_no_channel:
         status.warned_no_channel = True
@@ -352,5 +369,5 @@ def setup(app: App) -> None:
         await ctx.reply(warning, embeds=[embed])
 
 
-__all__ = ["JOB", "bundle_messages", "game_embed", "is_announceable", "plan",
+__all__ = ["JOB", "bundle_embed", "game_embed", "is_announceable", "plan",
            "poll", "recent_embed", "setup", "to_entry"]

@@ -226,3 +226,35 @@ async def test_new_games_command_lists_latest_games_and_library_size(start_world
     assert "Newest Arrival" in lines[0] and owner.persona in lines[0]
     assert f"{shareable_games} shareable games" in embed["footer"]["text"]
     assert len(prefix.embeds[0]["description"].split("\n")) == 2
+
+
+async def test_a_huge_bundle_is_still_one_message_with_the_rest_counted(start_world) -> None:
+    world = await start_world(features=["new_games"])
+    with trio.fail_after(30):
+        await run_job(world)
+        sid = members(world)[0].steamid
+        for i in range(45):
+            world.sandbox.add_library_app(NEW_APPID + i, sid, name=f"Mega Pack Game {i:02d}")
+        await run_job(world)
+        msgs = await settle(world)
+    assert len(msgs) == 1
+    embed = msgs[0].embeds[0]
+    assert embed["title"] == "45 new games in the family library"
+    lines = embed["description"].split("\n")
+    assert len(lines) == new_games.BUNDLE_LIST_MAX + 1
+    assert lines[-1].startswith(f"…and {45 - new_games.BUNDLE_LIST_MAX} more")
+
+
+async def test_a_catalog_outage_announces_with_the_library_name_and_no_price(start_world) -> None:
+    world = await start_world(features=["new_games"])
+    with trio.fail_after(30):
+        await run_job(world)
+        world.sandbox.add_library_app(NEW_APPID, members(world)[1].steamid, name="Quiet Store Day")
+        world.sandbox.fail_next("steam_webapi.GetItems", "403", 5)
+        await run_job(world)
+        msgs = await settle(world)
+    assert len(msgs) == 1
+    embed = msgs[0].embeds[0]
+    assert embed["title"] == "Quiet Store Day"  # the name GetSharedLibraryApps gave
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Price now"] == "n/a" and fields["Historical low"] == "unknown"
