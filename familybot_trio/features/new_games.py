@@ -88,11 +88,21 @@ class _Facts:
 
 
 class _Status:
-    """Per-App memory of this feature: the last token failure and one-time warnings."""
+    """Per-App memory of this feature: the last token refusal and one-time warnings.
+
+    Attributes: refused_token (the AccessToken object Steam last refused, None after a
+    success; a newly set token is a new object, so /new_games stops warning at once);
+    token_refused (True while the last poll failed for the token); warned_no_channel.
+    """
 
     def __init__(self) -> None:
-        self.token_error: str | None = None
+        self.token_refused = False
+        self.refused_token: object | None = None
         self.warned_no_channel = False
+
+    def token_still_refused(self, app: App) -> bool:
+        """True when the last poll failed for the token and nobody set a new one since."""
+        return self.token_refused and app.tokens.peek() is self.refused_token
 
 
 # ---- pure helpers (safe in the writer thread) -----------------------------------------
@@ -246,10 +256,10 @@ async def poll(app: App, status: _Status) -> int:
     try:
         shared = await app.steam.get_shared_library_apps(
             FamilyGroupId(cfg.family_group_id), include_own=True, include_excluded=True)
-    except Unauthorized as exc:
-        status.token_error = str(exc)
+    except Unauthorized:
+        status.token_refused, status.refused_token = True, app.tokens.peek()
         raise
-    status.token_error = None
+    status.token_refused, status.refused_token = False, None
     entries = [to_entry(a) for a in shared]
     since = None
     if cfg.thresholds.new_games_announce_since is not None:
@@ -349,17 +359,15 @@ def setup(app: App) -> None:
                              required=False, min_value=1, max_value=MAX_COUNT)])
     async def new_games_command(ctx: CommandContext) -> None:
         count = int(ctx.args.get("count") or DEFAULT_COUNT)
-        warning = status.token_error
+        warning = TOKEN_HINT if status.token_still_refused(app) else None
         try:
             app.tokens.current(app.now())
-        except Unauthorized as exc:  # TokenExpired or none set
-            warning = str(exc)
-        if warning is not None:
+        except Unauthorized:  # TokenExpired, or none set
             warning = TOKEN_HINT
         embed = await recent_embed(app, count)
         if embed is None and warning is None:
             outcome = await app.scheduler.run_now(JOB)  # first use: read the library now
-            if not outcome.ok and status.token_error:
+            if not outcome.ok and status.token_still_refused(app):
                 warning = TOKEN_HINT
             embed = await recent_embed(app, count)
         if embed is None:

@@ -140,13 +140,12 @@ async def test_crash_before_the_post_announces_once_after_restart(start_world, n
     with trio.fail_after(30):
         await run_job(world)
         world.sandbox.add_library_app(NEW_APPID, members(world)[1].steamid, name="Crashy Game")
-        world.discord.fail_next("POST", f"/channels/{CH}/messages", 403, times=20)
-        await run_job(world)  # state + outbox row committed; every post is refused
-        await world.app.flush_outbox()
-        pending = await world.app.store.outbox.pending()
+        world.discord.fail_next("POST", f"/channels/{CH}/messages", 403)
+        await run_job(world)  # state + outbox row committed in one transaction
+        await world.discord.rest.wait_for_request("POST", f"/channels/{CH}/messages")
+        pending = await world.app.store.outbox.pending()  # the post was refused: "crash"
         assert [r.kind for r in pending] == ["new_game"] and world.discord.messages(CH) == []
         await world.app.stop()
-        world.discord.rest._faults.clear()  # Discord works again
         await world.start_app(nursery, world.new_app())
         msg = await world.discord.wait_for_message(CH)
         await run_job(world)  # the restarted bot does not see the game as new again
@@ -198,6 +197,8 @@ async def test_expired_token_fails_the_job_and_new_games_says_how_to_renew(start
         assert not outcome.ok and "TokenExpired" in (outcome.error or "")
         report = await world.discord.wait_for_message(CHANNELS["admin_reports"])
         assert "token set" in report.content
+        again = await world.app.scheduler.run_now(new_games.JOB)
+        assert not again.ok and len(world.discord.messages(CHANNELS["admin_reports"])) == 1
         handle = await world.discord.send_interaction(
             "new_games", {"count": 3}, user_id=DISCORD_IDS[1], channel_id=CH)
         reply = await handle.wait_response()
@@ -258,3 +259,17 @@ async def test_a_catalog_outage_announces_with_the_library_name_and_no_price(sta
     assert embed["title"] == "Quiet Store Day"  # the name GetSharedLibraryApps gave
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Price now"] == "n/a" and fields["Historical low"] == "unknown"
+
+
+async def test_a_renewed_token_ends_the_warning(start_world) -> None:
+    world = await start_world(features=["new_games"])
+    with trio.fail_after(30):
+        await run_job(world)
+        world.sandbox.expire_access_token()
+        assert not (await world.app.scheduler.run_now(new_games.JOB)).ok
+        await world.app.tokens.set(world.sandbox.issue_access_token())
+        handle = await world.discord.send_interaction("new_games", user_id=DISCORD_IDS[1],
+                                                      channel_id=CH)
+        reply = await handle.wait_response()
+    assert "token" not in (reply.content or "")
+    assert len(reply.embeds[0]["description"].split("\n")) == new_games.DEFAULT_COUNT
