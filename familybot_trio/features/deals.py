@@ -29,9 +29,7 @@ Logger: `familybot_trio.features.deals`.
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -43,7 +41,7 @@ from familybot_trio.features import _common
 from familybot_trio.store import MemberRecord, OutboxDraft, Snowflake, SteamID64, WishlistItem
 from familybot_trio.upstream.catalog import PRICE_TTL_S
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
-from gateway.commands import CommandContext, string
+from gateway.commands import ArgumentError, CommandContext, string
 from gateway.messages import NO_MENTIONS, Embed, escape_markdown, pack_embeds, split_lines
 
 if TYPE_CHECKING:
@@ -61,13 +59,7 @@ MAX_ALERTS_PER_RUN: Final = 10
 #: /deals shows at most this many reply messages.
 MAX_REPLY_MESSAGES: Final = 3
 DESCRIPTION_CHARS: Final = 4000
-#: Store cache namespace and lifetime of the live family library (appids as JSON).
-LIBRARY_CACHE_NS: Final = "features.family_library"
-LIBRARY_TTL_S: Final = 3600.0
-#: Apps per catalog call (see catalog_chunked).
-CATALOG_CHUNK: Final = 100
 EMBED_COLOR: Final = 0xA4D007  # Steam's sale green
-_MENTION: Final = re.compile(r"<@!?(\d{15,21})>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,57 +202,6 @@ async def wished_games(app: App, members: Sequence[MemberRecord]
     return {a: tuple(sorted(s)) for a, s in wanted.items()}
 
 
-async def family_library(app: App) -> set[AppId]:
-    """Appids in the family's shared library: live (cached LIBRARY_TTL_S), else the stored copy.
-
-    The live answer is kept in the store's expiring cache (namespace LIBRARY_CACHE_NS,
-    shared by the wishlist and deals features), so a burst of commands and jobs costs one
-    GetSharedLibraryApps per hour; a game bought since shows up within that hour.
-    Raises: UpstreamError when Steam fails and nothing is stored (we cannot tell what the
-        family owns, so a list would be wrong); StoreError.
-    Upstream: IFamilyGroupsService/GetSharedLibraryApps/v1 (access token).
-    """
-    now = app.now()
-    hit = await app.store.cache.get_many(LIBRARY_CACHE_NS, ["appids"], now)
-    if "appids" in hit:
-        return {AppId(int(a)) for a in json.loads(hit["appids"])}
-    try:
-        apps = await app.steam.get_shared_library_apps(app.config.family_group_id,
-                                                       include_own=True)
-    except UpstreamError as exc:
-        stored = await app.store.library.apps()
-        if not stored:
-            raise
-        log.warning("family library fetch failed, using the stored library [apps:%d cause:%s]",
-                    len(stored), exc)
-        return {AppId(int(a.appid)) for a in stored}
-    appids = sorted({int(a.appid) for a in apps})
-    await app.store.cache.put_many(LIBRARY_CACHE_NS, {"appids": json.dumps(appids)},
-                                   ttl_s=LIBRARY_TTL_S, now=now)
-    return {AppId(a) for a in appids}
-
-
-async def catalog_chunked(app: App, appids: Sequence[AppId]
-                          ) -> tuple[dict[AppId, GameDetails], dict[AppId, GamePrice]]:
-    """`catalog.details_and_prices` in chunks of CATALOG_CHUNK apps (one await apart).
-
-    The catalog cache (app.StoreCatalogCache) encodes records with JSON on the event loop:
-    200+ at once held the loop for over 50 ms on this 2-core host. CATALOG_CHUNK = 100 is
-    one GetItems call; ITAD is then asked per 100 ids instead of 200 (one more request per
-    200 apps), the price of keeping the loop free until the cache encodes off the loop.
-    Raises: UpstreamError, StoreError.
-    """
-    details: dict[AppId, GameDetails] = {}
-    prices: dict[AppId, GamePrice] = {}
-    ids = list(dict.fromkeys(appids))
-    for start in range(0, len(ids), CATALOG_CHUNK):
-        d, p = await app.catalog.details_and_prices(ids[start:start + CATALOG_CHUNK],
-                                                    country=app.config.country)
-        details.update(d)
-        prices.update(p)
-    return details, prices
-
-
 async def current_deals(app: App, members: Sequence[MemberRecord]
                         ) -> tuple[list[Deal], dict[AppId, GamePrice]]:
     """Deals on the wishlists of `members`, and every checked price (for the sale state).
@@ -269,9 +210,9 @@ async def current_deals(app: App, members: Sequence[MemberRecord]
     Upstream: GetWishlist, GetSharedLibraryApps, GetItems + ITAD prices (catalog, cached).
     """
     wanted = await wished_games(app, members)
-    library = await family_library(app)
+    library = await _common.family_library(app)
     wanted = {a: w for a, w in wanted.items() if a not in library}
-    details, prices = await catalog_chunked(app, list(wanted))
+    details, prices = await _common.catalog_chunked(app, list(wanted))
     return find_deals(app, wanted, details, prices), prices
 
 
@@ -344,25 +285,20 @@ async def run_deals_job(app: App) -> list[str]:
 
 
 async def _resolve(app: App, text: str | None) -> list[MemberRecord] | str:
-    """All members (text None), or the one named / mentioned / given by SteamID64."""
+    """All members (text None), or the one meant (`_common.resolve_member_ref` rules)."""
     members = await app.store.members.all()
     if text is None or not text.strip():
         return members
-    raw = text.strip()
-    mention = _MENTION.fullmatch(raw)
-    if mention or raw.isdigit():
-        n = int(mention.group(1) if mention else raw)
-        found = [m for m in members if int(m.steamid) == n or m.discord_id == n]
-    else:
-        low = raw.lower()
-        found = [m for m in members if m.name.lower() == low] or \
-            [m for m in members if m.name.lower().startswith(low)]
-    if len(found) == 1:
-        return found
     names = ", ".join(escape_markdown(m.name) for m in members)
-    if found:
-        return f"`{escape_markdown(raw)}` matches several members; type more of the name ({names})."
-    return f"No family member matches `{escape_markdown(raw)}`. Members: {names}."
+    try:
+        steamid, member = await _common.resolve_member_ref(app, text, "member")
+    except ArgumentError as exc:
+        return f"{exc}. Members: {names}."
+    except UpstreamError as exc:
+        return f"Steam could not look that account up ({exc}); try a member name: {names}."
+    if member is None:
+        return f"Steam account `{steamid}` is not in the family. Members: {names}."
+    return [member]
 
 
 def setup(app: App) -> None:

@@ -27,9 +27,7 @@ Logger: `familybot_trio.features.wishlist`.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 
@@ -39,7 +37,7 @@ from familybot_trio.errors import UpstreamError
 from familybot_trio.features import _common
 from familybot_trio.store import MemberRecord, SteamID64, WishlistItem
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
-from gateway.commands import CommandContext, string
+from gateway.commands import ArgumentError, CommandContext, string
 from gateway.errors import Forbidden, NotFound
 from gateway.messages import NO_MENTIONS, Embed, escape_markdown, pack_embeds, split_lines
 
@@ -56,23 +54,17 @@ DESCRIPTION_CHARS: Final = 4000
 MAX_MESSAGES: Final = 5
 #: At most this many replies to /wishlist (one embed each).
 MAX_REPLY_EMBEDS: Final = 3
-#: Store cache namespace and lifetime of the live family library (appids as JSON).
-LIBRARY_CACHE_NS: Final = "features.family_library"
-LIBRARY_TTL_S: Final = 3600.0
-#: Apps per catalog call (see catalog_chunked).
-CATALOG_CHUNK: Final = 100
 EMBED_COLOR: Final = 0x66C0F4  # Steam's light blue
-_MENTION: Final = re.compile(r"<@!?(\d{15,21})>")
 
 
 # ---------------------------------------------------------------------- member lookup
 
 
 async def resolve_member(app: App, text: str | None, caller_id: int) -> MemberRecord | str:
-    """Find a family member from what the user typed.
+    """Find a family member from what the user typed (`_common.resolve_member_ref` rules).
 
-    Args: text: a member name (case-insensitive, exact or unique prefix), a Discord mention
-        or user id, or a SteamID64; None = the caller; caller_id: the caller's Discord id.
+    Args: text: a member name (case-insensitive), a Discord mention or user id, a
+        SteamID64 or profile URL; None = the caller; caller_id: the caller's Discord id.
     Returns: the MemberRecord, or an error text saying what to type instead.
     Raises: StoreError.
     """
@@ -82,30 +74,20 @@ async def resolve_member(app: App, text: str | None, caller_id: int) -> MemberRe
         found = next((m for m in members if m.discord_id == caller_id), None)
         if found is not None:
             return found
-        link = ("or ask an admin to link your Discord account with `/link`"
+        link = ("or link your Discord account with `/link`"
                 if any(c.name == "link" for c in app.registry.commands)
                 else "or ask an admin to add your `discord_id` to the bot's config")
         return (f"Your Discord account is not linked to a family member. Name one "
                 f"(`member:<name>`; members: {names}), {link}.")
-    raw = text.strip()
-    mention = _MENTION.fullmatch(raw)
-    if mention or raw.isdigit():
-        number = int(mention.group(1) if mention else raw)
-        found = next((m for m in members
-                      if int(m.steamid) == number or m.discord_id == number), None)
-        if found is not None:
-            return found
-        return (f"No family member has the Discord id or SteamID64 `{number}`. "
-                f"Members: {names}.")
-    low = raw.lower()
-    exact = [m for m in members if m.name.lower() == low]
-    prefix = exact or [m for m in members if m.name.lower().startswith(low)]
-    if len(prefix) == 1:
-        return prefix[0]
-    if len(prefix) > 1:
-        return (f"`{escape_markdown(raw)}` matches several members "
-                f"({', '.join(escape_markdown(m.name) for m in prefix)}); type more of the name.")
-    return f"No family member is called `{escape_markdown(raw)}`. Members: {names}."
+    try:
+        steamid, member = await _common.resolve_member_ref(app, text, "member")
+    except ArgumentError as exc:
+        return f"{exc}. Members: {names}."
+    except UpstreamError as exc:
+        return f"Steam could not look that account up ({exc}); try a member name: {names}."
+    if member is None:
+        return f"Steam account `{steamid}` is not in the family. Members: {names}."
+    return member
 
 
 # ---------------------------------------------------------------------- upstream + store
@@ -144,57 +126,6 @@ async def refresh_all_wishlists(app: App, members: Sequence[MemberRecord]) -> No
     async with trio.open_nursery() as nursery:
         for member in members:
             nursery.start_soon(refresh_wishlist, app, member)
-
-
-async def family_library(app: App) -> set[AppId]:
-    """Appids in the family's shared library: live (cached LIBRARY_TTL_S), else the stored copy.
-
-    The live answer is kept in the store's expiring cache (namespace LIBRARY_CACHE_NS,
-    shared by the wishlist and deals features), so a burst of commands and jobs costs one
-    GetSharedLibraryApps per hour; a game bought since shows up within that hour.
-    Raises: UpstreamError when Steam fails and nothing is stored (we cannot tell what the
-        family owns, so a list would be wrong); StoreError.
-    Upstream: IFamilyGroupsService/GetSharedLibraryApps/v1 (access token).
-    """
-    now = app.now()
-    hit = await app.store.cache.get_many(LIBRARY_CACHE_NS, ["appids"], now)
-    if "appids" in hit:
-        return {AppId(int(a)) for a in json.loads(hit["appids"])}
-    try:
-        apps = await app.steam.get_shared_library_apps(app.config.family_group_id,
-                                                       include_own=True)
-    except UpstreamError as exc:
-        stored = await app.store.library.apps()
-        if not stored:
-            raise
-        log.warning("family library fetch failed, using the stored library [apps:%d cause:%s]",
-                    len(stored), exc)
-        return {AppId(int(a.appid)) for a in stored}
-    appids = sorted({int(a.appid) for a in apps})
-    await app.store.cache.put_many(LIBRARY_CACHE_NS, {"appids": json.dumps(appids)},
-                                   ttl_s=LIBRARY_TTL_S, now=now)
-    return {AppId(a) for a in appids}
-
-
-async def catalog_chunked(app: App, appids: Sequence[AppId]
-                          ) -> tuple[dict[AppId, GameDetails], dict[AppId, GamePrice]]:
-    """`catalog.details_and_prices` in chunks of CATALOG_CHUNK apps (one await apart).
-
-    The catalog cache (app.StoreCatalogCache) encodes records with JSON on the event loop:
-    200+ at once held the loop for over 50 ms on this 2-core host. CATALOG_CHUNK = 100 is
-    one GetItems call; ITAD is then asked per 100 ids instead of 200 (one more request per
-    200 apps), the price of keeping the loop free until the cache encodes off the loop.
-    Raises: UpstreamError, StoreError.
-    """
-    details: dict[AppId, GameDetails] = {}
-    prices: dict[AppId, GamePrice] = {}
-    ids = list(dict.fromkeys(appids))
-    for start in range(0, len(ids), CATALOG_CHUNK):
-        d, p = await app.catalog.details_and_prices(ids[start:start + CATALOG_CHUNK],
-                                                    country=app.config.country)
-        details.update(d)
-        prices.update(p)
-    return details, prices
 
 
 # ---------------------------------------------------------------------- rendering
@@ -327,9 +258,9 @@ async def run_wishlist_job(app: App) -> list[int]:
     members = await app.store.members.all()
     await refresh_all_wishlists(app, members)
     common = await app.store.wishlist.common(app.config.thresholds.wishlist_min_members)
-    library = await family_library(app)
+    library = await _common.family_library(app)
     wanted = [a for a, _ in common if a not in library]
-    details, prices = await catalog_chunked(app, wanted)
+    details, prices = await _common.catalog_chunked(app, wanted)
     names = {int(m.steamid): m.name for m in members}
     lines = common_lines(app, common, details, prices, library, names)
     channel = app.config.channels.wishlist
@@ -353,9 +284,9 @@ async def member_wishlist_embeds(app: App, member: MemberRecord) -> list[Embed]:
     """`/wishlist` for one member: the stored list (refreshed first), owned games marked."""
     await refresh_wishlist(app, member)
     items = await app.store.wishlist.items(member.steamid)
-    library = await family_library(app)
+    library = await _common.family_library(app)
     appids = [AppId(int(i.appid)) for i in items]
-    details, prices = await catalog_chunked(app, appids)
+    details, prices = await _common.catalog_chunked(app, appids)
     lines, owned = [], 0
     for appid in appids:
         d = details.get(appid)

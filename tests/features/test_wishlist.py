@@ -139,3 +139,21 @@ async def test_wishlist_defaults_to_the_caller_and_explains_unlinked(start_world
         handle = await world.discord.send_interaction("wishlist", user_id=1234, channel_id=WL)
         reply = await handle.wait_response()
     assert "not linked" in reply.content and reply.is_ephemeral
+
+
+async def test_wishlist_member_by_mention_or_steamid64(start_world) -> None:
+    world = await start_world(features=["wishlist"])
+    fam = world.sandbox.family
+    with trio.fail_after(60):
+        for ref, member in ((f"<@{DISCORD_IDS[1]}>", fam.members[1]),
+                            (str(fam.members[4].steamid), fam.members[4])):  # 4 is unlinked
+            handle = await world.discord.send_interaction(
+                "wishlist", {"member": ref}, user_id=DISCORD_IDS[0], channel_id=WL)
+            reply = await handle.wait_response()
+            assert reply.embeds[0]["title"].startswith(f"{member.persona}'s wishlist")
+        outsider = "76561197960287930"  # a valid SteamID64 outside the family
+        handle = await world.discord.send_interaction(
+            "wishlist", {"member": outsider}, user_id=DISCORD_IDS[0], channel_id=WL)
+        reply = await handle.wait_response()
+    assert "not in the family" in reply.content and reply.is_ephemeral
+    assert await world.app.store.wishlist.items(int(outsider)) == []
