@@ -217,7 +217,8 @@ def plan(app: App, delta: LibraryDelta, facts: _Facts) -> list[OutboxDraft]:
             return []
         changes = [c for c in changes if c.entry.rt_time_acquired is not None
                    and c.entry.rt_time_acquired >= facts.since]
-    entries = [c.entry for c in changes if is_announceable(c.entry, facts.details.get(c.entry.appid))]
+    entries = [c.entry for c in changes
+               if is_announceable(c.entry, facts.details.get(c.entry.appid))]
     if not entries or facts.channel_id is None:
         return []
     keys = {c.entry.appid: _dedupe_key(c) for c in changes}
@@ -265,9 +266,10 @@ async def poll(app: App, status: _Status) -> int:
     if cfg.thresholds.new_games_announce_since is not None:
         since = dt.datetime.combine(cfg.thresholds.new_games_announce_since, dt.time(),
                                     tzinfo=dt.UTC)
-    stored = await app.store.library.apps(include_removed=True)
+    stored = await app.store.library.apps(include_removed=True)  # one read, in a thread
     initial = not stored
-    unknown = set(await app.store.library.unknown_appids(e.appid for e in entries))
+    active = {a.appid for a in stored if a.removed_at is None}
+    unknown = {e.appid for e in entries if e.appid not in active}  # new or coming back
     candidates = [e.appid for e in entries if e.appid in unknown and is_announceable(e, None)
                   and (not initial or (since is not None and e.rt_time_acquired is not None
                                        and e.rt_time_acquired >= since))]
@@ -287,7 +289,8 @@ async def poll(app: App, status: _Status) -> int:
     if channel is None and candidates and not status.warned_no_channel:
         status.warned_no_channel = True
         log.warning("no [channels] new_games configured: new games are recorded, not announced")
-    facts = _Facts(channel_id=channel, since=since, bundle_threshold=cfg.thresholds.bundle_threshold,
+    facts = _Facts(channel_id=channel, since=since,
+                   bundle_threshold=cfg.thresholds.bundle_threshold,
                    names=await _common.member_names(app), details=details, prices=prices,
                    app_names={AppId(int(a.appid)): a.name for a in shared if a.appid in unknown})
     result = await app.store.library.apply_snapshot(
@@ -310,13 +313,17 @@ async def poll(app: App, status: _Status) -> int:
 async def recent_embed(app: App, count: int) -> Embed | None:
     """The `count` most recently acquired library games with owners, and the library size.
 
+    Args: count: how many games to list (1..MAX_COUNT).
     Returns: an Embed, or None when the library was never read. Raises: StoreError.
-    Catalog failures only cost the names (shown as "App <appid>").
+        Catalog failures only cost the names (shown as "App <appid>").
+    Cancellation: safe; it only reads.
+    Upstream: the stored library (last GetSharedLibraryApps); names from
+        IStoreBrowseService/GetItems through the catalog cache.
     """
-    apps = [a for a in await app.store.library.apps() if a.exclude_reason == 0]
+    apps = await app.store.library.apps()
     if not apps:
         return None
-    games = [a for a in apps if a.app_type == GAME]
+    games = [a for a in apps if a.exclude_reason == 0 and a.app_type == GAME]
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
 
     def newest(a: LibraryApp) -> tuple[dt.datetime, dt.datetime]:
@@ -340,7 +347,7 @@ async def recent_embed(app: App, count: int) -> Embed | None:
                  description=split_lines(lines, limit=4000)[0] if lines else "No games yet.",
                  color=COLOR,
                  footer=f"The family library has {len(games)} shareable games "
-                        f"({len(apps)} shareable apps).")
+                        f"({len(apps)} apps counting excluded ones).")
 
 
 def setup(app: App) -> None:
@@ -350,8 +357,9 @@ def setup(app: App) -> None:
     Command: `/new_games [count]` (1..25, default 10), everyone, DMs allowed.
     """
     status = _Status()
-    app.scheduler.add(JOB, run=lambda a: poll(a, status), interval_s=app.config.schedules.new_games_s,
-                      jitter=0.1, timeout_s=600.0, backoff_base_s=60.0)
+    app.scheduler.add(JOB, run=lambda a: poll(a, status),
+                      interval_s=app.config.schedules.new_games_s, jitter=0.1,
+                      timeout_s=600.0, backoff_base_s=60.0)
 
     @app.registry.command(
         "new_games", "Show the games most recently added to the family library",
