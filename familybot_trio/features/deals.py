@@ -20,8 +20,10 @@ written before the state, and the sale numbers are recomputed identically after 
 between, so the dedupe key makes the retry a no-op. Records are never pruned: a restarted
 counter would reuse a key the outbox already holds and silence the next sale.
 
-Freshness: prices come from the catalog, which caches them for PRICE_TTL_S (6 h, checked
-below against _common.STALE_PRICE_S), so an alert never rests on a price older than that.
+Freshness: prices come from the catalog, which caches them for PRICE_TTL_S (6 h; the tests
+check it is <= _common.STALE_PRICE_S), so an alert or a /deals line never rests on a price
+older than that and `_common.age_note` would always be empty; /deals says so in its footer.
+Without a deals channel (channels.deals unset) the job logs once and does nothing.
 Money is formatted by babel for the configured country (`_common.format_money`).
 
 Logger: `familybot_trio.features.deals`.
@@ -49,15 +51,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("familybot_trio.features.deals")
 
-# The catalog's price TTL bounds every price's age; deals rely on it being "fresh enough".
-assert PRICE_TTL_S <= _common.STALE_PRICE_S, "catalog prices may outlive the staleness limit"
-
 #: state kv key: {str(appid): {"no": sale number, "active": bool, "alerted": bool}}.
 DEALS_SALES_KEY: Final = "deals.sales"
 #: At most this many deal announcements per run (best first); the rest are summed up.
 MAX_ALERTS_PER_RUN: Final = 10
-#: /deals shows at most this many reply messages.
-MAX_REPLY_MESSAGES: Final = 3
+#: /deals shows at most this many embeds (of DESCRIPTION_CHARS each); the rest are counted.
+MAX_REPLY_EMBEDS: Final = 4
 DESCRIPTION_CHARS: Final = 4000
 EMBED_COLOR: Final = 0xA4D007  # Steam's sale green
 
@@ -323,14 +322,18 @@ def setup(app: App) -> None:
         scope = "the family's wishlists" if len(who) != 1 else f"{who[0].name}'s wishlist"
         title = f"{len(deals)} deal{'s' if len(deals) != 1 else ''} on {scope}"
         rule = (f"{th.deal_min_discount_pct}%+ off, or within {th.historical_low_buffer:g}x "
-                f"of the historical low; {len(prices)} games checked")
+                f"of the historical low; {len(prices)} games checked; prices at most "
+                f"{PRICE_TTL_S / 3600:g} h old")
         lines = [deal_line(app, d, names) for d in deals]
         chunks = split_lines(lines, DESCRIPTION_CHARS) if lines else ["No deals right now."]
+        if len(chunks) > MAX_REPLY_EMBEDS:
+            shown = sum(c.count("\n") + 1 for c in chunks[:MAX_REPLY_EMBEDS])
+            chunks = chunks[:MAX_REPLY_EMBEDS]
+            chunks[-1] += f"\n…and {len(lines) - shown} more"  # DESCRIPTION_CHARS leaves room
         embeds = [Embed(title=title if i == 0 else f"{title} ({i + 1})", description=c,
                         color=EMBED_COLOR, footer=rule if i == 0 else None)
                   for i, c in enumerate(chunks)]
-        groups = pack_embeds(embeds)
-        for group in groups[:MAX_REPLY_MESSAGES]:
+        for group in pack_embeds(embeds):
             await ctx.reply(embeds=group)
 
     app.scheduler.add("deals", run_deals_job, interval_s=app.config.schedules.deals_s,

@@ -146,10 +146,21 @@ def price_text(app: App, price: GamePrice | None, details: GameDetails,
                  f"{_common.format_money(app, store.initial_cents, cur)})")
     if wanting > 1:
         text += f" · {_common.format_money(app, round(store.final_cents / wanting), cur)} each for {wanting}"
-    if price is not None and price.history_low_cents is not None:
-        low_cur = price.currency or cur
-        text += f" · low {_common.format_money(app, price.history_low_cents, low_cur)}"
+    low = historical_low(price)
+    if low is not None:
+        text += f" · low {_common.format_money(app, low, price.currency or cur)}"  # type: ignore[union-attr]
     return text
+
+
+def historical_low(price: GamePrice | None) -> int | None:
+    """Steam's own lowest price (ITAD storeLow) when known, else ITAD's all-store low.
+
+    The Steam low is the fair comparison for a Steam price (reference pitfall P28).
+    """
+    if price is None:
+        return None
+    return price.store_low_cents if price.store_low_cents is not None \
+        else price.history_low_cents
 
 
 def link(name: str, appid: int) -> str:
@@ -178,9 +189,7 @@ def wishlist_embeds(title: str, lines: list[str], empty: str, *, max_embeds: int
     if len(chunks) > max_embeds:
         kept = chunks[:max_embeds]
         shown = sum(c.count("\n") + 1 for c in kept)
-        kept[-1] = kept[-1] + f"\n…and {len(lines) - shown} more"
-        if len(kept[-1]) > DESCRIPTION_CHARS + 96:
-            kept[-1] = kept[-1][-(DESCRIPTION_CHARS + 96):]
+        kept[-1] += f"\n…and {len(lines) - shown} more"  # DESCRIPTION_CHARS leaves room
         chunks = kept
     return [Embed(title=title if i == 0 else f"{title} ({i + 1})", description=c,
                   color=EMBED_COLOR) for i, c in enumerate(chunks)]

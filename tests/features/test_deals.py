@@ -168,3 +168,11 @@ async def test_deals_command_unknown_member_says_who_exists(start_world) -> None
         reply = await handle.wait_response()
     assert "'nobody'" in reply.content and reply.is_ephemeral
     assert world.sandbox.family.members[0].persona in reply.content  # who exists
+
+
+def test_catalog_prices_are_never_older_than_the_staleness_note_limit() -> None:
+    # deals shows no age note because every catalog price is younger than STALE_PRICE_S
+    from familybot_trio.features import _common
+    from familybot_trio.upstream.catalog import PRICE_TTL_S
+
+    assert PRICE_TTL_S <= _common.STALE_PRICE_S

@@ -157,3 +157,28 @@ async def test_wishlist_member_by_mention_or_steamid64(start_world) -> None:
         reply = await handle.wait_response()
     assert "not in the family" in reply.content and reply.is_ephemeral
     assert await world.app.store.wishlist.items(int(outsider)) == []
+
+
+async def test_private_or_failing_wishlists_keep_their_cached_copies(start_world) -> None:
+    world = await start_world(features=["wishlist"])
+    fam = world.sandbox.family
+    member = fam.members[1]
+    with trio.fail_after(60):
+        assert (await world.app.scheduler.run_now("wishlist")).ok
+        before = [i.appid for i in await world.app.store.wishlist.items(member.steamid)]
+        first_ids = [m.id for m in world.discord.messages(WL)]
+        fam.private_wishlist.add(member.steamid)  # Steam now answers {}
+        world.sandbox.remove_from_wishlist(member.steamid, before[0])
+        assert (await world.app.scheduler.run_now("wishlist")).ok
+        assert [i.appid for i in await world.app.store.wishlist.items(member.steamid)] == before
+        anomalies = await world.app.store.state.anomalies()
+        assert any("not public" in a.reason and a.subject == str(member.steamid)
+                   for a in anomalies)
+
+        fam.private_wishlist.discard(member.steamid)
+        world.sandbox.fail_next("steam_webapi.GetWishlist", "403", n=len(fam.members))
+        outcome = await world.app.scheduler.run_now("wishlist")
+        assert outcome.ok, outcome.error  # every fetch failed: the list is still updated
+        assert [i.appid for i in await world.app.store.wishlist.items(member.steamid)] == before
+    assert [m.id for m in world.discord.messages(WL)] == first_ids
+    assert all(m.edits == 2 for m in world.discord.messages(WL))
