@@ -58,6 +58,8 @@ MAX_ALERTS_PER_RUN: Final = 10
 #: /deals shows at most this many embeds (of DESCRIPTION_CHARS each); the rest are counted.
 MAX_REPLY_EMBEDS: Final = 4
 DESCRIPTION_CHARS: Final = 4000
+#: First run after start-up: after the wishlist job's (90 s), so its wishlists are fresh.
+FIRST_RUN_DELAY_S: Final = 150.0
 EMBED_COLOR: Final = 0xA4D007  # Steam's sale green
 
 
@@ -337,4 +339,4 @@ def setup(app: App) -> None:
             await ctx.reply(embeds=group)
 
     app.scheduler.add("deals", run_deals_job, interval_s=app.config.schedules.deals_s,
-                      timeout_s=600.0)
+                      timeout_s=600.0, backoff_base_s=60.0, first_delay_s=FIRST_RUN_DELAY_S)

@@ -54,6 +54,8 @@ DESCRIPTION_CHARS: Final = 4000
 MAX_MESSAGES: Final = 5
 #: At most this many replies to /wishlist (one embed each).
 MAX_REPLY_EMBEDS: Final = 3
+#: The first run comes soon after start-up, so a fresh server gets its pinned list (P8).
+FIRST_RUN_DELAY_S: Final = 90.0
 EMBED_COLOR: Final = 0x66C0F4  # Steam's light blue
 
 
@@ -334,4 +336,4 @@ def setup(app: App) -> None:
             await ctx.reply(embeds=group)
 
     app.scheduler.add("wishlist", run_wishlist_job, interval_s=app.config.schedules.wishlist_s,
-                      timeout_s=600.0)
+                      timeout_s=600.0, backoff_base_s=60.0, first_delay_s=FIRST_RUN_DELAY_S)

@@ -66,6 +66,9 @@ async def test_common_wishlist_created_pinned_then_edited_in_place(start_world) 
 
 async def test_deleted_wishlist_message_is_recreated_and_pinned(start_world) -> None:
     world = await start_world(features=["wishlist"])
+    job = next(j for j in world.app.scheduler.jobs if j.name == "wishlist")
+    assert job.interval_s == world.config.schedules.wishlist_s
+    assert job.first_delay_s is not None and job.first_delay_s < 600  # soon after start-up
     with trio.fail_after(60):
         assert (await world.app.scheduler.run_now("wishlist")).ok
         before = world.discord.messages(WL)
