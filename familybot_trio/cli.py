@@ -32,7 +32,7 @@ from typing import Final
 import trio
 
 from familybot_trio import logs
-from familybot_trio.config import Config, load_config
+from familybot_trio.config import ENV_DISCORD_TOKEN, ENV_STEAM_API_KEY, Config, load_config
 from familybot_trio.errors import ConfigError, FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
 from gateway.errors import FatalCloseError, GatewayError, HTTPError
@@ -183,10 +183,10 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def read_token(stdin: object) -> str:
-    """The token from standard input: hidden prompt on a tty, else the first line.
+    """The token from standard input: a hidden prompt on a tty, else all of stdin.
 
     Accepts the bare token or the whole ajaxgetasyncconfig JSON ({"data": {"webapi_token"}}).
-    Raises: ValueError-free: an empty answer returns "" (the caller reports it).
+    Returns: the token text, or "" when nothing usable came (the caller reports it).
     """
     if getattr(stdin, "isatty", lambda: False)():
         text = getpass.getpass("Steam access token (webapi_token, input hidden): ")
@@ -201,10 +201,27 @@ def read_token(stdin: object) -> str:
     return text
 
 
+#: Secrets `run` cannot do without (the ITAD key is optional: prices then lack lows).
+REQUIRED_FOR_RUN: Final = (("discord_token", ENV_DISCORD_TOKEN),
+                           ("steam_api_key", ENV_STEAM_API_KEY))
+
+
+def require_run_secrets(config: Config) -> None:
+    """Raise ConfigError (one note per further problem) when a secret `run` needs is unset."""
+    errors = [ConfigError(f"{config.path} (environment)", var, "<unset>",
+                          f"export {var}=... before starting (see README)")
+              for attr, var in REQUIRED_FOR_RUN if not getattr(config.secrets, attr)]
+    if errors:
+        for other in errors[1:]:
+            errors[0].add_note(str(other))
+        raise errors[0]
+
+
 def _run(args: argparse.Namespace) -> int:
     from familybot_trio import _cli_run
 
-    config = load_config(args.config, require_secrets=True)
+    config = load_config(args.config, require_secrets=False)
+    require_run_secrets(config)
     s = config.secrets
     logs.setup_logging(fmt=args.log_format, levels={"root": config.log_level, **config.log_levels},
                        secrets=[s.discord_token, s.steam_api_key, s.itad_api_key])
