@@ -78,14 +78,15 @@ class StoreCatalogCache:
     async def get_many(self, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
         """Unexpired records among `keys`; misses are absent. Raises: StoreError."""
         raw = await self._store.cache.get_many(namespace, keys, self._now())
-        return {k: codec.loads(v) for k, v in raw.items()}
+        # Decoding hundreds of records is CPU work: off the loop.
+        return await blocking.run_sync("cpu", lambda: {k: codec.loads(v) for k, v in raw.items()})
 
     async def put_many(self, namespace: str, items: dict[str, Any], *, ttl_s: float) -> None:
         """Store records for `ttl_s` seconds. Raises: StoreError."""
         if items:
-            await self._store.cache.put_many(
-                namespace, {k: codec.dumps(v) for k, v in items.items()}, ttl_s=ttl_s,
-                now=self._now())
+            encoded = await blocking.run_sync(
+                "cpu", lambda: {k: codec.dumps(v) for k, v in items.items()})
+            await self._store.cache.put_many(namespace, encoded, ttl_s=ttl_s, now=self._now())
 
 
 class App:

@@ -38,6 +38,10 @@ LIMITS: Final[Mapping[str, int]] = {
     "sqlite_read": 4,
     # Config, backups, state files: rare and small, 2 is plenty.
     "files": 2,
+    # CPU-bound work too big for one loop step (decoding/encoding JSON of hundreds of KB,
+    # serialising a batch of records). The GIL makes more than one of these pointless on
+    # 2 cores, and keeping one thread free means the loop itself still gets the GIL.
+    "cpu": 1,
     # One per HTTP upstream host (async concurrency, not threads). The storefront is
     # stingy (~200 requests / 5 min) and bans bursts: 4 in flight.
     "storefront": 4,

@@ -20,12 +20,13 @@ httpx/requests (requests' HTTPError text contains the full URL with `key=`).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Final, TypeVar
 
 import httpx
 import tenacity
@@ -281,6 +282,8 @@ async def request_json(
             if err is not None:
                 raise err
         try:
+            if len(resp.content) > BIG_BODY_BYTES:  # decoding it would hold the loop
+                return resp.status_code, await blocking.run_sync("cpu", json.loads, resp.content)
             return resp.status_code, resp.json()
         except ValueError as exc:
             ctype = resp.headers.get("content-type", "?")
@@ -288,6 +291,10 @@ async def request_json(
                             resp.status_code) from exc
 
     return await call_with_retry(upstream, policy, attempt, what=what)
+
+
+#: Bodies bigger than this are decoded in a worker thread ("cpu" limiter), not on the loop.
+BIG_BODY_BYTES: Final = 64 * 1024
 
 
 async def side_by_side(*fns: Callable[[], Awaitable[object]]) -> None:
