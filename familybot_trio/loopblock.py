@@ -82,6 +82,14 @@ class LoopBlockDetector(trio.abc.Instrument):
         self._gc_t0: float | None = None
         self.gc_total_ms = 0.0
 
+    def reset(self) -> None:
+        """Forget every step seen (keeps the threshold)."""
+        self.steps = 0
+        self.violations.clear()
+        self._worst.clear()
+        self._started.clear()
+        self.gc_total_ms = 0.0
+
     def _on_gc(self, phase: str, info: dict) -> None:
         if phase == "start":
             self._gc_t0 = time.perf_counter()

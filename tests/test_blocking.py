@@ -82,3 +82,32 @@ async def test_fine():
     result = pytester.runpytest_subprocess("-q")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*held the trio loop*", "*<test 'test_blocks'>*"])
+
+
+def test_a_one_off_slow_step_is_rerun_but_a_real_block_still_fails(
+        pytester: pytest.Pytester, tmp_path) -> None:
+    """The suite's rerun rule: only loop-block failures rerun, and a real block fails again."""
+    import pathlib
+
+    conftest = pathlib.Path(__file__).with_name("conftest.py").read_text()
+    pytester.makeconftest(conftest.replace('pytest_plugins = ["pytester"]', ""))
+    pytester.makeini("[pytest]\ntrio_mode = true\n"
+                     "addopts = --reruns 2 --only-rerun 'held the trio loop'\n")
+    counter = tmp_path / "count"
+    pytester.makepyfile(
+        test_inner=f"""
+import pathlib, time
+N = pathlib.Path({str(counter)!r})
+async def test_slow_once():
+    n = int(N.read_text()) if N.exists() else 0
+    N.write_text(str(n + 1))
+    if n == 0:
+        time.sleep(0.08)
+async def test_blocks_every_time():
+    time.sleep(0.08)
+async def test_plain_failure_is_not_rerun():
+    assert False
+"""
+    )
+    result = pytester.runpytest_subprocess("-q")
+    result.assert_outcomes(passed=1, failed=2, rerun=3)
