@@ -116,7 +116,7 @@ async def run_checks(config: Config) -> list[CheckRow]:
             hit = found.get(ITAD_PROBE_APPID)
             return "key works" + ("" if hit and hit.itad_id else " (probe app not found)")
 
-        def channel(name: str, channel_id: int) -> Callable[[], Awaitable[str]]:
+        def channel(channel_id: int) -> Callable[[], Awaitable[str]]:
             async def probe() -> str:
                 if not config.secrets.discord_token:
                     raise Skip("needs the Discord token")
@@ -131,7 +131,7 @@ async def run_checks(config: Config) -> list[CheckRow]:
         for name in ("new_games", "wishlist", "deals", "free_games", "admin_reports"):
             cid = getattr(config.channels, name)
             if cid is not None:
-                await check(f"channel {name}", True, channel(name, cid))
+                await check(f"channel {name}", True, channel(cid))
     return rows
 
 

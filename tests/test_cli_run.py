@@ -179,3 +179,24 @@ async def test_run_second_signal_exits_at_once_database_stays_sound(tmp_path: Pa
             # the lock died with the process: restore is allowed again
             assert "running" not in (await run_cli(world, "db", "restore", "/nonexistent")).err
             nursery.cancel_scope.cancel()
+
+
+async def test_second_run_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    from familybot_trio._cli_run import acquire_lock, release_lock
+
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            fd = await blocking.run_sync("files", acquire_lock, lock_path(world.config))
+            try:
+                env = {**os.environ, **env_of(world)}
+                r = await blocking.run_sync("files", lambda: subprocess.run(
+                    [sys.executable, "-m", "familybot_trio", "run", "--config",
+                     str(world.config.path)], env=env, capture_output=True, text=True,
+                    timeout=60))
+            finally:
+                await blocking.run_sync("files", release_lock, fd, lock_path(world.config))
+            assert r.returncode == 1
+            assert f"a bot (pid {os.getpid()}) is running" in r.stderr
+            assert world.discord.gateway.client_close_codes == []   # never connected
+            nursery.cancel_scope.cancel()
