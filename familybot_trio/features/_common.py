@@ -110,8 +110,8 @@ _PROFILE_URL = re.compile(r"(?:https?://)?(?:www\.)?steamcommunity\.com/(profile
                           r"([^/?#\s]+)/?(?:[?#]\S*)?", re.IGNORECASE)
 _VANITY = re.compile(r"[A-Za-z0-9_-]{2,32}")
 _DISCORD_REF = re.compile(r"<@!?(\d{15,21})>|(\d{15,21})")
-STEAM_REF_HINT: Final = ("give a SteamID64 (17 digits, 7656119…), a steamcommunity.com/profiles/ or "
-                         "/id/ URL, or a custom URL name")
+STEAM_REF_HINT: Final = ("give a SteamID64 (17 digits, 7656119…), a steamcommunity.com/"
+                         "profiles/ or /id/ URL, or a custom URL name")
 
 
 def parse_steam_ref(text: str) -> SteamID64 | str:

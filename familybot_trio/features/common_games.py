@@ -27,7 +27,7 @@ import trio
 
 from familybot_trio.errors import StoreError, UpstreamError
 from familybot_trio.features import _common
-from familybot_trio.store import AppId, MemberRecord, OwnedGame, Snowflake
+from familybot_trio.store import AppId, MemberRecord, OwnedGame
 from gateway.commands import ArgumentError, CommandContext, boolean, string, user
 from gateway.messages import EMBED_DESCRIPTION_MAX, Embed, escape_markdown, pack_embeds, split_lines
 

@@ -124,7 +124,8 @@ def setup(app: App) -> None:
                         "URL name (default: you)", required=False)])
     async def profile_command(ctx: CommandContext) -> None:
         try:
-            steamid, member = await resolve_target(app, ctx, ctx.args.get("member"))  # type: ignore[arg-type]
+            text = ctx.args.get("member")
+            steamid, member = await resolve_target(app, ctx, str(text) if text else None)
             summary, recent = await fetch_profile(app, steamid)
         except ArgumentError as exc:
             await ctx.reply(f"{exc}\nUsage: `/profile [member:<name | SteamID64 | URL>]`",

@@ -120,14 +120,15 @@ async def test_a_stored_list_stands_in_when_the_profile_turns_private(start_worl
 async def test_only_the_caller_names_the_argument(start_world) -> None:
     world = await start_world(features=["common_games"])
     reply = (await _common(world, {"user1": DISCORD_IDS[0]}))[0]
-    assert reply.is_ephemeral and "Argument `user1`: name at least one other member" in reply.content
+    assert reply.is_ephemeral
+    assert "Argument `user1`: name at least one other member" in reply.content
 
 
 async def test_common_games_as_a_prefix_command(start_world) -> None:
     world = await start_world(features=["common_games"])
     with trio.fail_after(30):
-        await world.discord.send_message(CHANNEL, f"!common_games TestUserThree <@{DISCORD_IDS[1]}>",
-                                         author_id=DISCORD_IDS[0])
+        await world.discord.send_message(
+            CHANNEL, f"!common_games TestUserThree <@{DISCORD_IDS[1]}>", author_id=DISCORD_IDS[0])
         msg = await world.discord.wait_for_message(CHANNEL, lambda m: m.kind == "message")
     assert "TestUserOne, TestUserTwo and TestUserThree all own" in msg.embeds[0]["title"]
     assert {int(a) for e in msg.embeds for a in APP_LINK.findall(e.get("description", ""))} \

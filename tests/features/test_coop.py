@@ -89,7 +89,8 @@ async def test_coop_skips_games_the_family_cannot_share_and_single_player_ones(s
                                                                               ) -> None:
     world = await start_world(features=["coop"])
     sb = world.sandbox
-    for appid, name, kw in ((999_101, "Partner Excluded Coop", {"exclude_reason": EXCLUDE_BY_PARTNER}),
+    partner = {"exclude_reason": EXCLUDE_BY_PARTNER}
+    for appid, name, kw in ((999_101, "Partner Excluded Coop", partner),
                             (999_102, "Solo Adventure", {"categories": (2, 62)}),
                             (999_103, "Unshareable Coop", {"categories": (1, 9, 38)})):
         sb.add_library_app(appid, MEMBER_STEAMIDS[0], name=name, **kw)
