@@ -102,12 +102,13 @@ async def test_token_set_status_and_check_against_world(tmp_path: Path,
             nursery.cancel_scope.cancel()
 
 
-async def test_check_reports_a_bad_discord_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_check_reports_bad_token_key_and_revoked_access_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                                                  ) -> None:
     with trio.fail_after(TIMEOUT_S):
         async with trio.open_nursery() as nursery:
             world = await start_world(nursery, tmp_path)
             await AccessTokenStore(world.config.data_dir).set(world.sandbox.access_token)
+            world.sandbox.expire_access_token()      # revoked on Steam's side, not yet expired
             from tests import _cli_helpers
 
             real_env = _cli_helpers.env_of
@@ -120,6 +121,8 @@ async def test_check_reports_a_bad_discord_token(tmp_path: Path, monkeypatch: py
             assert "FAIL" in row
             row = next(ln for ln in r.out.splitlines() if ln.startswith("steam web api key"))
             assert "FAIL" in row
+            row = next(ln for ln in r.out.splitlines() if ln.startswith("steam access token"))
+            assert "FAIL" in row and "token set" in row
             assert "wrong-token-123" not in r.out + r.err
             nursery.cancel_scope.cancel()
 
