@@ -103,9 +103,9 @@ def price_text(app: App, game: CoopGame) -> str:
 
 
 def coop_lines(app: App, games: Sequence[CoopGame], names: Mapping[int, str]) -> list[str]:
-    """One markdown line per game: link, copies and owners, price."""
+    """One markdown line per game: link, copies and owners (by name), price."""
     return [f"• {_common.game_link(g.details.name, g.appid)} · {len(g.owner_steamids)} copies "
-            f"({_common.join_names(names.get(int(s), str(s)) for s in g.owner_steamids)})"
+            f"({_common.join_names(sorted(names.get(int(s), str(s)) for s in g.owner_steamids))})"
             f" · {price_text(app, g)}" for g in games]
 
 
