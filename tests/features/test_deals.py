@@ -49,9 +49,9 @@ async def _run(world, clock: Clock) -> None:
     """One deals run on fresh prices, then everything queued posted.
 
     The price cache entries are dropped as if their 6 h TTL had passed; the clock moves
-    10 minutes, so the family library (cached 1 h) is fetched once per test.
+    5 minutes, so the family library (cached 1 h) is fetched once per test.
     """
-    clock.advance(1 / 6)
+    clock.advance(1 / 12)
     await world.app.store.cache.purge(clock(), namespace_prefix="price:")
     outcome = await world.app.scheduler.run_now("deals")
     assert outcome.ok, outcome.error
