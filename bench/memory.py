@@ -1,0 +1,88 @@
+"""S6: resident memory of the bot, idle after `populate`, in its own process.
+
+The sandbox and FakeDiscord run in this (bench) process, in a thread (_world.UpstreamThread);
+the bot runs as the operator runs it: `familybot-trio token set`, `populate`, then `run`,
+each `python -m familybot_trio ...` in a subprocess with the secrets in its environment.
+Once FakeDiscord saw the bot's IDENTIFY, the bench waits `idle_s` and reads VmRSS (and the
+peak, VmHWM) from /proc/<pid>/status; then it stops the bot with SIGINT.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from bench._world import UpstreamThread
+from familybot_trio import blocking
+from familybot_trio.sandbox.world import BOT_TOKEN, write_config
+
+
+def _status_kb(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of a process, in kB (Linux /proc)."""
+    out = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(rest.split()[0])
+    return out
+
+
+async def s6_memory(*, latency_ms: float, idle_s: float, reps: int) -> dict[str, Any]:
+    """Run populate once, then the bot `reps` times; returns rss_mb / hwm_mb lists."""
+    ups = UpstreamThread(latency_ms=latency_ms, heartbeat_interval_ms=41250)
+    await blocking.run_sync("files", ups.start_blocking)
+    out: dict[str, Any] = {"rss_mb": [], "hwm_mb": [], "idle_s": idle_s}
+    try:
+        with tempfile.TemporaryDirectory(prefix="familybot-bench-mem-") as tmp:
+            cfg = await blocking.run_sync("files", functools.partial(
+                write_config, Path(tmp) / "config.toml", ups.sandbox, ups.discord,
+                Path(tmp) / "data"))
+            env = dict(os.environ, FAMILYBOT_DISCORD_TOKEN=BOT_TOKEN,
+                       FAMILYBOT_STEAM_API_KEY=ups.sandbox.api_key,
+                       FAMILYBOT_ITAD_API_KEY=ups.sandbox.itad_key)
+            cli = [sys.executable, "-m", "familybot_trio"]
+            await trio.run_process([*cli, "token", "set", "--config", str(cfg)], env=env,
+                                   stdin=ups.sandbox.access_token.encode(),
+                                   capture_stdout=True, capture_stderr=True)
+            t0 = time.perf_counter()
+            await trio.run_process([*cli, "populate", "--config", str(cfg)], env=env,
+                                   capture_stdout=True, capture_stderr=True)
+            out["populate_s"] = time.perf_counter() - t0
+            out["populate_requests"] = ups.sandbox.total_requests()
+            for _ in range(reps):
+                identifies = ups.discord.gateway.identify_count
+                proc = await trio.lowlevel.open_process(
+                    [*cli, "run", "--config", str(cfg)], env=env,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    with trio.fail_after(60):
+                        while ups.discord.gateway.identify_count == identifies:
+                            if proc.poll() is not None:
+                                raise RuntimeError(f"the bot exited with {proc.returncode} "
+                                                   "before IDENTIFY")
+                            await trio.sleep(0.05)
+                    await trio.sleep(idle_s)
+                    kb = await blocking.run_sync("files", _status_kb, proc.pid)
+                    out["rss_mb"].append(kb["VmRSS"] / 1024)
+                    out["hwm_mb"].append(kb["VmHWM"] / 1024)
+                finally:
+                    proc.send_signal(signal.SIGINT)
+                    with trio.move_on_after(20):
+                        await proc.wait()
+                    if proc.returncode is None:
+                        proc.kill()
+                        await proc.wait()
+    finally:
+        with trio.CancelScope(shield=True):
+            await blocking.run_sync("files", ups.stop_blocking)
+    return out
