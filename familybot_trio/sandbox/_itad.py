@@ -136,19 +136,24 @@ async def prices(sb: Sandbox, req: Request) -> Response:
         return body
     country = req.query_params.get("country", "US")
     shops = {s for s in req.query_params.get("shops", "").split(",") if s}
-    out = []
-    for gid, appid in _priced(sb, body):
-        low = _low(sb, appid, country)["price"]
-        deals = [_deal(sb, appid, country)]
-        if not shops or "35" in shops:
-            other = dict(deals[0], shop=OTHER_SHOP, url=f"https://itad.link/{gid}/gog/")
-            other["price"] = _amount(sb.family.prices[appid].initial_cents, country)
-            other["cut"] = 0
-            deals.append(other)
-        if shops:
-            deals = [d for d in deals if str(d["shop"]["id"]) in shops]
-        out.append({"id": gid, "historyLow": {"all": low, "y1": low, "m3": low}, "deals": deals})
-    return await sb.json_big(out)
+
+    def build() -> list[dict[str, Any]]:
+        out = []
+        for gid, appid in _priced(sb, body):
+            low = _low(sb, appid, country)["price"]
+            deals = [_deal(sb, appid, country)]
+            if not shops or "35" in shops:
+                other = dict(deals[0], shop=OTHER_SHOP, url=f"https://itad.link/{gid}/gog/")
+                other["price"] = _amount(sb.family.prices[appid].initial_cents, country)
+                other["cut"] = 0
+                deals.append(other)
+            if shops:
+                deals = [d for d in deals if str(d["shop"]["id"]) in shops]
+            out.append({"id": gid, "historyLow": {"all": low, "y1": low, "m3": low},
+                        "deals": deals})
+        return out
+
+    return await sb.json_big(build)
 
 
 async def historylow(sb: Sandbox, req: Request) -> Response:

@@ -22,6 +22,7 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 import trio
@@ -33,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from familybot_trio import blocking
-from familybot_trio.sandbox import _data, _feeds, _itad, _steam, _store
+from familybot_trio.sandbox import _auth, _data, _feeds, _itad, _steam, _store
 from familybot_trio.sandbox import _family as F
 from familybot_trio.sandbox._knobs import (DEFAULT_RATE_LIMITS, Fault, FaultRule, RateLimit,
                                            fault_response, rate_limited_response)
@@ -49,7 +50,9 @@ _GROUPS: dict[str, tuple[str, dict[str, tuple[str, Any]]]] = {  # url prefix -> 
     "/epic": ("epic", _feeds.EPIC_ROUTES),
     "/reddit": ("reddit", _feeds.REDDIT_ROUTES),
     "/steam-auth": ("steam_auth", {"/pointssummary/ajaxgetasyncconfig":
-                                   ("ajaxgetasyncconfig", _store.ajaxgetasyncconfig)}),
+                                   ("ajaxgetasyncconfig", _store.ajaxgetasyncconfig),
+                                   **_auth.LOGIN_ROUTES}),
+    "/IAuthenticationService": ("steam_auth", _auth.API_ROUTES),  # sign-in (sandbox/_auth.py)
 }
 
 
@@ -181,9 +184,14 @@ class Sandbox:
         return Response(json.dumps(obj, separators=(",", ":")).encode(), status,
                         media_type="application/json; charset=utf-8")
 
-    async def json_big(self, obj: Any) -> Response:
-        """A JSON response whose serialisation runs in a thread (library-sized bodies)."""
-        body = await blocking.run_sync("files", lambda: json.dumps(obj, separators=(",", ":")))
+    async def json_big(self, build: Callable[[], Any]) -> Response:
+        """A JSON response built and serialised in a worker thread (library-sized bodies).
+
+        Args: build: sync, returns the object to serialise (it reads the sandbox state; the
+            loop does not mutate it while a request is being answered).
+        """
+        body = await blocking.run_sync(
+            "cpu", lambda: json.dumps(build(), separators=(",", ":")))
         return Response(body.encode(), 200, media_type="application/json; charset=utf-8")
 
     def html_error(self, status: int) -> Response:

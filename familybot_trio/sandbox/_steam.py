@@ -97,8 +97,16 @@ async def get_shared_library_apps(sb: Sandbox, req: Request) -> Response:
     own, excluded = _flag(p, "include_own"), _flag(p, "include_excluded")
     free, non_games = _flag(p, "include_free"), _flag(p, "include_non_games")
     fam = sb.family
+    return await sb.json_big(lambda: {"response": {
+        "apps": _library_apps(sb, steamid, own, excluded, free, non_games),
+        "owner_steamid": str(steamid)}})
+
+
+def _library_apps(sb: Sandbox, steamid: int, own: bool, excluded: bool, free: bool,
+                  non_games: bool) -> list[dict[str, Any]]:
+    fam = sb.family
     apps = []
-    for lib in fam.library.values():
+    for lib in list(fam.library.values()):
         info = fam.apps[lib.appid]
         owners = [o for o in lib.owners if own or o != steamid]
         if not owners:
@@ -119,7 +127,7 @@ async def get_shared_library_apps(sb: Sandbox, req: Request) -> Response:
             "rt_last_played": play.rtime_last_played if play else 0,
             "rt_playtime": play.forever_min if play else 0, "app_type": info.app_type,
             "content_descriptors": []})
-    return await sb.json_big({"response": {"apps": apps, "owner_steamid": str(steamid)}})
+    return apps
 
 
 def _owned_game(sb: Sandbox, sid: int, appid: int, appinfo: bool,
@@ -157,16 +165,20 @@ async def get_owned_games(sb: Sandbox, req: Request) -> Response:
         return sb.json({"response": {}})
     wanted = {int(v) for k, v in p.items() if k.startswith("appids_filter[")}
     free_ok = _flag(p, "include_played_free_games")
-    games = []
-    for appid in fam.owned_appids(sid):
-        lib, info = fam.library[appid], fam.apps[appid]
-        if info.app_type != F.APP_TYPE_GAME or (wanted and appid not in wanted):
-            continue
-        if lib.exclude_reason == F.EXCLUDE_FREE_GAME and not free_ok:
-            continue
-        games.append(_owned_game(sb, sid, appid, _flag(p, "include_appinfo"),
-                                 _flag(p, "include_extended_appinfo")))
-    return await sb.json_big({"response": {"game_count": len(games), "games": games}})
+    appinfo, extended = _flag(p, "include_appinfo"), _flag(p, "include_extended_appinfo")
+
+    def build() -> dict[str, Any]:
+        games = []
+        for appid in fam.owned_appids(sid):
+            lib, info = fam.library[appid], fam.apps[appid]
+            if info.app_type != F.APP_TYPE_GAME or (wanted and appid not in wanted):
+                continue
+            if lib.exclude_reason == F.EXCLUDE_FREE_GAME and not free_ok:
+                continue
+            games.append(_owned_game(sb, sid, appid, appinfo, extended))
+        return {"response": {"game_count": len(games), "games": games}}
+
+    return await sb.json_big(build)
 
 
 async def get_recently_played_games(sb: Sandbox, req: Request) -> Response:
@@ -251,8 +263,8 @@ async def get_items(sb: Sandbox, req: Request) -> Response:
         return sb.html_error(400)
     want = spec.get("data_request") or {}
     cc = str((spec.get("context") or {}).get("country_code") or "US")
-    items = [sb.store.store_item(appid, want, cc) for appid in ids]
-    return await sb.json_big({"response": {"store_items": items}})
+    return await sb.json_big(lambda: {"response": {
+        "store_items": [sb.store.store_item(appid, want, cc) for appid in ids]}})
 
 
 ROUTES: dict[str, tuple[str, Any]] = {  # path -> (counter name, handler)
