@@ -106,11 +106,17 @@ class Story:
 
     async def command(self, name: str, options: dict[str, object] | None = None, *,
                       user: int = 1) -> None:
-        shown = " ".join(f"{k}:{v}" for k, v in (options or {}).items())
+        shown = " ".join(f"{k}:{self.mention(v)}" for k, v in (options or {}).items())
         print(f"\n  > {self.member_name(user)} types /{name} {shown}".rstrip(), file=self.out)
         handle = await self.world.discord.send_interaction(
             name, options, user_id=DISCORD_IDS[user], channel_id=CHANNELS["new_games"])
         await handle.wait_response()
+
+    def mention(self, value: object) -> object:
+        """Show a Discord user id option as @name, like Discord's client does."""
+        if value in DISCORD_IDS:
+            return "@" + self.member_name(DISCORD_IDS.index(value))
+        return value
 
     def member_name(self, index: int) -> str:
         return self.world.sandbox.family.members[index].persona
@@ -165,7 +171,7 @@ class Story:
         end = self.chapter("6. The family asks the bot")
         await self.command("coop", {"copies": 2}, user=1)
         await self.command("deals", user=2)
-        await self.command("common_games", user=0)
+        await self.command("common_games", {"user1": DISCORD_IDS[1]}, user=0)
         await self.command("help", user=3)
         end()
 

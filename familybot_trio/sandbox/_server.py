@@ -142,6 +142,7 @@ class Sandbox:
         config = Config()
         config.bind = ["127.0.0.1:0"]
         config.accesslog = None
+        config.errorlog = None  # "Running on ..." at INFO would interleave with the demo
         config.graceful_timeout = 0.5
         app = Starlette(routes=[Route("/{path:path}", self._dispatch,
                                       methods=["GET", "POST", "HEAD"])])
