@@ -1,0 +1,35 @@
+"""`familybot-trio demo`: the README's main job tells its whole story and exits 0."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from familybot_trio import demo
+
+
+async def test_demo_plays_every_chapter_and_posts_what_each_promises(tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert await demo.run_demo(out, tmp_path) == 0
+    text = out.getvalue()
+    counts = {title.split(".")[0]: n for title, n in _chapters(text)}
+    assert counts["1"] == 0                     # baseline: nothing announced
+    assert counts["2"] == 1                     # one purchase, one announcement
+    assert counts["3"] == 1                     # a 12-game bundle is one grouped message
+    assert counts["4"] >= 2                     # the wishlist message and a deal alert
+    assert counts["5"] >= 1                     # Epic's giveaway
+    assert counts["6"] >= 4                     # /coop, /deals, /common_games, /help answered
+    assert "Owner: " in text and demo.NEW_GAME[1] in text
+    assert "12 new games in the family library" in text
+    assert "(pinned)" in text                   # the wishlist message is pinned
+    assert "Deliver Us Mars" in text            # the recorded Epic giveaway
+    assert "familybot commands" in text         # /help
+
+
+def _chapters(text: str) -> list[tuple[str, int]]:
+    summary = text.split("== Summary:", 1)[1].splitlines()[1:]
+    rows = []
+    for line in summary:
+        n, _, title = line.strip().partition("  ")
+        rows.append((title.strip(), int(n)))
+    return rows
