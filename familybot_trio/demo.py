@@ -17,7 +17,6 @@ Every message the bot posted is printed (embeds rendered for a terminal), then a
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import functools
 import logging
 import sys
@@ -129,7 +128,7 @@ class Story:
         self.chapters.append((title, self.show_new_messages()))
 
     async def play(self) -> None:
-        w, sb = self.world, self.world.sandbox
+        sb = self.world.sandbox
         fam = sb.family
         first = fam.members[0]
 

@@ -19,13 +19,15 @@ from steam.enums import EType
 from steam.steamid import SteamID
 
 from familybot_trio.errors import NotFound, UpstreamError
-from familybot_trio.store import MemberRecord, SteamID64
+from familybot_trio.store import MemberRecord, SteamID64, WishlistItem
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
 from gateway.commands import ArgumentError
 from gateway.messages import escape_markdown
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
+
+log = logging.getLogger("familybot_trio.features")
 
 #: Prices older than this are shown with their age ("price from 7 h ago").
 STALE_PRICE_S: Final = 6 * 3600
@@ -254,3 +256,34 @@ async def catalog_chunked(app: App, appids: Sequence[AppId]
         details.update(d)
         prices.update(p)
     return details, prices
+
+
+async def refresh_member_wishlist(app: App, member: MemberRecord) -> bool:
+    """Fetch one member's wishlist and store it behind the suspicious-empty guard.
+
+    Shared by the wishlist and deals features (a private or failing wishlist keeps its
+    cached copy and the failure is recorded).
+
+    Returns: True when the stored copy was replaced; False when it was kept (private,
+        failed, or the guard refused a suspicious answer).
+    Raises: StoreError (upstream errors are recorded, not raised).
+    Upstream: IWishlistService/GetWishlist/v1.
+    """
+    now = app.now()
+    try:
+        wishlist = await app.steam.get_wishlist(member.steamid)
+    except UpstreamError as exc:
+        log.warning("wishlist fetch failed, keeping the cached copy [member:%s cause:%s]",
+                    member.steamid, exc)
+        await app.store.state.record_fetch_failure("wishlist", str(member.steamid), str(exc), now)
+        return False
+    if not wishlist.is_visible:
+        log.info("wishlist is private, keeping the cached copy [member:%s]", member.steamid)
+        await app.store.state.record_fetch_failure(
+            "wishlist", str(member.steamid),
+            "the wishlist is not public (Steam answered {}); set Steam privacy > Game details "
+            "to Public", now)
+        return False
+    items = [WishlistItem(i.appid, i.priority, i.date_added) for i in wishlist.items]
+    result = await app.store.wishlist.replace(member.steamid, items, now)
+    return result.applied

@@ -40,7 +40,7 @@ import trio
 
 from familybot_trio.errors import UpstreamError
 from familybot_trio.features import _common
-from familybot_trio.store import MemberRecord, OutboxDraft, Snowflake, SteamID64, WishlistItem
+from familybot_trio.store import MemberRecord, OutboxDraft, Snowflake, SteamID64
 from familybot_trio.upstream.catalog import PRICE_TTL_S
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
 from gateway.commands import ArgumentError, CommandContext, string
@@ -160,24 +160,6 @@ def deal_line(app: App, deal: Deal, names: Mapping[int, str]) -> str:
 # ---------------------------------------------------------------------- data gathering
 
 
-async def _refresh_wishlist(app: App, member: MemberRecord) -> None:
-    """Fetch and store one wishlist; a private or failing one keeps its cached copy."""
-    now = app.now()
-    try:
-        wl = await app.steam.get_wishlist(member.steamid)
-    except UpstreamError as exc:
-        await app.store.state.record_fetch_failure("wishlist", str(member.steamid), str(exc), now)
-        log.warning("wishlist fetch failed, using the cached copy [member:%s cause:%s]",
-                    member.steamid, exc)
-        return
-    if not wl.is_visible:
-        await app.store.state.record_fetch_failure(
-            "wishlist", str(member.steamid), "the wishlist is not public", now)
-        return
-    await app.store.wishlist.replace(
-        member.steamid, [WishlistItem(i.appid, i.priority, i.date_added) for i in wl.items], now)
-
-
 async def wished_games(app: App, members: Sequence[MemberRecord]
                        ) -> dict[AppId, tuple[SteamID64, ...]]:
     """appid -> members wishing it, from the stored wishlists; stale ones refreshed first.
@@ -195,7 +177,7 @@ async def wished_games(app: App, members: Sequence[MemberRecord]
             stale.append(m)
     async with trio.open_nursery() as nursery:
         for m in stale:
-            nursery.start_soon(_refresh_wishlist, app, m)
+            nursery.start_soon(_common.refresh_member_wishlist, app, m)
     wanted: dict[AppId, list[SteamID64]] = {}
     for m in members:
         for item in await app.store.wishlist.items(m.steamid):

@@ -35,7 +35,7 @@ import trio
 
 from familybot_trio.errors import UpstreamError
 from familybot_trio.features import _common
-from familybot_trio.store import MemberRecord, SteamID64, WishlistItem
+from familybot_trio.store import MemberRecord, SteamID64
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
 from gateway.commands import ArgumentError, CommandContext, string
 from gateway.errors import Forbidden, NotFound
@@ -96,31 +96,8 @@ async def resolve_member(app: App, text: str | None, caller_id: int) -> MemberRe
 
 
 async def refresh_wishlist(app: App, member: MemberRecord) -> bool:
-    """Fetch one member's wishlist and store it behind the suspicious-empty guard.
-
-    Returns: True when the stored copy was replaced; False when it was kept (private,
-        failed, or the guard refused a suspicious answer).
-    Raises: StoreError (upstream errors are recorded, not raised).
-    Upstream: IWishlistService/GetWishlist/v1.
-    """
-    now = app.now()
-    try:
-        wishlist = await app.steam.get_wishlist(member.steamid)
-    except UpstreamError as exc:
-        log.warning("wishlist fetch failed, keeping the cached copy [member:%s cause:%s]",
-                    member.steamid, exc)
-        await app.store.state.record_fetch_failure("wishlist", str(member.steamid), str(exc), now)
-        return False
-    if not wishlist.is_visible:
-        log.info("wishlist is private, keeping the cached copy [member:%s]", member.steamid)
-        await app.store.state.record_fetch_failure(
-            "wishlist", str(member.steamid),
-            "the wishlist is not public (Steam answered {}); set Steam privacy > Game details "
-            "to Public", now)
-        return False
-    items = [WishlistItem(i.appid, i.priority, i.date_added) for i in wishlist.items]
-    result = await app.store.wishlist.replace(member.steamid, items, now)
-    return result.applied
+    """Fetch and store one member's wishlist (see `_common.refresh_member_wishlist`)."""
+    return await _common.refresh_member_wishlist(app, member)
 
 
 async def refresh_all_wishlists(app: App, members: Sequence[MemberRecord]) -> None:

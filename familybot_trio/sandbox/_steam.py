@@ -96,7 +96,6 @@ async def get_shared_library_apps(sb: Sandbox, req: Request) -> Response:
     steamid = _int(p, "steamid") or caller
     own, excluded = _flag(p, "include_own"), _flag(p, "include_excluded")
     free, non_games = _flag(p, "include_free"), _flag(p, "include_non_games")
-    fam = sb.family
     return await sb.json_big(lambda: {"response": {
         "apps": _library_apps(sb, steamid, own, excluded, free, non_games),
         "owner_steamid": str(steamid)}})
