@@ -83,6 +83,8 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
                    s1_refresh_wall_s=_r(med(r["ours_wall_s"])),
                    s1_baseline_refresh_wall_s=_r(med(r["base_wall_s"])),
                    s1_heartbeat_samples=len(r["ours_late_ms"]),
+                   s1_heartbeat_late_ms_all=[_r(x, 2) for x in r["ours_late_ms"]],
+                   s1_baseline_heartbeat_late_p50_ms=_r(med(r["base_late_ms"])),
                    s1_baseline_heartbeat_samples=len(r["base_late_ms"]),
                    s1_worst_steps=r.get("ours_worst_steps"),
                    s1_baseline_worst_steps=r.get("base_worst_steps"),
@@ -197,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     opts = S.Options(latency_ms=args.latency_ms, reps=reps,
                      base_reps=1 if args.quick else max(5, reps), quick=args.quick)
     logging.basicConfig(level=logging.ERROR)  # the bot's and hypercorn's INFO lines: off
-    logging.getLogger("hypercorn").setLevel(logging.ERROR)
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.ERROR)
     started = dt.datetime.now(dt.UTC)
     load_before = list(os.getloadavg())
     t0 = time.perf_counter()

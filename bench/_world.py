@@ -26,9 +26,9 @@ import trio
 
 from familybot_trio import blocking
 from familybot_trio.app import App
+from bench._sandbox_proc import SandboxProcess
 from familybot_trio.config import Config, load_config
 from familybot_trio.loopblock import LoopBlockDetector
-from familybot_trio.sandbox import Sandbox
 from familybot_trio.sandbox.world import BOT_TOKEN, write_config
 from gateway.testing import FakeDiscord
 
@@ -83,27 +83,28 @@ class BotStepDetector(LoopBlockDetector):
 
 
 class UpstreamThread:
-    """The sandbox and FakeDiscord, served by their own `trio.run` in a daemon thread.
+    """The sandbox (child process) and FakeDiscord (own thread and trio run).
 
-    The baseline blocks the bot's loop on purpose; upstreams served on that same loop could
-    not answer it (a deadlock), and a FakeDiscord on a blocked loop could not time the
-    heartbeats it receives. In their own thread (sockets release the GIL) they answer while
-    the bot's loop is stuck, like real remote servers. Their clock is their own run's.
+    The baseline blocks the bot's loop on purpose; upstreams served on that loop could not
+    answer it (a deadlock), and a FakeDiscord on a blocked loop could not time the heartbeats
+    it receives. FakeDiscord runs in a thread (sockets release the GIL, and the bench reads
+    what it recorded directly); the sandbox, which does real CPU work per request, runs in
+    a process (_sandbox_proc.py). Each has its own trio clock.
     """
 
     def __init__(self, *, latency_ms: float, heartbeat_interval_ms: int) -> None:
-        self.sandbox = Sandbox(latency_ms=latency_ms, rate_limits=False)
+        self.sandbox = SandboxProcess(latency_ms=latency_ms)
         self.discord = FakeDiscord(token=BOT_TOKEN, heartbeat_interval_ms=heartbeat_interval_ms)
         self._ready = threading.Event()
         self._token: trio.lowlevel.TrioToken | None = None
         self._scope: trio.CancelScope | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._main, name="bench-upstreams", daemon=True)
+        self._thread = threading.Thread(target=self._main, name="bench-discord", daemon=True)
 
     def _main(self) -> None:
         try:
             trio.run(self._serve)
-        except BaseException as exc:  # reported to start_blocking / stop_blocking
+        except BaseException as exc:  # reported to start_blocking
             self._error = exc
             self._ready.set()
 
@@ -112,39 +113,36 @@ class UpstreamThread:
         with trio.CancelScope() as scope:
             self._scope = scope
             async with trio.open_nursery() as nursery:
-                await nursery.start(self.sandbox.serve)
                 await nursery.start(self.discord.serve)
                 self._ready.set()
                 await trio.sleep_forever()
 
     def start_blocking(self) -> None:
-        """Start the thread; return once both servers listen (blocking: run in a thread).
+        """Start both; return once both listen (blocking: run in a thread).
 
-        Raises: RuntimeError when the servers failed or took over 60 s to start.
+        Raises: RuntimeError when a server failed or took over 60 s to start.
         """
+        self.sandbox.start()
         self._thread.start()
         if not self._ready.wait(60) or self._error is not None:
-            raise RuntimeError(f"bench upstreams did not start: {self._error!r}")
-
-    def call(self, afn: Any, *args: Any) -> Any:
-        """Run `await afn(*args)` on the upstreams' loop (blocking: run in a thread)."""
-        return trio.from_thread.run(afn, *args, trio_token=self._token)
+            raise RuntimeError(f"bench FakeDiscord did not start: {self._error!r}")
 
     def stop_blocking(self) -> None:
-        """Cancel the servers and join the thread (blocking: run in a thread)."""
+        """Stop FakeDiscord and the sandbox process (blocking: run in a thread)."""
         if self._token is not None and self._scope is not None:
             try:
                 trio.from_thread.run_sync(self._scope.cancel, trio_token=self._token)
             except trio.RunFinishedError:
                 pass
         self._thread.join(30)
+        self.sandbox.close()
 
 
 @dataclass
 class BenchWorld:
     """A running world: sandbox, discord (FakeDiscord), app, config, tmp, upstreams."""
 
-    sandbox: Sandbox
+    sandbox: SandboxProcess
     discord: FakeDiscord
     app: App
     config: Config
@@ -152,6 +150,14 @@ class BenchWorld:
     upstreams: UpstreamThread
     app_task: trio.lowlevel.Task | None = None
     app_done: trio.Event | None = None
+
+    async def total_requests(self) -> int:
+        """Upstream requests the sandbox received since the last reset."""
+        return await blocking.run_sync("files", self.sandbox.total_requests)
+
+    async def reset_counts(self) -> None:
+        """Zero the sandbox's request counters."""
+        await blocking.run_sync("files", self.sandbox.reset_counts)
 
     @property
     def heartbeat_interval_s(self) -> float:
@@ -179,7 +185,7 @@ async def start_world(tmp: Path, *, latency_ms: float, heartbeat_interval_ms: in
                       features: Sequence[str] | None = None,
                       task_status: trio.TaskStatus[BenchWorld] = trio.TASK_STATUS_IGNORED
                       ) -> None:
-    """Serve the sandbox (rate limits off) and FakeDiscord in a thread, run the App here.
+    """Serve the sandbox (a process, rate limits off) and FakeDiscord (a thread); run the App.
 
     Calls task_status.started(world) once the bot is READY; runs until cancelled. The
     sandbox's rate limits are off: the baseline makes one storefront request per app and

@@ -1,6 +1,6 @@
 """S6: resident memory of the bot, idle after `populate`, in its own process.
 
-The sandbox and FakeDiscord run in this (bench) process, in a thread (_world.UpstreamThread);
+The sandbox (a child process) and FakeDiscord (a thread) serve as in _world.UpstreamThread;
 the bot runs as the operator runs it: `familybot-trio token set`, `populate`, then `run`,
 each `python -m familybot_trio ...` in a subprocess with the secrets in its environment.
 Once FakeDiscord saw the bot's IDENTIFY, the bench waits `idle_s` and reads VmRSS (and the
@@ -58,7 +58,8 @@ async def s6_memory(*, latency_ms: float, idle_s: float, reps: int) -> dict[str,
             await trio.run_process([*cli, "populate", "--config", str(cfg)], env=env,
                                    capture_stdout=True, capture_stderr=True)
             out["populate_s"] = time.perf_counter() - t0
-            out["populate_requests"] = ups.sandbox.total_requests()
+            out["populate_requests"] = await blocking.run_sync("files",
+                                                               ups.sandbox.total_requests)
             for _ in range(reps):
                 identifies = ups.discord.gateway.identify_count
                 proc = await trio.lowlevel.open_process(

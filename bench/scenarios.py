@@ -177,26 +177,26 @@ async def s2_deal_check(opts: Options) -> dict[str, Any]:
 
         for _ in range(opts.reps):
             await _cold(w)
-            w.sandbox.reset_counts()
+            await w.reset_counts()
             t0 = time.perf_counter()
             out["deals_found"] = await check()
             out["cold_wall_s"].append(time.perf_counter() - t0)
-            out["cold_requests"].append(w.sandbox.total_requests())
-            w.sandbox.reset_counts()
+            out["cold_requests"].append(await w.total_requests())
+            await w.reset_counts()
             t0 = time.perf_counter()
             await check()
             out["warm_wall_ms"].append((time.perf_counter() - t0) * 1000)
-            out["warm_requests"].append(w.sandbox.total_requests())
+            out["warm_requests"].append(await w.total_requests())
         base_ids = ids[:opts.base_apps] if opts.quick else ids
         naive = NaiveBot(_upstreams(w), w.tmp / "naive.sqlite")
         try:
             for _ in range(opts.base_reps):
-                w.sandbox.reset_counts()
+                await w.reset_counts()
                 t0 = time.perf_counter()
                 await naive.deal_check(base_ids)
                 wall = time.perf_counter() - t0
                 out["base_wall_s"].append(wall * len(ids) / len(base_ids))
-                out["base_requests"].append(w.sandbox.total_requests())
+                out["base_requests"].append(await w.total_requests())
         finally:
             naive.close()
         out["base_games_measured"] = len(base_ids)
@@ -222,20 +222,20 @@ async def s3_wishlist_refresh(opts: Options) -> dict[str, Any]:
                                "base_requests": []}
         for _ in range(opts.reps):
             await _cold(w)
-            w.sandbox.reset_counts()
+            await w.reset_counts()
             t0 = time.perf_counter()
             await _run_job(w, "wishlist")
             out["cold_wall_s"].append(time.perf_counter() - t0)
-            out["cold_requests"].append(w.sandbox.total_requests())
+            out["cold_requests"].append(await w.total_requests())
         naive = NaiveBot(_upstreams(w), w.tmp / "naive.sqlite")
         try:
             await naive.refresh_library()
             for _ in range(opts.base_reps):
-                w.sandbox.reset_counts()
+                await w.reset_counts()
                 t0 = time.perf_counter()
                 await naive.wishlist_refresh(limit=opts.base_apps if opts.quick else None)
                 out["base_wall_s"].append(time.perf_counter() - t0)
-                out["base_requests"].append(w.sandbox.total_requests())
+                out["base_requests"].append(await w.total_requests())
         finally:
             naive.close()
         return out
@@ -268,9 +268,9 @@ async def s4_cached_lookup(opts: Options) -> dict[str, Any]:
                 if appid not in got:
                     raise RuntimeError(f"appid {appid} missing from a warm catalog")
             samples_us.append(rep)
-        w.sandbox.reset_counts()
+        await w.reset_counts()
         await w.app.catalog.details(ids, country=w.config.country)
-        warm_requests = w.sandbox.total_requests()
+        warm_requests = await w.total_requests()
         naive = NaiveBot(_upstreams(w), w.tmp / "naive.sqlite")
         try:
             await naive.details(ids[:10])
