@@ -38,9 +38,10 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import unquote
 
+import qrcode
 import trio
 
-from familybot_trio import blocking, logs
+from familybot_trio import blocking
 from familybot_trio.errors import TokenExpired, UpstreamError
 from familybot_trio.upstream.models import SteamID64
 from familybot_trio.upstream.steam_auth import (Jwt, QrChallenge, QrDenied, QrExpired,
@@ -209,6 +210,20 @@ def parse_webapi_token(text: str, now: datetime) -> Jwt:
     return jwt_
 
 
+def qr_text(url: str, *, invert: bool = True) -> str:
+    """The QR code of `url` drawn with half-block characters (about 33 x 17 for a
+    challenge URL). invert=True draws light modules dark: right for dark terminals and
+    Discord's dark theme. Pure CPU, a few ms."""
+    import io
+
+    code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(url)
+    code.make(fit=True)
+    out = io.StringIO()
+    code.print_ascii(out=out, invert=invert)
+    return out.getvalue()
+
+
 AuthFactory = Callable[[], contextlib.AbstractAsyncContextManager[SteamAuth]]
 Report = Callable[[str], Awaitable[None]]
 LoginUpdate = Callable[[str, QrChallenge | None], Awaitable[None]]
@@ -249,8 +264,6 @@ class SignIn:
         """(Re)read the state file in a thread. Raises: ValueError (unreadable file)."""
         text = await blocking.run_sync("files", _read, self.path)
         self._state = SignInState.from_json(text) if text and text.strip() else None
-        if self._state is not None:
-            logs.add_secret(self._state.refresh_token)
         self._loaded = True
         return self._state
 
@@ -260,8 +273,6 @@ class SignIn:
 
     async def _save(self, state: SignInState) -> SignInState:
         """Persist (0600, atomic). Cancellation: a started write finishes."""
-        for secret in (state.refresh_token, state.access_token):
-            logs.add_secret(secret)  # safety net: any log line quoting them is redacted
         await blocking.run_sync("files", _write_atomic, self.path, state.to_json())
         self._state = state
         return state

@@ -38,6 +38,7 @@ from urllib.parse import unquote
 
 import httpx
 import jwt
+import trio
 
 from familybot_trio import blocking
 from familybot_trio.errors import Unauthorized, UpstreamError
@@ -53,6 +54,7 @@ PLATFORM_WEB_BROWSER: Final = 2
 BROWSER_UA: Final = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
                      "Chrome/131.0.0.0 Safari/537.36")
 WEB_ORIGIN: Final = "https://steamcommunity.com"
+TRANSFER_ATTEMPTS: Final = 3
 FINALIZE_REDIR: Final = "https://steamcommunity.com/login/home/?goto="
 
 # EResult values (steam-auth.md 8.6).
@@ -384,7 +386,21 @@ class SteamAuth:
                                     "cookie; the API may have changed", upstream=UPSTREAM)
             return value
 
-        return await call_with_retry(UPSTREAM, self._policy, attempt, what=what)
+        # Part of the same renewal as finalizelogin: no second bucket token; retried like
+        # node-steam-session retries transfers (section 5.2), with a short backoff.
+        for attempt_no in range(TRANSFER_ATTEMPTS):
+            try:
+                with trio.fail_after(self._policy.timeout_s):
+                    return await attempt()
+            except trio.TooSlowError:
+                error = UpstreamError(f"Steam did not answer the {what} in time",
+                                      upstream=UPSTREAM)
+            except Transient as exc:
+                error = exc.error
+            log.warning("settoken transfer failed, retrying [attempt:%d cause:%s]",
+                        attempt_no + 1, error)
+            await trio.sleep(2.0 ** attempt_no)
+        raise error
 
     async def revoke(self, access_token: str, refresh_token: str) -> None:
         """Revoke the refresh token permanently (best effort by the caller).
