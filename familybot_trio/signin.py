@@ -470,6 +470,11 @@ class SignIn:
         state = self._state
         if state is None:
             return
+        held = self.tokens.peek()
+        if (state.access_token and state.access_exp and state.access_exp > self.now()
+                and (held is None or held.value != state.access_token)):
+            with contextlib.suppress(TokenExpired):  # signed in by the CLI meanwhile
+                await self.tokens.set(state.access_token)
         if state.refresh_exp is not None:
             await self._warn_refresh_expiry(state)
         try:
