@@ -21,18 +21,20 @@ import functools
 import getpass
 import sys
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import trio
 
-from familybot_trio.config import Config
 from familybot_trio.errors import UpstreamError
-from familybot_trio.signin import QR_TIMEOUT_S, SignIn, qr_text
-from familybot_trio.upstream.steam_auth import QrChallenge
-from familybot_trio.upstream.tokens import AccessTokenStore
+
+if TYPE_CHECKING:  # the sign-in modules import httpx, qrcode, jwt: not needed for --help
+    from familybot_trio.config import Config
+    from familybot_trio.signin import SignIn
+    from familybot_trio.upstream.steam_auth import QrChallenge
 
 EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
+QR_TIMEOUT_S: Final = 5 * 60.0  # signin.QR_TIMEOUT_S (not imported: keeps --help light)
 
 
 def add_steam_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -68,6 +70,9 @@ def add_steam_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def make_signin(config: Config, *, min_poll_s: float | None = None) -> SignIn:
     """The SignIn for `config` (no report target: the CLI prints instead)."""
+    from familybot_trio.signin import SignIn
+    from familybot_trio.upstream.tokens import AccessTokenStore
+
     up = config.upstreams
     kw = {} if min_poll_s is None else {"min_poll_s": min_poll_s}
     return SignIn(config.data_dir, AccessTokenStore(config.data_dir),
@@ -77,6 +82,8 @@ def make_signin(config: Config, *, min_poll_s: float | None = None) -> SignIn:
 async def login_cmd(config: Config, out: TextIO, *, light: bool = False,
                     timeout_s: float = QR_TIMEOUT_S, min_poll_s: float | None = None) -> int:
     """Run one QR sign-in, narrating on `out`. Returns: exit status (0 signed in, 1 not)."""
+    from familybot_trio.signin import qr_text
+
     signin = make_signin(config, min_poll_s=min_poll_s)
 
     async def on_update(event: str, challenge: QrChallenge | None) -> None:

@@ -31,7 +31,7 @@ from typing import Final
 
 import trio
 
-from familybot_trio import logs
+from familybot_trio import _cli_steam, logs
 from familybot_trio.config import ENV_DISCORD_TOKEN, ENV_STEAM_API_KEY, Config, load_config
 from familybot_trio.errors import ConfigError, FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "running statement, Ctrl-D leaves).")
     # Listed for the overview only: main() hands `demo ...` to familybot_trio.demo.main.
     sub.add_parser("demo", help="run the bot against fakes (no keys, no network)")
+    _cli_steam.add_steam_parser(sub)  # steam login | status | logout | paste-cookie | paste-token
     return p
 
 
@@ -150,6 +151,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "run":
         return _run(args)
     config = _load(args)
+    if cmd == "steam":
+        return _cli_steam.run(args, config)
     if cmd == "check":
         return trio.run(_cli_db.check_cmd, config)
     if cmd == "populate":
