@@ -21,27 +21,25 @@ Renewal policy (section 10):
   admin once per streak; family calls then raise SignInNeeded, whose message says how to
   sign in again. Transient failures keep the state and raise (the scheduler backs off).
 Renewals are serialised by a lock; a caller that waited re-checks before renewing again.
+The state record, its file and the pasted-text checks live in `_signin_state.py`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
-import os
-import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
-from urllib.parse import unquote
 
-import qrcode
 import trio
 
 from familybot_trio import blocking
+from familybot_trio._signin_state import (ROUTE_COOKIE, ROUTE_QR, ROUTE_TOKEN, STATE_FILE_NAME,
+                                          SignInState, _read, _unlink, _write_atomic,
+                                          parse_refresh_cookie, parse_webapi_token, qr_text)
 from familybot_trio.errors import TokenExpired, UpstreamError
 from familybot_trio.upstream.models import SteamID64
 from familybot_trio.upstream.steam_auth import (Jwt, QrChallenge, QrDenied, QrExpired,
@@ -50,8 +48,6 @@ from familybot_trio.upstream.tokens import AccessTokenStore
 
 log = logging.getLogger("familybot_trio.signin")
 
-STATE_FILE_NAME: Final = "steam_signin.json"
-FILE_MODE: Final = 0o600
 RENEW_JOB_S: Final = 30 * 60          # section 10: every 30-60 min
 RENEW_BEFORE_S: Final = 2 * 3600      # renew when less than 2 h are left
 PRE_CALL_MARGIN_S: Final = 5 * 60     # ASF's 5 min before a family call
@@ -61,7 +57,6 @@ WARN_DAYS: Final = (14, 2)            # refresh-token expiry reminders, once eac
 SIGNIN_HOW: Final = ("an admin signs in again: DM me `/admin_steam_login` (or run "
                      "`familybot-trio steam login`) and scan the QR code with the Steam "
                      "Mobile App")
-ROUTE_QR, ROUTE_COOKIE, ROUTE_TOKEN = "qr", "refresh_cookie", "webapi_token"
 
 
 def utcnow() -> datetime:
@@ -76,152 +71,6 @@ class SignInNeeded(TokenExpired):
         UpstreamError.__init__(self, f"The Steam sign-in must be renewed ({reason}): "
                                f"{SIGNIN_HOW}.", upstream="steam_auth", status=401)
         self.expired_at = None
-
-
-@dataclass(frozen=True, slots=True)
-class SignInState:
-    """What the state file holds. Tokens are secret (hidden from repr).
-
-    route: "qr", "refresh_cookie" or "webapi_token" (no refresh token: no renewal).
-    Times are aware UTC; warned_days: reminder thresholds already sent.
-    """
-
-    route: str
-    steamid: SteamID64
-    signed_in_at: datetime
-    refresh_token: str | None = field(default=None, repr=False)
-    refresh_exp: datetime | None = None
-    access_token: str | None = field(default=None, repr=False)
-    access_exp: datetime | None = None
-    account_name: str | None = None
-    last_renewal: datetime | None = None
-    last_error: str | None = None
-    needs_signin: bool = False
-    needs_signin_reported: bool = False
-    warned_days: tuple[int, ...] = ()
-
-    def to_json(self) -> str:
-        """The file's JSON text (contains secrets: only for the 0600 file)."""
-        d = dataclasses.asdict(self)
-        for k, v in d.items():
-            if isinstance(v, datetime):
-                d[k] = int(v.timestamp())
-        d["warned_days"] = list(self.warned_days)
-        return json.dumps(d, indent=1)
-
-    @classmethod
-    def from_json(cls, text: str) -> SignInState:
-        """Parse the file. Raises: ValueError (unreadable file; message has no secrets)."""
-        try:
-            d = json.loads(text)
-            for k in ("signed_in_at", "refresh_exp", "access_exp", "last_renewal"):
-                if d.get(k) is not None:
-                    d[k] = datetime.fromtimestamp(int(d[k]), tz=UTC)
-            d["steamid"] = SteamID64(int(d["steamid"]))
-            d["warned_days"] = tuple(int(x) for x in d.get("warned_days", ()))
-            return cls(**d)
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"the Steam sign-in file is unreadable ({type(exc).__name__}); "
-                             "delete it and sign in again") from None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Blocking: write with mode 0600 via temp file, fsync, rename (dir 0700 if created)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-
-
-def _unlink(path: Path) -> bool:
-    try:
-        path.unlink()
-        return True
-    except FileNotFoundError:
-        return False
-
-
-def parse_refresh_cookie(text: str, now: datetime) -> Jwt:
-    """Validate a pasted `steamRefresh_steam` cookie (route C).
-
-    Accepts "<SteamID64>%7C%7C<JWT>", "<SteamID64>||<JWT>" or the bare JWT.
-    Returns: the refresh token. Raises: ValueError saying what was pasted instead.
-    """
-    raw = unquote(text.strip().removeprefix("steamRefresh_steam="))
-    prefix, sep, token = raw.partition("||")
-    token = token if sep else raw
-    jwt_ = decode_jwt(token)
-    if sep and prefix.strip() != str(jwt_.steamid):
-        raise ValueError("the cookie's SteamID64 prefix does not match the token's subject; "
-                         "copy the whole steamRefresh_steam value again")
-    if not jwt_.is_refresh:
-        raise ValueError("that is an access token (aud has no \"derive\"), not the "
-                         "steamRefresh_steam cookie; paste it with `steam paste-token` "
-                         "(it lasts 24 h) or copy the cookie from login.steampowered.com")
-    if "web" not in jwt_.audience or {"mobile", "client"} & set(jwt_.audience):
-        raise ValueError("that refresh token is not a web browser one (aud "
-                         f"{list(jwt_.audience)}); copy steamRefresh_steam from a browser")
-    if jwt_.expires_at <= now:
-        raise ValueError(f"that refresh token expired at {jwt_.expires_at:%Y-%m-%d} UTC; "
-                         "sign in again in the browser and copy the new cookie")
-    return jwt_
-
-
-def parse_webapi_token(text: str, now: datetime) -> Jwt:
-    """Validate a pasted `webapi_token` / `steamLoginSecure` value (route D).
-
-    Accepts the bare JWT, the whole ajaxgetasyncconfig JSON, or "<SteamID64>%7C%7C<JWT>".
-    Returns: the access token. Raises: ValueError saying what was pasted instead.
-    """
-    text = text.strip()
-    if text.startswith("{"):
-        try:
-            text = str(json.loads(text)["data"]["webapi_token"])
-        except (ValueError, KeyError, TypeError):
-            raise ValueError("that JSON has no data.webapi_token: open ajaxgetasyncconfig "
-                             "while signed in to the store") from None
-    raw = unquote(text.removeprefix("steamLoginSecure="))
-    token = raw.partition("||")[2] or raw
-    jwt_ = decode_jwt(token)
-    if jwt_.is_refresh:
-        raise ValueError("that is a refresh token (aud has \"derive\"), not a webapi_token; "
-                         "to renew automatically paste it with `steam paste-cookie` instead")
-    if "renew" in jwt_.audience:
-        raise ValueError("that token has a \"renew\" audience; it is not a webapi_token")
-    if jwt_.expires_at <= now:
-        raise ValueError(f"that webapi_token expired at {jwt_.expires_at:%Y-%m-%d %H:%M} UTC; "
-                         "copy a fresh one")
-    return jwt_
-
-
-def qr_text(url: str, *, invert: bool = True) -> str:
-    """The QR code of `url` drawn with half-block characters (about 33 x 17 for a
-    challenge URL). invert=True draws light modules dark: right for dark terminals and
-    Discord's dark theme. Pure CPU, a few ms."""
-    import io
-
-    code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
-    code.add_data(url)
-    code.make(fit=True)
-    out = io.StringIO()
-    code.print_ascii(out=out, invert=invert)
-    return out.getvalue()
 
 
 AuthFactory = Callable[[], contextlib.AbstractAsyncContextManager[SteamAuth]]
@@ -367,6 +216,10 @@ class SignIn:
             return "No Steam sign-in was stored; nothing to do."
         revoked = "nothing to revoke (pasted webapi_token)"
         if state.refresh_token and state.access_token:
+            if state.access_exp is None or state.access_exp <= self.now():
+                with contextlib.suppress(UpstreamError):  # RevokeToken needs a live token
+                    await self.renew(force=True)
+                state = self._state or state
             try:
                 async with self._auth() as auth:
                     await auth.revoke(state.access_token, state.refresh_token)
@@ -524,5 +377,6 @@ class SignIn:
         return lines
 
 
-__all__ = ["PRE_CALL_MARGIN_S", "RENEW_BEFORE_S", "RENEW_JOB_S", "SignIn", "SignInNeeded",
-           "SignInState", "parse_refresh_cookie", "parse_webapi_token"]
+__all__ = ["PRE_CALL_MARGIN_S", "QR_TIMEOUT_S", "RENEW_BEFORE_S", "RENEW_JOB_S", "SignIn",
+           "SignInNeeded", "SignInState", "parse_refresh_cookie", "parse_webapi_token",
+           "qr_text"]
