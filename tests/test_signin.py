@@ -297,3 +297,34 @@ async def test_no_token_text_in_logs_or_errors(clock, env: Env, caplog) -> None:
         assert not leaks, leaks
         assert secret not in logged and secret not in lines
         assert secret not in str(err.value) and secret not in "\n".join(env.reports)
+
+
+async def test_request_urls_carry_no_secret_even_without_redaction(clock, env: Env,
+                                                                   caplog) -> None:
+    """httpx logs every request URL at INFO; with no redaction installed, those lines must
+    still hold no token, request_id or nonce: all of them travel in POST bodies."""
+    caplog.set_level(logging.INFO)
+    with trio.fail_after(3600):
+        async with trio.open_nursery() as nursery:
+            await env.login(nursery, then=("rotate", "scan", "approve"))
+        env.advance(23 * 3600)
+        assert await env.signin.renew() is True
+        await env.signin.logout()
+    urls = [r.getMessage() for r in caplog.records if r.name == "httpx"]
+    assert any("finalizelogin" in u for u in urls) and any("RevokeToken" in u for u in urls)
+    for secret in _secrets(env):
+        assert not [u for u in urls if secret in u]
+        assert secret not in caplog.text
+
+
+async def test_concurrent_family_calls_renew_once(clock, env: Env) -> None:
+    with trio.fail_after(3600):
+        async with trio.open_nursery() as nursery:
+            await env.login(nursery)
+        env.advance(25 * 3600)
+        before = env.sandbox.counts["steam_auth.finalizelogin"]
+        async with trio.open_nursery() as nursery:
+            for _ in range(5):
+                nursery.start_soon(env.signin.ensure_fresh)
+        assert env.sandbox.counts["steam_auth.finalizelogin"] == before + 1
+        assert await env.family_apps() > 0
