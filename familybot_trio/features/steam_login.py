@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Final
 
+from familybot_trio import blocking
 from familybot_trio.errors import TokenExpired, UpstreamError
 from familybot_trio.signin import RENEW_JOB_S, SignIn, SignInNeeded, qr_text
 from familybot_trio.upstream.steam_auth import QrChallenge
@@ -41,8 +42,10 @@ DM_ONLY: Final = ("Steam sign-in commands work in a DM only (the QR code and tok
                   "secrets). DM me the same command.")
 
 
-def _qr_message(challenge: QrChallenge, note: str) -> str:
-    return (f"{note}\n```\n{qr_text(challenge.challenge_url)}```\nOpen the Steam Mobile App > "
+async def _qr_message(challenge: QrChallenge, note: str) -> str:
+    # Drawing the QR is ~8 ms of pure CPU (measured): off the loop, under the cpu limiter.
+    drawn = await blocking.run_sync("cpu", qr_text, challenge.challenge_url)
+    return (f"{note}\n```\n{drawn}```\nOpen the Steam Mobile App > "
             "Steam Guard > scan a QR code, then approve. Link (only if you cannot scan): "
             f"<{challenge.challenge_url}>")
 
@@ -60,7 +63,7 @@ async def login(app: App, signin: SignIn, ctx: CommandContext) -> None:
         assert challenge is not None
         note = ("Scan this QR code with the Steam Mobile App (it expires in 5 minutes):"
                 if event == "challenge" else "Steam replaced the QR code; scan this one:")
-        await ctx.reply(_qr_message(challenge, note))
+        await ctx.reply(await _qr_message(challenge, note))
 
     try:
         state = await signin.qr_login(on_update)
