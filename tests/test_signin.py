@@ -328,3 +328,17 @@ async def test_concurrent_family_calls_renew_once(clock, env: Env) -> None:
                 nursery.start_soon(env.signin.ensure_fresh)
         assert env.sandbox.counts["steam_auth.finalizelogin"] == before + 1
         assert await env.family_apps() > 0
+
+
+async def test_running_bot_adopts_a_sign_in_made_by_the_cli(clock, env: Env) -> None:
+    cli = SignIn(env.tmp / "data", AccessTokenStore(env.tmp / "data"),
+                 api_base=env.sandbox.urls["steam_webapi"],
+                 login_base=env.sandbox.urls["steam_auth"], now=env.now)
+    await env.signin.load()                      # the bot started before the sign-in
+    assert env.signin.state is None and env.tokens.peek() is None
+    with trio.fail_after(3600):
+        await cli.accept_refresh_cookie(env.auth.mint_refresh())
+        await env.signin.run_job()               # the next renewal run
+    assert env.signin.state.route == "refresh_cookie"
+    assert env.tokens.peek().value == cli.state.access_token
+    assert await env.family_apps() > 0
