@@ -197,6 +197,10 @@ async def run_token_check(app: App) -> bool:
     Returns: True if a warning was sent this run. Raises: StoreError.
     """
     token, now = app.tokens.peek(), app.now()
+    signin = getattr(app, "signin", None)  # set by the steam_login feature
+    state = signin.state if signin is not None else None
+    if state is not None and state.refresh_token and not state.needs_signin:
+        return False  # a QR sign-in renews the access token on its own; nothing to warn about
     if token is None:
         key, text = "none", f"There is no Steam access token, so family checks cannot run; {SET_HINT}."
     elif token.expires_in_s(now) <= TOKEN_WARN_WITHIN_S:

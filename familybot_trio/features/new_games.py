@@ -372,6 +372,12 @@ def setup(app: App) -> None:
             app.tokens.current(app.now())
         except Unauthorized:  # TokenExpired, or none set
             warning = TOKEN_HINT
+        signin = getattr(app, "signin", None)  # set by the steam_login feature
+        if warning and signin is not None and signin.state is not None \
+                and signin.state.needs_signin:
+            warning = ("The Steam sign-in must be renewed, so I cannot read the family library "
+                       "any more. An admin must run `/admin_steam_login` in a DM with me (or "
+                       "`familybot-trio steam login`).")
         embed = await recent_embed(app, count)
         if embed is None and warning is None:
             outcome = await app.scheduler.run_now(JOB)  # first use: read the library now

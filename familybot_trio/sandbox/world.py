@@ -56,7 +56,8 @@ def write_config(path: Path, sandbox: Sandbox, discord: FakeDiscord, data_dir: P
               "[admins]", f'discord_ids = ["{DISCORD_IDS[0]}"]', "",
               "[prices]", 'country = "US"', 'language = "en"', "",
               "[upstream]", *(f'{k} = "{sandbox.urls[k]}"'
-                              for k in ("steam_webapi", "storefront", "itad", "epic", "reddit")),
+                              for k in ("steam_webapi", "storefront", "itad", "epic", "reddit",
+                                        "steam_auth")),
               f'discord_rest = "{discord.rest_url}"', "", extra]
     path.write_text("\n".join(lines))
     return path
