@@ -110,7 +110,8 @@ def test_cli_paste_token_from_stdin_validated(tmp_path) -> None:
                              family=SimpleNamespace(family_groupid=1, members=[SimpleNamespace(
                                  steamid=76561197960287930, persona="Ann")]),
                              urls={k: "http://127.0.0.1:9" for k in (
-                                 "steam_webapi", "storefront", "itad", "epic", "reddit")}))
+                                 "steam_webapi", "storefront", "itad", "epic", "reddit",
+                                 "steam_auth")}))
     cases = [(_token(["web", "renew", "derive"], 86400 * 200), 1, "that is a refresh token"),
              (_token(["web:store"], -60), 1, "expired"),
              ("not-a-jwt-at-all-secret", 1, "not a Steam token"),
