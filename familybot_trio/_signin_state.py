@@ -6,12 +6,9 @@ network I/O; the file functions are blocking and run via `blocking.run_sync("fil
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +21,6 @@ from familybot_trio.upstream.models import SteamID64
 from familybot_trio.upstream.steam_auth import Jwt, decode_jwt
 
 STATE_FILE_NAME: Final = "steam_signin.json"
-FILE_MODE: Final = 0o600
 ROUTE_QR, ROUTE_COOKIE, ROUTE_TOKEN = "qr", "refresh_cookie", "webapi_token"
 
 
@@ -73,30 +69,6 @@ class SignInState:
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"the Steam sign-in file is unreadable ({type(exc).__name__}); "
                              "delete it and sign in again") from None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Blocking: write with mode 0600 via temp file, fsync, rename (dir 0700 if created)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _read(path: Path) -> str | None:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
 
 
 def _unlink(path: Path) -> bool:

@@ -37,8 +37,9 @@ from typing import Final
 import trio
 
 from familybot_trio import blocking
+from familybot_trio._secretfile import read_or_none, write_atomic
 from familybot_trio._signin_state import (ROUTE_COOKIE, ROUTE_QR, ROUTE_TOKEN, STATE_FILE_NAME,
-                                          SignInState, _read, _unlink, _write_atomic,
+                                          SignInState, _unlink,
                                           parse_refresh_cookie, parse_webapi_token, qr_text)
 from familybot_trio.errors import TokenExpired, UpstreamError
 from familybot_trio.upstream.models import SteamID64
@@ -111,7 +112,7 @@ class SignIn:
 
     async def load(self) -> SignInState | None:
         """(Re)read the state file in a thread. Raises: ValueError (unreadable file)."""
-        text = await blocking.run_sync("files", _read, self.path)
+        text = await blocking.run_sync("files", read_or_none, self.path)
         self._state = SignInState.from_json(text) if text and text.strip() else None
         self._loaded = True
         return self._state
@@ -122,7 +123,7 @@ class SignIn:
 
     async def _save(self, state: SignInState) -> SignInState:
         """Persist (0600, atomic). Cancellation: a started write finishes."""
-        await blocking.run_sync("files", _write_atomic, self.path, state.to_json())
+        await blocking.run_sync("files", write_atomic, self.path, state.to_json())
         self._state = state
         return state
 

@@ -14,10 +14,7 @@ appears in a repr, log line or error message.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,12 +24,12 @@ import jwt
 
 from familybot_trio import blocking
 from familybot_trio.errors import TokenExpired, Unauthorized
+from familybot_trio._secretfile import read_or_none, write_atomic
 from familybot_trio.upstream.models import SteamID64
 
 log = logging.getLogger("familybot_trio.upstream.tokens")
 
 TOKEN_FILE_NAME: Final = "steam_access_token"
-FILE_MODE: Final = 0o600
 SET_HINT: Final = (
     "copy `webapi_token` from https://store.steampowered.com/pointssummary/ajaxgetasyncconfig "
     "while signed in, then run `familybot-trio token set`"
@@ -83,31 +80,6 @@ def decode_access_token(value: str) -> AccessToken:
     return AccessToken(value=value, steamid=steamid, expires_at=exp, audience=audience)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Blocking: write text to path with mode 0600 via temp file, fsync, rename."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # 0700 only if we create it
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _read(path: Path) -> str | None:
-    """Blocking: the file's text, or None when absent."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-
-
 class AccessTokenStore:
     """Holds the current access token in memory and in `<data_dir>/steam_access_token`.
 
@@ -127,7 +99,7 @@ class AccessTokenStore:
 
         Raises: Unauthorized when the file holds something that is not a token.
         """
-        text = await blocking.run_sync("files", _read, self.path)
+        text = await blocking.run_sync("files", read_or_none, self.path)
         if not text or not text.strip():
             self._token = None
             return None
@@ -143,7 +115,7 @@ class AccessTokenStore:
         token = decode_access_token(value)
         if token.is_expired():
             raise TokenExpired(token.expires_at)
-        await blocking.run_sync("files", _write_atomic, self.path, token.value + "\n")
+        await blocking.run_sync("files", write_atomic, self.path, token.value + "\n")
         self._token = token
         log.info("access token saved [steamid:%d expires_in_h:%.1f]",
                  token.steamid, token.expires_in_hours())
