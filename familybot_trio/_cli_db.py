@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import signal
-import sqlite3
 import sys
 import threading
 from contextlib import ExitStack
@@ -21,8 +20,9 @@ import trio
 
 from familybot_trio import _cli_check, _cli_clients, _cli_populate, _cli_run, blocking, console
 from familybot_trio.config import Config
-from familybot_trio.errors import FamilybotError
+from familybot_trio.errors import FamilybotError, StoreError
 from familybot_trio.store import Store
+from familybot_trio.store.restore import restore_from
 from familybot_trio.upstream.tokens import SET_HINT, AccessTokenStore
 
 EXIT_FAILED: Final = 1
@@ -216,37 +216,14 @@ def restore(config: Config, source: Path, *, running: bool) -> int:
              "(the running bot would keep writing to the old database)")
         return EXIT_FAILED
     source = Path(source)
-    if not source.is_file():
-        _err(f"error: {source} does not exist; give the path of a file made by `db backup`")
-        return EXIT_FAILED
     try:
-        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src:
-            verdict = src.execute("PRAGMA integrity_check").fetchone()[0]
-            version = src.execute("PRAGMA user_version").fetchone()[0]
-            if verdict != "ok" or version == 0:
-                _err(f"error: {source} is not a usable familybot database "
-                     f"(integrity: {verdict}, schema {version}); nothing was changed")
-                return EXIT_FAILED
-            db = config.db_path
-            kept = None
-            if db.exists():
-                stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-                kept = db.with_name(f"{db.name}.before-restore-{stamp}")
-                with sqlite3.connect(db) as cur, sqlite3.connect(kept) as copy:
-                    cur.backup(copy)
-            db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            dst = sqlite3.connect(db)
-            try:
-                src.backup(dst)
-            finally:
-                dst.close()
-    except sqlite3.Error as exc:
-        _err(f"error: restore failed ({exc}); the current database was not replaced "
-             "unless a copy was reported above")
+        done = restore_from(source, config.db_path, now=dt.datetime.now(dt.UTC))
+    except StoreError as exc:
+        _err(f"error: {exc}")
         return EXIT_FAILED
-    if kept is not None:
-        _out(f"the replaced database was kept as {kept}")
-    _out(f"restored {db} from {source} (schema {version})")
+    if done.kept is not None:
+        _out(f"the replaced database was kept as {done.kept}")
+    _out(f"restored {config.db_path} from {source} (schema {done.schema_version})")
     return 0
 
 
