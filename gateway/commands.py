@@ -40,6 +40,8 @@ log = logging.getLogger("gateway.commands")
 #: Defer a handler still running after this long (Discord's deadline is 3 s; keep ~1 s for
 #: the round trip on a slow link).
 DEFER_AFTER_S: Final = 2.0
+#: A command slower than this logs a WARNING (Discord saw a deferral first).
+SLOW_COMMAND_S: Final = 1.0
 #: Longest we let a deferral request run once started (it is shielded from cancellation).
 DEFER_REQUEST_TIMEOUT_S: Final = 10.0
 #: Interaction types and callback types used here (Upstream: Interaction Type / Callback Type).
@@ -361,8 +363,17 @@ class CommandRegistry:
         log.debug("deferred a slow command [command:%s after_s:%.1f]", ctx.name, self.defer_after_s)
 
     async def _call(self, command: Command, ctx: CommandContext) -> None:
+        started = trio.current_time()
         try:
             await command.handler(ctx)
+            took_s = trio.current_time() - started
+            if took_s > SLOW_COMMAND_S:
+                log.warning("command %s took %.1f s (deferred: %s); the upstream and database "
+                            "logs above say what it waited for [user:%d]", command.name, took_s,
+                            ctx.deferred, ctx.user_id)
+            else:
+                log.info("command %s done [ms:%.0f user:%d]", command.name, took_s * 1000,
+                         ctx.user_id)
         except Exception:  # a handler bug must not kill the bot; Cancelled still passes
             log.exception("command handler failed [command:%s user:%d]", command.name, ctx.user_id)
             try:

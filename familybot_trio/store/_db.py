@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final, TypeVar
@@ -34,6 +35,7 @@ log = logging.getLogger("familybot_trio.store")
 
 BUSY_TIMEOUT_MS: Final = 5_000  # a backup or a foreign writer may hold the lock briefly
 CLOSE_TIMEOUT_S: Final = 10.0   # aclose waits this long for an in-flight write, then gives up
+SLOW_OP_S: Final = 1.0          # a read or write slower than this (queue included) logs a WARNING
 
 
 def _connect(path: Path, *, reader: bool) -> sqlite3.Connection:
@@ -203,14 +205,29 @@ class Database:
 async def _guarded(limiter: str, fn: Callable[[], T], op: str) -> T:
     """blocking.run_sync(limiter, fn) with sqlite3 errors translated to StoreError."""
 
+    ran_s = 0.0
+
     def _call() -> T:
+        nonlocal ran_s
+        t0 = time.perf_counter()
         try:
             return fn()
         except sqlite3.Error as exc:
             name = getattr(exc, "sqlite_errorname", exc.__class__.__name__)
             raise StoreError(f"{op} failed: {name}: {exc}; {_hint(exc)}") from exc
+        finally:
+            ran_s = time.perf_counter() - t0
 
-    return await blocking.run_sync(limiter, _call, abandon_on_cancel=False)
+    started = time.perf_counter()
+    try:
+        return await blocking.run_sync(limiter, _call, abandon_on_cancel=False)
+    finally:
+        total_s = time.perf_counter() - started
+        if total_s > SLOW_OP_S:  # say whether the time went to the query or to the queue
+            log.warning("database %s took %.1f s [queue_s:%.1f query_s:%.1f limiter:%s]",
+                        op, total_s, total_s - ran_s, ran_s, limiter)
+        else:
+            log.debug("database %s done [ms:%.1f]", op, total_s * 1000)
 
 
 def _hint(exc: sqlite3.Error) -> str:

@@ -113,8 +113,13 @@ async def call_with_retry(
     Cancellation: cancels the current attempt or backoff sleep; nothing is left running.
     """
 
+    waited = {"rate limit": 0.0, "retry backoff": 0.0}
+    started = trio.current_time()
+
     async def one() -> T:
+        t0 = trio.current_time()
         await bucket(upstream).take()
+        waited["rate limit"] += trio.current_time() - t0
         try:
             with trio.fail_after(policy.timeout_s):
                 return await attempt()
@@ -129,6 +134,7 @@ async def call_with_retry(
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
+        waited["retry backoff"] += state.next_action.sleep if state.next_action else 0.0
         log.warning(
             "%s failed, retrying [upstream:%s attempt:%d wait_s:%.1f cause:%s]",
             what, upstream, state.attempt_number,
@@ -151,10 +157,29 @@ async def call_with_retry(
         before_sleep=before_sleep,
         reraise=True,
     )
+    ok = False
     try:
-        return await retrying(one)
+        result = await retrying(one)
+        ok = True
+        return result
     except Transient as exc:
         raise exc.error from exc.__cause__
+    finally:
+        _log_duration(upstream, what, trio.current_time() - started, waited, ok)
+
+
+def _log_duration(upstream: str, what: str, total_s: float, waited: dict[str, float],
+                  ok: bool) -> None:
+    """Every upstream call logs its duration; over SLOW_CALL_S at WARNING, naming the wait."""
+    own_s = max(0.0, total_s - sum(waited.values()))
+    parts = {**waited, "upstream": own_s}
+    if total_s > SLOW_CALL_S:
+        cause = max(parts, key=parts.__getitem__)
+        log.warning("%s took %.1f s, mostly waiting for %s [upstream:%s ok:%s rate_limit_s:%.1f "
+                    "backoff_s:%.1f upstream_s:%.1f]", what, total_s, cause, upstream, ok,
+                    waited["rate limit"], waited["retry backoff"], own_s)
+    else:
+        log.debug("%s done [upstream:%s ok:%s ms:%.0f]", what, upstream, ok, total_s * 1000)
 
 
 # --------------------------------------------------------------------------- errors, URLs
@@ -293,6 +318,8 @@ async def request_json(
     return await call_with_retry(upstream, policy, attempt, what=what)
 
 
+#: An upstream call slower than this (retries and rate-limit waits included) logs a WARNING.
+SLOW_CALL_S: Final = 1.0
 #: Bodies bigger than this are decoded in a worker thread ("cpu" limiter), not on the loop.
 BIG_BODY_BYTES: Final = 64 * 1024
 
