@@ -121,7 +121,10 @@ class Catalog:
         if want_prices:
             cached = await self._cache.get_many(pns, keys)
             prices = {AppId(int(k)): v for k, v in cached.items()}
-        unknown = await self._cache.get_many(f"unknown:{country}", keys)
+        missing = [k for k in keys if AppId(int(k)) not in details
+                   or (want_prices and AppId(int(k)) not in prices)]
+        # Only apps not fully cached can be "unknown to Steam": skip the read on a warm hit.
+        unknown = await self._cache.get_many(f"unknown:{country}", missing) if missing else {}
         ids = [AppId(int(k)) for k in keys if k not in unknown]
         need_items = [a for a in ids
                       if a not in details or (want_prices and a not in prices)]
