@@ -16,7 +16,7 @@ import trio
 
 from familybot_trio import _cli_clients
 from familybot_trio.config import Config
-from familybot_trio.errors import FamilybotError, TokenExpired, Unauthorized
+from familybot_trio.errors import ConfigError, FamilybotError, TokenExpired, Unauthorized
 from familybot_trio.store.records import AppId
 from familybot_trio.upstream.tokens import SET_HINT
 from gateway.errors import GatewayError
@@ -103,8 +103,10 @@ async def run_checks(config: Config) -> list[CheckRow]:
             group = getattr(membership, "family_groupid", None)
             text = f"token of {token.steamid} works; expires in {left_h:.1f} h"
             if group is not None and int(group) != config.family_group_id:
-                return (f"warning: {text}, but its family group is {group}, not "
-                        f"family.group_id = {config.family_group_id}")
+                # Every family call would fail with HTTP 400: this is a required fix.
+                raise ConfigError(str(config.path), "family.group_id", config.family_group_id,
+                                  f"the access token's owner {token.steamid} is in family "
+                                  f"group {group}: set `group_id = {group}` under [family]")
             if left_h < TOKEN_WARN_HOURS:
                 return f"warning: {text}; renew it soon with `familybot-trio token set`"
             return text

@@ -56,7 +56,6 @@ DEFAULT_SCHEDULES_MIN: Final[Mapping[str, float]] = {
     "wishlist": 360,
     "deals": 720,
     "free_games": 30,
-    "prices": 720,
     "token_check": 60,
     "backup": 7 * 24 * 60,
 }
@@ -115,7 +114,6 @@ class Schedules:
     wishlist_s: float = DEFAULT_SCHEDULES_MIN["wishlist"] * 60
     deals_s: float = DEFAULT_SCHEDULES_MIN["deals"] * 60
     free_games_s: float = DEFAULT_SCHEDULES_MIN["free_games"] * 60
-    prices_s: float = DEFAULT_SCHEDULES_MIN["prices"] * 60
     token_check_s: float = DEFAULT_SCHEDULES_MIN["token_check"] * 60
     backup_s: float = DEFAULT_SCHEDULES_MIN["backup"] * 60
 
@@ -199,7 +197,8 @@ class _Reader:
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=1)
                 hint = f"did you mean `{close[0]}`?" if close else "known keys: " + ", ".join(sorted(known))
-                self.fail(f"{prefix}{name}", data[name], f"unknown key; {hint}")
+                # The value is not shown: a mistyped key may well hold a pasted secret.
+                self.fail(f"{prefix}{name}", "<not shown>", f"unknown key; {hint}")
 
     def integer(self, data: Mapping[str, Any], key: str, dotted: str, default: int | None,
                 lo: int | None = None, hi: int | None = None) -> int | None:
@@ -335,8 +334,9 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
     family = r.table(data, "family", {"group_id"})
     group_id = r.integer(family, "group_id", "family.group_id", None, lo=1)
     if group_id is None and "group_id" not in family:
-        r.fail("family.group_id", None, "set it to your Steam family group id (a number; "
-               "`familybot-trio token` shows it)")
+        r.fail("family.group_id", None, "set it to your Steam family group id (a number); "
+               "if you do not know it, set any number and run `familybot-trio check`: with "
+               "the access token set it prints your family's id")
     members = _members(r, data.get("members"))
 
     ch = r.table(data, "channels", set(Channels.__slots__))
@@ -392,6 +392,14 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
         r.fail("data_dir", raw_dir, "use a folder path, e.g. \"data\" (relative to the config file)")
         raw_dir = "data"
     data_dir = (path.parent / Path(raw_dir).expanduser()).absolute()
+    if data_dir.exists() and not data_dir.is_dir():
+        r.fail("data_dir", raw_dir, "that path is a file, not a folder; point data_dir at a "
+               "folder the bot may create and write (e.g. \"data\")")
+    else:
+        parent = next((p for p in (data_dir, *data_dir.parents) if p.exists()), None)
+        if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            r.fail("data_dir", raw_dir, f"the bot cannot create or write {data_dir} (nearest "
+                   f"existing folder: {parent}); create it and give the bot's user write access")
 
     prefix = data.get("prefix_commands", False)
     if not isinstance(prefix, bool):

@@ -77,9 +77,13 @@ class TokenExpired(Unauthorized):
     """
 
     def __init__(self, expired_at: datetime | None, *, upstream: str = "steam_webapi") -> None:
-        when = f" at {expired_at:%Y-%m-%d %H:%M} UTC" if expired_at else ""
+        if expired_at is not None:
+            what = f"Steam access token expired at {expired_at:%Y-%m-%d %H:%M} UTC"
+        else:  # a 401 before `exp`: revoked, or the owner signed out everywhere
+            what = "Steam refused the access token (revoked or signed out before its expiry)"
         super().__init__(
-            f"Steam access token expired{when}; run `familybot-trio token set` with a fresh one",
+            f"{what}; run `familybot-trio token set` (or /admin_token_set) with a fresh one, "
+            "or sign the bot in once with `familybot-trio steam login`",
             upstream=upstream,
             status=401,
         )

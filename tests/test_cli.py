@@ -231,3 +231,20 @@ async def test_demo_is_wired(tmp_path: Path) -> None:
         r = await blocking.run_sync("files", _py, "-m", "familybot_trio", "demo", "--help")
     assert r.returncode == 0
     assert "--keep" in r.stdout          # the demo's own options: the call reached demo.main
+
+
+async def test_check_fails_a_wrong_family_group_id_and_names_the_right_one(tmp_path: Path
+                                                                             ) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            await AccessTokenStore(world.config.data_dir).set(world.sandbox.access_token)
+            real = int(world.sandbox.family.family_groupid)
+            cfg = trio.Path(tmp_path / "config.toml")
+            text = await cfg.read_text()
+            await cfg.write_text(text.replace(f"group_id = {real}", "group_id = 1234567"))
+            r = await run_cli(world, "check")
+            assert r.code == 1
+            row = next(ln for ln in r.out.splitlines() if ln.startswith("steam access token"))
+            assert "FAIL" in row and f"group_id = {real}" in row
+            nursery.cancel_scope.cancel()

@@ -114,7 +114,7 @@ BAD = [
     ('[[members]]\nsteamid = "76561198000000002"\nname = "B"\ndiscord_id = "12ab"',
      "members[1].discord_id", "12ab", "Copy ID"),
     ('[channels]\ndeals = 17', "channels.deals", 17, "Discord id"),
-    ('[channels]\ndealz = "222222222222222223"', "channels.dealz", "222222222222222223",
+    ('[channels]\ndealz = "222222222222222223"', "channels.dealz", "<not shown>",
      "did you mean `deals`"),
     ('[admins]\ndiscord_ids = "1"', "admins.discord_ids", "1", "list"),
     ('[prices]\ncountry = "usa"', "prices.country", "usa", "ISO 3166-1"),
@@ -129,11 +129,11 @@ BAD = [
      "bare TOML date"),
     ('prefix_commands = "yes"', "prefix_commands", "yes", "true or false"),
     ('[limits]\nsqlite_write = 0', "limits.sqlite_write", 0, "from 1 to 64"),
-    ('[limits]\nthreads = 3', "limits.threads", 3, "known keys"),
+    ('[limits]\nthreads = 3', "limits.threads", "<not shown>", "known keys"),
     ('[logging]\nlevel = "LOUD"', "logging.level", "LOUD", "DEBUG"),
     ('[logging.modules]\n"gateway" = "chatty"', "logging.modules.gateway", "chatty", "DEBUG"),
     ('[upstream]\nitad = "ftp://x"', "upstream.itad", "ftp://x", "http(s) URL"),
-    ('[upstream]\nsteam = "http://x"', "upstream.steam", "http://x", "did you mean"),
+    ('[upstream]\nsteam = "http://x"', "upstream.steam", "<not shown>", "did you mean"),
     ('[family]\nextra = 1', "<syntax>", None, "TOML syntax"),  # table defined twice
 ]
 
@@ -209,3 +209,22 @@ async def test_load_through_blocking_policy_does_not_block_loop() -> None:
     cfg = await blocking.run_sync("files", load_config, EXAMPLE, ENV)
     assert cfg.family_group_id == 1234567
     assert trio.current_time() >= 0
+
+
+def test_a_secret_under_a_mistyped_key_is_not_echoed(tmp_path: Path) -> None:
+    """A token pasted into config.toml by mistake must not reach the error (or the journal)."""
+    secret = "MTIzNDU2Nzg5MDEyMzQ1Njc4.SECRETVALUE.abcdefghijklmnop"
+    path = tmp_path / "config.toml"
+    path.write_text(f'discord_token = "{secret}"\n' + MINIMAL)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ENV)
+    assert "discord_token" in str(info.value) and secret not in str(info.value)
+    assert all(secret not in n for n in getattr(info.value, "__notes__", []))
+
+
+def test_data_dir_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    path = tmp_path / "config.toml"
+    path.write_text('data_dir = "afile"\n' + MINIMAL)
+    with pytest.raises(ConfigError, match="data_dir.*a file, not a folder"):
+        load_config(path, ENV)

@@ -287,3 +287,9 @@ async def refresh_member_wishlist(app: App, member: MemberRecord) -> bool:
     items = [WishlistItem(i.appid, i.priority, i.date_added) for i in wishlist.items]
     result = await app.store.wishlist.replace(member.steamid, items, now)
     return result.applied
+
+
+def natural_key(name: str) -> list[object]:
+    """Sort key that orders "Game 2" before "Game 10" (digits compare as numbers)."""
+    return [int(part) if part.isdigit() else part.casefold()
+            for part in re.split(r"(\d+)", name)]

@@ -25,7 +25,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
+
+from familybot_trio import blocking
 
 from familybot_trio.errors import TokenExpired, Unauthorized
 from familybot_trio.upstream.tokens import SET_HINT, AccessToken
@@ -206,9 +209,11 @@ async def run_token_check(app: App) -> bool:
     elif token.expires_in_s(now) <= TOKEN_WARN_WITHIN_S:
         key = f"{token.steamid}:{int(token.expires_at.timestamp())}"
         verb = "expired" if token.is_expired(now) else "expires"
-        text = (f"The Steam access token {verb} {_when(token.expires_at)} "
-                f"({token_line(token, now)}). Set a fresh one with `/admin_token_set` "
-                "before then.")
+        hours = token.expires_in_hours(now)
+        left = f"{hours:.1f} h left" if hours > 0 else f"{-hours:.1f} h ago"
+        text = (f"The Steam access token of SteamID64 `{token.steamid}` {verb} "
+                f"{_when(token.expires_at)} ({left}). Set a fresh one with `/admin_token_set`, "
+                "or sign the bot in once with `/admin_steam_login` so it renews on its own.")
     else:
         return False
     if await app.store.state.get(TOKEN_WARNED_KEY) == key:
@@ -220,8 +225,35 @@ async def run_token_check(app: App) -> bool:
     return True
 
 
+#: The "backup" job keeps this many copies in <data_dir>/backups (the oldest are deleted).
+BACKUPS_KEPT: Final = 4
+BACKUP_JOB: Final = "backup"
+
+
+def _prune_backups(folder: Path, keep: int) -> list[Path]:
+    """Blocking: delete all but the newest `keep` familybot-*.db files; returns the deleted."""
+    old = sorted(folder.glob("familybot-*.db"))[:-keep] if keep > 0 else []
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old
+
+
+async def run_backup(app: App) -> Path:
+    """The "backup" job: an online copy of the database into <data_dir>/backups.
+
+    Uses SQLite's backup API (`Store.backup`), so it is safe while the bot writes; keeps the
+    newest BACKUPS_KEPT copies. Returns: the new file. Raises: StoreError, OSError.
+    """
+    folder = app.config.data_dir / "backups"
+    dest = folder / f"familybot-{app.now():%Y%m%dT%H%M%SZ}.db"
+    await app.store.backup(dest)
+    deleted = await blocking.run_sync("files", _prune_backups, folder, BACKUPS_KEPT)
+    log.info("database backed up [file:%s deleted_old:%d]", dest.name, len(deleted))
+    return dest
+
+
 def setup(app: App) -> None:
-    """Register the admin commands and the "token_check" job."""
+    """Register the admin commands and the "token_check" and "backup" jobs."""
     reg = app.registry
 
     @reg.command("admin_refresh", "Run a schedule now and show its outcome", admin_only=True,
@@ -253,3 +285,5 @@ def setup(app: App) -> None:
     app.scheduler.add(TOKEN_CHECK_JOB, run_token_check,
                       interval_s=app.config.schedules.token_check_s, timeout_s=60.0,
                       first_delay_s=60.0)
+    app.scheduler.add(BACKUP_JOB, run_backup, interval_s=app.config.schedules.backup_s,
+                      timeout_s=600.0, backoff_base_s=300.0)

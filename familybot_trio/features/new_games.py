@@ -183,9 +183,9 @@ def bundle_embed(app: App, entries: Sequence[LibraryEntry], facts: _Facts) -> Em
     At most BUNDLE_LIST_MAX lines (and BUNDLE_CHARS_MAX characters) are listed, so even a
     first run with an old `announce_since` posts one message, never a flood.
     """
-    def newest(e: LibraryEntry) -> tuple[float, str]:
+    def newest(e: LibraryEntry) -> tuple[float, list[object]]:
         when = e.rt_time_acquired.timestamp() if e.rt_time_acquired else 0.0
-        return -when, _name(e.appid, facts).lower()
+        return -when, _common.natural_key(_name(e.appid, facts))
 
     lines: list[str] = []
     size = 0
@@ -343,7 +343,8 @@ async def recent_embed(app: App, count: int) -> Embed | None:
         when = f"{a.rt_time_acquired:%Y-%m-%d}" if a.rt_time_acquired else "date unknown"
         lines.append(f"• {_common.game_link(d.name if d else f'App {a.appid}', a.appid)} · "
                      f"{_common.join_names(owners) or 'unknown owner'} · {when}")
-    return Embed(title=f"Latest {len(latest)} games in the family library",
+    noun = "game" if len(latest) == 1 else "games"
+    return Embed(title=f"Latest {len(latest)} {noun} in the family library",
                  description=split_lines(lines, limit=4000)[0] if lines else "No games yet.",
                  color=COLOR,
                  footer=f"The family library has {len(games)} shareable games "

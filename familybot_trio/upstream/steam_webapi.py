@@ -215,8 +215,17 @@ class SteamWebAPI:
                                   "include_excluded": include_excluded, "language": "english"}
         if steamid is not None:
             params["steamid"] = steamid
-        return await self.call("IFamilyGroupsService", "GetSharedLibraryApps", 1, params,
-                               parse.shared_apps, auth="token")
+        try:
+            return await self.call("IFamilyGroupsService", "GetSharedLibraryApps", 1, params,
+                                   parse.shared_apps, auth="token")
+        except UpstreamError as exc:
+            if exc.status != 400:
+                raise
+            # Steam answers 400 for a family group the token's owner is not in.
+            raise UpstreamError(
+                f"Steam refused family group {family_groupid} (HTTP 400): check "
+                "family.group_id in config.toml; `familybot-trio check` prints the right one",
+                upstream=UPSTREAM, status=400) from exc
 
     # ------------------------------------------------------------------ players (API key)
 

@@ -199,3 +199,34 @@ async def test_token_expiring_within_a_day_is_announced_once_per_token(start_wor
         await world.app.tokens.set(make_token(steamid, 3 * 3600))
         assert (await world.app.scheduler.run_now("token_check")).ok
         assert len(world.discord.messages(REPORTS)) == 2
+
+
+async def test_backup_job_writes_a_consistent_copy_and_keeps_the_newest(start_world) -> None:
+    import sqlite3
+
+    from familybot_trio.features.admin import BACKUPS_KEPT
+
+    import datetime as dt
+    import itertools
+
+    ticks = itertools.count()
+    start = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    # Each reading of the bot's clock is a minute later, so each copy gets its own name.
+    world = await start_world(features=["admin"],
+                              now=lambda: start + dt.timedelta(minutes=next(ticks)))
+    folder = world.config.data_dir / "backups"
+    with trio.fail_after(60):
+        made = []
+        for _ in range(BACKUPS_KEPT + 2):
+            outcome = await world.app.scheduler.run_now("backup")
+            assert outcome.ok, outcome.error
+            made.append(sorted(await trio.Path(folder).iterdir())[-1])
+    kept = sorted(p.name for p in await trio.Path(folder).iterdir())
+    assert len(kept) == BACKUPS_KEPT and kept[-1] == made[-1].name
+
+    def check(path) -> str:
+        with sqlite3.connect(path) as conn:
+            return conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    from familybot_trio import blocking
+    assert await blocking.run_sync("files", check, str(made[-1])) == "ok"

@@ -144,3 +144,9 @@ async def test_player_calls(sandbox: Sandbox, steam_api: SteamWebAPI) -> None:
     if wl.is_visible:
         assert {i.appid for i in wl.items} == {getattr(w, "appid", w) for w in wished}
     assert all(g.appid > 0 for g in recent)
+
+
+async def test_a_wrong_family_group_id_names_the_config_key(steam_api: SteamWebAPI) -> None:
+    with trio.fail_after(60), pytest.raises(UpstreamError, match="family.group_id") as info:
+        await steam_api.get_shared_library_apps(FamilyGroupId(1234567))
+    assert info.value.status == 400
