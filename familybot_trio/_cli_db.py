@@ -116,6 +116,12 @@ async def populate_cmd(config: Config, *, restart: bool = False) -> int:
 
 async def backup_cmd(config: Config, dest: Path) -> int:
     """`db backup PATH`: SQLite online backup (consistent even while the bot writes)."""
+    live = {config.db_path.absolute(), *(config.db_path.with_name(config.db_path.name + x)
+                                         .absolute() for x in ("-wal", "-shm"))}
+    if Path(dest).absolute() in live:
+        _err(f"error: {dest} is the live database itself; give a path outside it, e.g. "
+             f"{config.data_dir / 'backups' / 'manual.db'}")
+        return EXIT_FAILED
     async with Store.open_ctx(config.db_path) as store:
         path = await store.backup(dest)
     _out(f"backup written to {path}")
