@@ -132,6 +132,17 @@ def parse_webapi_token(text: str, now: datetime) -> Jwt:
     return jwt_
 
 
+def qr_png(url: str, *, box_size: int = 8) -> bytes:
+    """The QR code of `url` as a PNG image (pure Python: qrcode + pypng, no system
+    packages). Pure CPU, ~10 ms: call it in a worker thread."""
+    import qrcode.image.pure  # imports pypng; only needed when a sign-in starts
+
+    out = io.BytesIO()
+    qrcode.make(url, image_factory=qrcode.image.pure.PyPNGImage, box_size=box_size,
+                border=2).save(out)
+    return out.getvalue()
+
+
 def qr_text(url: str, *, invert: bool = True) -> str:
     """The QR code of `url` drawn with half-block characters (about 33 x 17 for a
     challenge URL). invert=True draws light modules dark: right for dark terminals and

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import h11  # noqa: F401  (see below)
@@ -70,6 +72,15 @@ async def open_client(*, timeout_s: float = 30.0) -> httpx.AsyncClient:
     return await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=timeout_s))
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file to upload with a message: filename, data (bytes), content_type (MIME)."""
+
+    filename: str
+    data: bytes = field(repr=False)
+    content_type: str = "application/octet-stream"
+
+
 class Rest:
     """A Discord REST client for one bot token.
 
@@ -98,11 +109,13 @@ class Rest:
         return f"Rest(base_url={self.base_url!r})"
 
     async def request(self, route: Route, *, json_body: object = None,
-                      query: dict[str, str] | None = None) -> Any:
+                      query: dict[str, str] | None = None,
+                      files: Sequence[Attachment] = ()) -> Any:
         """Make one REST call with rate limiting and retries.
 
         Args: route: method, template and params; json_body: JSON payload or None;
-            query: query-string parameters.
+            query: query-string parameters; files: attachments, sent as multipart/form-data
+            with the JSON in `payload_json` (Upstream: Reference > Uploading Files).
         Returns: the decoded JSON body, or None for 204.
         Raises: RateLimited (429 longer than max_wait_s), CloudflareBanned (HTML 429 or
             ban in force), Forbidden (403), NotFound (404), ServerError (5xx or connection
@@ -110,8 +123,14 @@ class Rest:
         Cancellation: safe; a request already sent may still take effect at Discord.
         """
         headers = dict(self._headers)
-        if json_body is not None:
+        upload: dict[str, Any] = {}
+        if files:  # httpx sets the multipart Content-Type with its boundary
+            upload["data"] = {"payload_json": json.dumps(json_body or {})}
+            upload["files"] = [(f"files[{i}]", (f.filename, f.data, f.content_type))
+                               for i, f in enumerate(files)]
+        elif json_body is not None:
             headers["Content-Type"] = "application/json"
+            upload["content"] = json.dumps(json_body)
         attempt = 0
         while True:
             banned_s = self.limiter.banned_for_s()
@@ -124,8 +143,7 @@ class Rest:
                 try:
                     resp = await self._client.request(
                         route.method, self.base_url + route.path, headers=headers,
-                        content=None if json_body is None else json.dumps(json_body),
-                        params=query,
+                        params=query, **upload,
                     )
                 except httpx.TransportError as exc:
                     resp = None
@@ -193,6 +211,7 @@ class Rest:
         self, channel_id: int, *, content: str | None = None, embeds: list[dict] | None = None,
         nonce: str | None = None, allowed_mentions: dict | None = None, flags: int | None = None,
         message_reference: dict | None = None, components: list[dict] | None = None,
+        files: Sequence[Attachment] = (),
     ) -> dict:
         """Post a message; with a nonce, `enforce_nonce` makes a retry return the first post.
 
@@ -216,8 +235,10 @@ class Rest:
             body["nonce"], body["enforce_nonce"] = nonce, True
         if message_reference is not None:
             body["message_reference"] = message_reference
+        if files:
+            body["attachments"] = [{"id": i, "filename": f.filename} for i, f in enumerate(files)]
         return await self.request(Route("POST", r.CHANNEL_MESSAGES, {"channel_id": channel_id}),
-                                  json_body=body)
+                                  json_body=body, files=files)
 
     async def edit_message(self, channel_id: int, message_id: int, **fields: Any) -> dict:
         """Edit a message's content/embeds/flags/components/allowed_mentions.

@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from familybot_trio import blocking
 from familybot_trio.errors import TokenExpired, UpstreamError
+from familybot_trio._signin_state import qr_png
 from familybot_trio.signin import RENEW_JOB_S, SignIn, SignInNeeded, qr_text
 from familybot_trio.upstream.steam_auth import QrChallenge
 from gateway._options import string
 from gateway.commands import CommandContext
 from gateway.errors import HTTPError
+from gateway.rest import Attachment
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -64,6 +66,14 @@ async def login(app: App, signin: SignIn, ctx: CommandContext) -> None:
         note = ("Scan this QR code with the Steam Mobile App (it expires in 5 minutes):"
                 if event == "challenge" else "Steam replaced the QR code; scan this one:")
         await ctx.reply(await _qr_message(challenge, note))
+        # The same code as an image (ctx.channel_id is the DM channel): easier to scan.
+        png = await blocking.run_sync("cpu", qr_png, challenge.challenge_url)
+        try:
+            await app.rest.create_message(ctx.channel_id, content="The same QR code as an image:",
+                                          files=[Attachment("steam-sign-in-qr.png", png,
+                                                            "image/png")])
+        except HTTPError as exc:  # the text QR above still works
+            log.warning("could not send the QR image [cause:%s]", exc)
 
     try:
         state = await signin.qr_login(on_update)

@@ -46,6 +46,8 @@ class MessageRecord:
     allowed_mentions: dict | None = None
     edits: int = 0
     deleted: bool = False
+    #: uploaded files: [{"filename", "content_type", "data" (bytes)}]
+    attachments: tuple[dict, ...] = ()
 
     @property
     def is_ephemeral(self) -> bool:
@@ -110,4 +112,7 @@ def _error_rl(retry_after: float, scope: str, bucket: str = "", limit: int = 0) 
 
 def _message_json(m: MessageRecord) -> dict:
     return {"id": str(m.id), "channel_id": str(m.channel_id), "content": m.content or "",
-            "embeds": list(m.embeds), "nonce": m.nonce, "flags": m.flags, "pinned": m.pinned}
+            "embeds": list(m.embeds), "nonce": m.nonce, "flags": m.flags, "pinned": m.pinned,
+            "attachments": [{"id": str(i), "filename": f["filename"], "size": len(f["data"]),
+                             "content_type": f["content_type"]}
+                            for i, f in enumerate(m.attachments)]}

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import email.parser
+import email.policy
 import itertools
 import json
 import re
@@ -132,8 +134,12 @@ class FakeRest:
     async def _handle(self, request: Request) -> Response:
         path = request.url.path.removeprefix(API_PREFIX)
         raw = await request.body()
+        ctype = request.headers.get("content-type", "")
         try:
-            body = json.loads(raw) if raw else None
+            if ctype.startswith("multipart/form-data"):
+                body = _parse_multipart(ctype, raw)
+            else:
+                body = json.loads(raw) if raw else None
         except ValueError:
             body = None
         record = RecordedRequest(request.method, path, dict(request.query_params),
@@ -277,7 +283,8 @@ class FakeRest:
         record = MessageRecord(
             channel_id=int(fields.pop("channel_id")), content=body.get("content"),
             embeds=tuple(body.get("embeds") or ()), flags=int(body.get("flags") or 0),
-            allowed_mentions=body.get("allowed_mentions"), **fields)
+            allowed_mentions=body.get("allowed_mentions"),
+            attachments=tuple(body.get("_files") or ()), **fields)
         self._messages[record.id] = record
         return record
 
@@ -287,7 +294,8 @@ class FakeRest:
 
     def _create_message(self, req: RecordedRequest, channel_id: str) -> Response:
         body = req.json or {}
-        if not any(body.get(k) for k in ("content", "embeds", "components", "sticker_ids")):
+        if not any(body.get(k) for k in ("content", "embeds", "components", "sticker_ids",
+                                         "_files")):
             return _error(400, 50006, "Cannot send an empty message")
         if len(body.get("content") or "") > 2000 or len(body.get("embeds") or ()) > 10:
             return _error(400, 50035, "Invalid Form Body")
@@ -395,3 +403,27 @@ class FakeRest:
 async def _serve_app(app: Any, config: Config, *,
                      task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
     await serve(app, config, task_status=task_status)
+
+
+def _parse_multipart(content_type: str, raw: bytes) -> dict:
+    """A multipart/form-data upload -> its `payload_json` dict, with the uploaded files under
+    the key "_files" as [{"filename", "content_type", "data"}] (Upstream: Uploading Files).
+
+    Raises: ValueError when there is no payload_json part or it is not JSON.
+    """
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
+    payload: dict | None = None
+    files = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        if name == "payload_json":
+            payload = json.loads(data)
+        elif name and name.startswith("files["):
+            files.append({"filename": part.get_filename(), "data": data,
+                          "content_type": part.get_content_type()})
+    if not isinstance(payload, dict):
+        raise ValueError("multipart upload without a payload_json part")
+    payload["_files"] = files
+    return payload

@@ -81,6 +81,9 @@ async def test_qr_sign_in_by_dm_then_status(start_world, nursery, caplog) -> Non
         first = await handle.wait_response()
         assert "Scan this QR code" in first.content and "```" in first.content
         assert auth.latest.challenge_url in first.content  # the QR's link, nothing else
+        image = await world.discord.wait_for_message(DM, lambda m: bool(m.attachments))
+        png = image.attachments[0]
+        assert png["content_type"] == "image/png" and png["data"].startswith(b"\x89PNG")
         auth.rotate()
         await world.discord.wait_for_message(None, has("Steam replaced the QR code"))
         auth.scan()
