@@ -38,7 +38,7 @@ from familybot_trio.config import Config
 from familybot_trio.errors import FamilybotError, StoreError
 from familybot_trio.loopblock import LoopBlockDetector
 from familybot_trio.schedule import Scheduler
-from familybot_trio.store import MemberRecord, OutboxDraft, OutboxRow, Store
+from familybot_trio.store import OutboxDraft, OutboxRow, Store
 from familybot_trio.upstream import codec
 from familybot_trio.upstream.catalog import Catalog
 from familybot_trio.upstream.freegames import Epic, FreeGameFindings
@@ -140,8 +140,7 @@ class App:
         self.store = await Store.open(cfg.db_path)
         try:
             await self._open_clients()
-            await self.store.members.sync(
-                [MemberRecord(m.steamid, m.name, m.discord_id) for m in cfg.members], self.now())
+            await self.store.members.sync(list(cfg.members), self.now())
             await self._setup_features()
             from familybot_trio.features import _common
 

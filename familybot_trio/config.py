@@ -33,7 +33,7 @@ from steam.steamid import SteamID
 
 from familybot_trio import blocking
 from familybot_trio.errors import ConfigError
-from familybot_trio.store.records import Snowflake, SteamID64  # one definition of each id type
+from familybot_trio.store.records import MemberRecord, Snowflake, SteamID64  # one definition each
 
 ENV_DISCORD_TOKEN: Final = "FAMILYBOT_DISCORD_TOKEN"
 ENV_STEAM_API_KEY: Final = "FAMILYBOT_STEAM_API_KEY"
@@ -86,13 +86,9 @@ class Secrets:
     __str__ = __repr__
 
 
-@dataclass(frozen=True, slots=True)
-class Member:
-    """One family member: SteamID64, display name, optional Discord user id."""
-
-    steamid: SteamID64
-    name: str
-    discord_id: Snowflake | None = None
+#: One family member from config: the store's record type (SteamID64, name, Discord id),
+#: so the App seeds the store with config.members as they are.
+Member = MemberRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,10 @@ def _check_key(sb: Sandbox, req: Request) -> Response | None:
     return None
 
 
-async def _batch(req: Request) -> list[Any] | Response:
+async def _keyed_batch(sb: Sandbox, req: Request) -> list[Any] | Response:
+    """The key check and the JSON-array body every batch endpoint starts with."""
+    if denied := _check_key(sb, req):
+        return denied
     try:
         body = json.loads(await req.body())
     except ValueError:
@@ -114,9 +117,7 @@ async def lookup(sb: Sandbox, req: Request) -> Response:
 
 async def lookup_id_shop(sb: Sandbox, req: Request) -> Response:
     """POST /lookup/id/shop/61/v1 with ["app/N", ...] -> {"app/N": uuid | null}."""
-    if denied := _check_key(sb, req):
-        return denied
-    body = await _batch(req)
+    body = await _keyed_batch(sb, req)
     if isinstance(body, Response):
         return body
     out: dict[str, str | None] = {}
@@ -129,9 +130,7 @@ async def lookup_id_shop(sb: Sandbox, req: Request) -> Response:
 
 async def prices(sb: Sandbox, req: Request) -> Response:
     """POST /games/prices/v3?country=&shops= with [uuid, ...] -> [{id, historyLow, deals}]."""
-    if denied := _check_key(sb, req):
-        return denied
-    body = await _batch(req)
+    body = await _keyed_batch(sb, req)
     if isinstance(body, Response):
         return body
     country = req.query_params.get("country", "US")
@@ -158,9 +157,7 @@ async def prices(sb: Sandbox, req: Request) -> Response:
 
 async def historylow(sb: Sandbox, req: Request) -> Response:
     """POST /games/historylow/v1?country= with [uuid, ...] -> [{id, low: {...}}]."""
-    if denied := _check_key(sb, req):
-        return denied
-    body = await _batch(req)
+    body = await _keyed_batch(sb, req)
     if isinstance(body, Response):
         return body
     country = req.query_params.get("country", "US")
@@ -170,9 +167,7 @@ async def historylow(sb: Sandbox, req: Request) -> Response:
 
 async def storelow(sb: Sandbox, req: Request) -> Response:
     """POST /games/storelow/v2?country=&shops=61 with [uuid, ...] -> [{id, lows: [...]}]."""
-    if denied := _check_key(sb, req):
-        return denied
-    body = await _batch(req)
+    body = await _keyed_batch(sb, req)
     if isinstance(body, Response):
         return body
     country = req.query_params.get("country", "US")
@@ -182,9 +177,7 @@ async def storelow(sb: Sandbox, req: Request) -> Response:
 
 async def overview(sb: Sandbox, req: Request) -> Response:
     """POST /games/overview/v2?country= with [uuid, ...] -> {prices: [...], bundles: []}."""
-    if denied := _check_key(sb, req):
-        return denied
-    body = await _batch(req)
+    body = await _keyed_batch(sb, req)
     if isinstance(body, Response):
         return body
     country = req.query_params.get("country", "US")
