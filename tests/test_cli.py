@@ -12,7 +12,7 @@ import pytest
 import trio
 
 from familybot_trio import blocking
-from familybot_trio._cli_run import acquire_lock, lock_path, release_lock
+from familybot_trio.cli._run import acquire_lock, lock_path, release_lock
 from familybot_trio.store import AppDetails, AppId, Store
 from familybot_trio.upstream.tokens import AccessTokenStore
 from tests._cli_helpers import assert_no_secret, run_cli, start_world

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import trio
 
-from familybot_trio import _cli_clients, _cli_populate
+from familybot_trio.cli import _clients as _cli_clients
+from familybot_trio.cli import _populate as _cli_populate
 from familybot_trio.errors import StoreError
 from familybot_trio.store import AppId, Store
 from familybot_trio.upstream.tokens import AccessTokenStore

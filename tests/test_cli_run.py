@@ -18,7 +18,7 @@ from pathlib import Path
 import trio
 
 from familybot_trio import blocking, console
-from familybot_trio._cli_run import console_path, lock_path
+from familybot_trio.cli._run import console_path, lock_path
 from familybot_trio.sandbox.world import BOT_TOKEN
 from familybot_trio.upstream.tokens import AccessTokenStore
 from tests._cli_helpers import BotProcess, env_of, run_cli, start_world
@@ -182,7 +182,7 @@ async def test_run_second_signal_exits_at_once_database_stays_sound(tmp_path: Pa
 
 
 async def test_second_run_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
-    from familybot_trio._cli_run import acquire_lock, release_lock
+    from familybot_trio.cli._run import acquire_lock, release_lock
 
     with trio.fail_after(TIMEOUT_S):
         async with trio.open_nursery() as nursery:

@@ -1,7 +1,7 @@
 """`familybot-trio steam ...`: the CLI handlers against the sandbox's fake Steam sign-in.
 
 Handlers run with their output stream injected; `login_cmd` runs inside the test's trio run
-beside the served sandbox, the stdin-reading actions run through `_cli_steam.run` (its own
+beside the served sandbox, the stdin-reading actions run through `familybot_trio.cli._steam.run` (its own
 trio.run) from a sync test.
 """
 
@@ -18,7 +18,8 @@ from types import MappingProxyType, SimpleNamespace
 
 import trio
 
-from familybot_trio import _cli_steam, blocking
+from familybot_trio import blocking
+from familybot_trio.cli import _steam as _cli_steam
 from familybot_trio.config import load_config
 from familybot_trio.sandbox import Sandbox
 from familybot_trio.sandbox._auth import build_jwt, fake_auth

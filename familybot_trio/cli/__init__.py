@@ -16,6 +16,11 @@ the operator can fix (refused bot token, fatal gateway close code); 130 interrup
 Each command runs its own `trio.run`; blocking work inside it goes through
 `familybot_trio.blocking`. Work done before or after `trio.run` (reading standard input,
 `db restore`) is plain sync code: there is no event loop to block there.
+
+Layout: this module holds the argparse tree and the dispatch; one private module per
+command group holds its bodies (`_run`, `_check`, `_populate`, `_db` (db and purge),
+`_token`, `_steam`), and `_clients` opens the upstream clients they share. The group
+modules are imported on dispatch, so `--help` and config errors need no app import.
 """
 
 from __future__ import annotations
@@ -31,21 +36,16 @@ from typing import Final
 
 import trio
 
-from familybot_trio import _cli_steam, logs
-from familybot_trio.config import ENV_DISCORD_TOKEN, ENV_STEAM_API_KEY, Config, load_config
+from familybot_trio import logs
+from familybot_trio.cli import _steam
+from familybot_trio.config import Config, load_config
 from familybot_trio.errors import ConfigError, FamilybotError
-from familybot_trio.loopblock import LoopBlockDetector
-from gateway.errors import FatalCloseError, GatewayError, HTTPError
+from gateway.errors import GatewayError
 
 DEFAULT_CONFIG: Final = "config.toml"
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 EXIT_INTERRUPTED: Final = 130
-#: `run` stopped on something a restart cannot fix (refused bot token, fatal close code):
-#: the systemd unit does not restart on it, so a bad token cannot loop through identifies.
-EXIT_NEEDS_OPERATOR: Final = 3
-#: A step holding the running bot's loop longer than this is logged (ms).
-RUN_LOOP_BLOCK_MS: Final = 250.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "running statement, Ctrl-D leaves).")
     # Listed for the overview only: main() hands `demo ...` to familybot_trio.demo.main.
     sub.add_parser("demo", help="run the bot against fakes (no keys, no network)")
-    _cli_steam.add_steam_parser(sub)  # steam login | status | logout | paste-cookie | paste-token
+    _steam.add_steam_parser(sub)  # steam login | status | logout | paste-cookie | paste-token
     return p
 
 
@@ -145,36 +145,36 @@ def _load(args: argparse.Namespace, *, require_secrets: bool = False) -> Config:
 
 def _dispatch(args: argparse.Namespace) -> int:
     # Imported here so `--help` and config errors stay fast and need no app import.
-    from familybot_trio import _cli_db, _cli_run
+    from familybot_trio.cli import _check, _db, _populate, _run, _token
 
     cmd = args.command
     if cmd == "run":
-        return _run(args)
+        return _run.run_cmd(args)
     config = _load(args)
     if cmd == "steam":
-        return _cli_steam.run(args, config)
+        return _steam.run(args, config)
     if cmd == "check":
-        return trio.run(_cli_db.check_cmd, config)
+        return trio.run(_check.check_cmd, config)
     if cmd == "populate":
         s = config.secrets
         logs.setup_logging(levels={"root": config.log_level, **config.log_levels},
                            secrets=[s.discord_token, s.steam_api_key, s.itad_api_key])
-        return trio.run(functools.partial(_cli_db.populate_cmd, config, restart=args.restart))
+        return trio.run(functools.partial(_populate.populate_cmd, config, restart=args.restart))
     if cmd == "db":
         if args.db_command == "restore":
-            return _cli_db.restore(config, args.path, running=_cli_run.is_bot_running(config))
-        fn = {"backup": _cli_db.backup_cmd, "check": _cli_db.db_check_cmd}[args.db_command]
+            return _db.restore(config, args.path, running=_run.is_bot_running(config))
+        fn = {"backup": _db.backup_cmd, "check": _db.db_check_cmd}[args.db_command]
         return trio.run(fn, config, *([args.path] if args.db_command == "backup" else []))
     if cmd == "purge":
-        return trio.run(_cli_db.purge_cmd, config, args.cache)
+        return trio.run(_db.purge_cmd, config, args.cache)
     if cmd == "token":
         if args.token_command == "set":
-            return trio.run(_cli_db.token_set_cmd, config, read_token(sys.stdin))
-        return trio.run(_cli_db.token_status_cmd, config)
+            return trio.run(_token.token_set_cmd, config, read_token(sys.stdin))
+        return trio.run(_token.token_status_cmd, config)
     if cmd == "console":
         from familybot_trio import console
 
-        path = _cli_run.console_path(config)
+        path = _run.console_path(config)
         try:
             return console.connect(path)
         except OSError as exc:
@@ -203,61 +203,6 @@ def read_token(stdin: object) -> str:
     return text
 
 
-#: Secrets `run` cannot do without (the ITAD key is optional: prices then lack lows).
-REQUIRED_FOR_RUN: Final = (("discord_token", ENV_DISCORD_TOKEN),
-                           ("steam_api_key", ENV_STEAM_API_KEY))
-
-
-def require_run_secrets(config: Config) -> None:
-    """Raise ConfigError (one note per further problem) when a secret `run` needs is unset."""
-    errors = [ConfigError(f"{config.path} (environment)", var, "<unset>",
-                          f"export {var}=... before starting (see README)")
-              for attr, var in REQUIRED_FOR_RUN if not getattr(config.secrets, attr)]
-    if errors:
-        for other in errors[1:]:
-            errors[0].add_note(str(other))
-        raise errors[0]
-
-
-def _run(args: argparse.Namespace) -> int:
-    from familybot_trio import _cli_run
-
-    config = load_config(args.config, require_secrets=False)
-    require_run_secrets(config)
-    s = config.secrets
-    logs.setup_logging(fmt=args.log_format, levels={"root": config.log_level, **config.log_levels},
-                       secrets=[s.discord_token, s.steam_api_key, s.itad_api_key])
-    detector = LoopBlockDetector(RUN_LOOP_BLOCK_MS, log_violations=True)
-    try:
-        features = [f.strip() for f in args.features.split(",")] if args.features else None
-        trio.run(functools.partial(_cli_run.run_bot, config, detector, features=features),
-                 instruments=[detector])
-    except BaseExceptionGroup as group:
-        problems = _leaves(group)
-        for exc in problems:
-            print(f"error: {exc}", file=sys.stderr)
-            if _token_refused(exc):
-                print("error: Discord refused the bot token: put the current one (developer "
-                      "portal -> Bot -> Reset Token) in FAMILYBOT_DISCORD_TOKEN", file=sys.stderr)
-        if all(isinstance(e, KeyboardInterrupt) for e in problems):
-            return EXIT_INTERRUPTED
-        if any(isinstance(e, FatalCloseError) or _token_refused(e) for e in problems):
-            return EXIT_NEEDS_OPERATOR
-        return EXIT_FAILED
-    return 0
-
-
-def _token_refused(exc: BaseException) -> bool:
-    return isinstance(exc, HTTPError) and exc.status == 401
-
-
-def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return out
-
-
 def _demo(argv: Sequence[str]) -> int:
     try:
         from familybot_trio import demo  # written by the lead; imported lazily
@@ -268,6 +213,3 @@ def _demo(argv: Sequence[str]) -> int:
 
 
 __all__ = ["build_parser", "main", "read_token"]
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,13 +20,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
+import sys
+import threading
+from contextlib import ExitStack
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 import trio
 
-from familybot_trio._cli_clients import Clients
+from familybot_trio.cli import _clients
+from familybot_trio.cli._clients import Clients
 from familybot_trio.config import Config
 from familybot_trio.errors import FamilybotError, StoreError, UpstreamError
 from familybot_trio.store import (AppDetails, AppId, LibraryEntry, OwnedGame, Price, Store,
@@ -37,6 +42,8 @@ log = logging.getLogger("familybot_trio.cli.populate")
 
 #: Items written per transaction (the issue's "at most 100": Ctrl-C loses at most this many).
 BATCH_SIZE: Final = 100
+EXIT_FAILED: Final = 1
+EXIT_INTERRUPTED: Final = 130
 KEY_LIBRARY: Final = "populate.library_at"
 KEY_MEMBERS: Final = "populate.members_done"
 KEY_CATALOG: Final = "populate.catalog_done"
@@ -237,3 +244,81 @@ def to_price(p: GamePrice, fetched_at: dt.datetime) -> Price:
                  currency=(s.currency if s else None) or p.currency,
                  discount_pct=s.discount_pct if s else 0,
                  itad_id=p.itad_id, history_low_cents=p.history_low_cents)
+
+
+def _out(text: str) -> None:
+    print(text, flush=True)
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+async def populate_cmd(config: Config, *, restart: bool = False) -> int:
+    """`populate` with rich progress bars on stderr.
+
+    A first SIGINT/SIGTERM ends the run after the batch in flight is stored; a second one
+    cancels at once (at most that batch is lost).
+
+    Returns: 0 done, 1 an upstream failed (progress kept), 130 interrupted (progress kept).
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bars = Progress(TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(),
+                    console=Console(stderr=True), auto_refresh=False, transient=False,
+                    redirect_stdout=False, redirect_stderr=False)  # no refresh thread
+    ids: dict[str, object] = {}
+
+    def tick(phase: str, done: int, total: int) -> None:
+        if phase not in ids:
+            ids[phase] = bars.add_task(phase, total=max(total, 1))
+        bars.update(ids[phase], completed=done, total=max(total, 1))
+        bars.refresh()
+
+    report: PopulateReport | None = None
+    async with Store.open_ctx(config.db_path) as store, \
+            _clients.open_clients(config, store) as clients:
+        with ExitStack() as stack, trio.CancelScope() as scope:
+            # Signals can be received only in the main thread (tests call main() in a worker).
+            signals = stack.enter_context(trio.open_signal_receiver(
+                signal.SIGINT, signal.SIGTERM)) if _main_thread() else None
+
+            stop = trio.Event()
+
+            async def stop_on_signal() -> None:
+                async for _ in signals:
+                    if not stop.is_set():
+                        _err("stopping after the batch in flight; Ctrl-C again to stop now")
+                        stop.set()
+                    else:
+                        scope.cancel()   # a write in flight still commits (store policy)
+                        return
+
+            async with trio.open_nursery() as nursery:
+                if signals is not None:
+                    nursery.start_soon(stop_on_signal)
+                bars.start()
+                try:
+                    report = await populate(
+                        config, store, clients, _clients.now_utc, progress=tick,
+                        stop=stop, restart=restart)
+                except FamilybotError as exc:
+                    _err(f"error: {exc}\nprogress is saved; run `familybot-trio populate` "
+                         "again to continue")
+                    return EXIT_FAILED
+                finally:
+                    bars.stop()
+                nursery.cancel_scope.cancel()
+    if report is None or report.stopped:
+        _err("interrupted; progress is saved, run `familybot-trio populate` again to continue")
+        return EXIT_INTERRUPTED
+    _out(f"populated: {report.library_apps} library apps, {report.members} members, "
+         f"{report.details} app details, {report.prices} prices in {report.batches} batches")
+    for line in report.skipped:
+        _err(f"skipped: {line}")
+    return 0

@@ -10,8 +10,8 @@
 Pasted text is read from standard input (hidden at a terminal), never from an argument,
 so it never lands in shell history or `ps`. A running bot picks the new sign-in up at its
 next "steam_token_renewal" run (every 30 min) or sooner when a family call needs it.
-Hook-up in cli.py: `add_steam_parser(sub)` in build_parser and
-`if cmd == "steam": return _cli_steam.run(args, config)` in _dispatch.
+Hook-up in familybot_trio.cli: `add_steam_parser(sub)` in build_parser and
+`if cmd == "steam": return _steam.run(args, config)` in _dispatch.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ QR_TIMEOUT_S: Final = 5 * 60.0  # signin.QR_TIMEOUT_S (not imported: keeps --hel
 
 
 def add_steam_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the `steam` command and its actions to cli.py's subparsers. Returns: its parser."""
+    """Add the `steam` command and its actions to the CLI's subparsers. Returns: its parser."""
     cfg = argparse.ArgumentParser(add_help=False)
     cfg.add_argument("--config", "-c", type=Path, default=Path("config.toml"),
                      help="config file (default: ./config.toml)")

@@ -17,7 +17,9 @@ second `run` on the same data directory test it and refuse.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import functools
 import fcntl
 import logging
 import os
@@ -31,9 +33,11 @@ import trio
 
 from familybot_trio import blocking, console, logs
 from familybot_trio.app import App
-from familybot_trio.config import Config, Secrets
-from familybot_trio.errors import FamilybotError
+from familybot_trio.config import (ENV_DISCORD_TOKEN, ENV_STEAM_API_KEY, Config, Secrets,
+                                   load_config)
+from familybot_trio.errors import ConfigError, FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
+from gateway.errors import FatalCloseError, HTTPError
 
 log = logging.getLogger("familybot_trio.cli")
 
@@ -41,6 +45,13 @@ LOCK_FILE: Final = "familybot.lock"
 CONSOLE_SOCKET: Final = "console.sock"
 #: Exit status after a second signal (128 + SIGINT, the shell's convention).
 EXIT_AT_ONCE: Final = 130
+EXIT_FAILED: Final = 1
+EXIT_INTERRUPTED: Final = 130
+#: `run` stopped on something a restart cannot fix (refused bot token, fatal close code):
+#: the systemd unit does not restart on it, so a bad token cannot loop through identifies.
+EXIT_NEEDS_OPERATOR: Final = 3
+#: A step holding the running bot's loop longer than this is logged (ms).
+RUN_LOOP_BLOCK_MS: Final = 250.0
 
 
 class BotRunning(FamilybotError):
@@ -185,3 +196,61 @@ async def _watch_signals(signals: Any, app: App, root: trio.CancelScope) -> None
             logging.shutdown()
             sys.stderr.flush()
             os._exit(EXIT_AT_ONCE)
+
+
+#: Secrets `run` cannot do without (the ITAD key is optional: prices then lack lows).
+REQUIRED_FOR_RUN: Final = (("discord_token", ENV_DISCORD_TOKEN),
+                           ("steam_api_key", ENV_STEAM_API_KEY))
+
+
+def require_run_secrets(config: Config) -> None:
+    """Raise ConfigError (one note per further problem) when a secret `run` needs is unset."""
+    errors = [ConfigError(f"{config.path} (environment)", var, "<unset>",
+                          f"export {var}=... before starting (see README)")
+              for attr, var in REQUIRED_FOR_RUN if not getattr(config.secrets, attr)]
+    if errors:
+        for other in errors[1:]:
+            errors[0].add_note(str(other))
+        raise errors[0]
+
+
+def run_cmd(args: argparse.Namespace) -> int:
+    """`run`: load the config, require the secrets, run the bot; returns the exit status.
+
+    Raises: ConfigError (bad config, a required secret unset); the rest is printed and
+        mapped to 1, 3 (EXIT_NEEDS_OPERATOR) or 130.
+    """
+    config = load_config(args.config, require_secrets=False)
+    require_run_secrets(config)
+    s = config.secrets
+    logs.setup_logging(fmt=args.log_format, levels={"root": config.log_level, **config.log_levels},
+                       secrets=[s.discord_token, s.steam_api_key, s.itad_api_key])
+    detector = LoopBlockDetector(RUN_LOOP_BLOCK_MS, log_violations=True)
+    try:
+        features = [f.strip() for f in args.features.split(",")] if args.features else None
+        trio.run(functools.partial(run_bot, config, detector, features=features),
+                 instruments=[detector])
+    except BaseExceptionGroup as group:
+        problems = _leaves(group)
+        for exc in problems:
+            print(f"error: {exc}", file=sys.stderr)
+            if _token_refused(exc):
+                print("error: Discord refused the bot token: put the current one (developer "
+                      "portal -> Bot -> Reset Token) in FAMILYBOT_DISCORD_TOKEN", file=sys.stderr)
+        if all(isinstance(e, KeyboardInterrupt) for e in problems):
+            return EXIT_INTERRUPTED
+        if any(isinstance(e, FatalCloseError) or _token_refused(e) for e in problems):
+            return EXIT_NEEDS_OPERATOR
+        return EXIT_FAILED
+    return 0
+
+
+def _token_refused(exc: BaseException) -> bool:
+    return isinstance(exc, HTTPError) and exc.status == 401
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return out

@@ -8,13 +8,14 @@ error texts come from our error classes, which never carry one.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Final, TextIO
 
 import trio
 
-from familybot_trio import _cli_clients
+from familybot_trio.cli import _clients
 from familybot_trio.config import Config
 from familybot_trio.errors import ConfigError, FamilybotError, TokenExpired, Unauthorized
 from familybot_trio.store.records import AppId
@@ -55,7 +56,7 @@ async def run_checks(config: Config) -> list[CheckRow]:
     Cancellation: safe; clients are closed.
     """
     rows: list[CheckRow] = []
-    async with _cli_clients.open_clients(config) as c:
+    async with _clients.open_clients(config) as c:
 
         async def check(name: str, required: bool, fn: Callable[[], Awaitable[str]]) -> None:
             try:
@@ -149,3 +150,10 @@ def print_table(rows: list[CheckRow], out: TextIO) -> None:
 def exit_code(rows: list[CheckRow]) -> int:
     """0 when every required check passed, 1 otherwise."""
     return 1 if any(r.status == "FAIL" and r.required for r in rows) else 0
+
+
+async def check_cmd(config: Config) -> int:
+    """`check`: the credential table; 1 when a required check failed."""
+    rows = await run_checks(config)
+    print_table(rows, sys.stdout)
+    return exit_code(rows)
