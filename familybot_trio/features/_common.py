@@ -1,24 +1,24 @@
 """Helpers every feature may use (features never import each other; they import this).
 
-Prices are formatted by babel for the family's country and language: never a hard-coded
-"$". The currency comes from the price record when known, else from the country.
+Prices are formatted by `features/_money.py` (Babel, the family's country and language):
+never a hard-coded "$". The currency comes from the price record when known, else from the
+country.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import logging
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from babel.numbers import format_currency, get_territory_currencies
 from steam.enums import EType
 from steam.steamid import SteamID
 
 from familybot_trio.errors import NotFound, UpstreamError
+from familybot_trio.features._money import Money
 from familybot_trio.store import MemberRecord, SteamID64, WishlistItem
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
 from gateway.commands import ArgumentError
@@ -35,31 +35,14 @@ STORE_URL: Final = "https://store.steampowered.com/app/{appid}/"
 CAPSULE_URL: Final = "https://cdn.akamai.steamstatic.com/steam/apps/{appid}/header.jpg"
 
 
-@functools.lru_cache(maxsize=64)
-def currency_for(country: str) -> str:
-    """ISO 4217 currency of an ISO 3166 country (e.g. "DE" -> "EUR"); "USD" if unknown."""
-    found = get_territory_currencies(country.upper(), start_date=dt.date.today())
-    return found[0] if found else "USD"
-
-
-def locale_for(language: str, country: str) -> str:
-    """A babel locale from the config's language and country ("en", "DE" -> "en_DE")."""
-    return language if "_" in language else f"{language}_{country.upper()}"
-
-
 def format_money(app: App, cents: int | None, currency: str | None = None) -> str:
-    """`cents` as money in the family's locale, e.g. 1999 -> "$19.99" or "19,99 €".
+    """`cents` as money in the family's locale ("$19.99", "19,99 €"): `_money.Money.amount`.
 
-    Args: cents: minor units (None -> "n/a"); currency: ISO 4217, default the country's.
+    Args: cents: minor units (None -> "not sold in <country>"); currency: ISO 4217,
+        default the country's. New code: use `_money.Money.for_app(app)` directly.
     """
-    if cents is None:
-        return "n/a"
-    cfg = app.config
-    cur = currency or currency_for(cfg.country)
-    try:
-        return format_currency(cents / 100, cur, locale=locale_for(cfg.language, cfg.country))
-    except Exception:  # an odd locale/currency pair must not break an announcement
-        return format_currency(cents / 100, cur, locale="en")
+    money = Money.for_app(app)
+    return money.not_sold() if cents is None else money.amount(cents, currency)
 
 
 def store_url(appid: int) -> str:
@@ -101,8 +84,8 @@ def age_note(fetched_at: dt.datetime | None, now: dt.datetime) -> str:
 
 
 def warm_up(language: str, country: str) -> None:
-    """Load babel's locale data (a file read of tens of ms). Call once in a worker thread."""
-    format_currency(0, currency_for(country), locale=locale_for(language, country))
+    """Load Babel's locale data (a file read of tens of ms). Call once in a worker thread."""
+    Money(language, country).warm_up()
 
 
 # ---- Steam account references (used by members, profile, common_games) -----------------

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Final
 
 from familybot_trio.errors import StoreError, UpstreamError
 from familybot_trio.features import _common
+from familybot_trio.features._money import Money
 from familybot_trio.store import AppId, SteamID64
 from familybot_trio.upstream.models import FamilyGroupId, GameDetails, GamePrice
 from gateway.commands import CommandContext, integer
@@ -94,12 +95,12 @@ async def coop_games(app: App, copies: int) -> tuple[list[CoopGame], int]:
 
 
 def price_text(app: App, game: CoopGame) -> str:
-    """"free", "$19.99", "$9.99 (-50 %)" or "no price" for one game."""
+    """"free", "$19.99", "$9.99 (-50%, was $19.99)" or "not sold in <country>" (`_money`)."""
+    money = Money.for_app(app)
     store = game.price.store if game.price else game.details.price
     if store is None:
-        return "free" if game.details.is_free else "no price"
-    text = _common.format_money(app, store.final_cents, store.currency)
-    return f"{text} (-{store.discount_pct} %)" if store.is_discounted else text
+        return money.unpriced(is_free=game.details.is_free)
+    return money.price(store)
 
 
 def coop_lines(app: App, games: Sequence[CoopGame], names: Mapping[int, str]) -> list[str]:

@@ -24,7 +24,7 @@ Freshness: prices come from the catalog, which caches them for PRICE_TTL_S (6 h;
 check it is <= _common.STALE_PRICE_S), so an alert or a /deals line never rests on a price
 older than that and `_common.age_note` would always be empty; /deals says so in its footer.
 Without a deals channel (channels.deals unset) the job logs once and does nothing.
-Money is formatted by babel for the configured country (`_common.format_money`).
+Money is formatted by `features/_money.py` (Babel, the family's locale).
 
 Logger: `familybot_trio.features.deals`.
 """
@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
 from familybot_trio.errors import UpstreamError
 from familybot_trio.features import _common
+from familybot_trio.features._money import Money
 from familybot_trio.store import MemberRecord, OutboxDraft, Snowflake, SteamID64
 from familybot_trio.upstream.catalog import PRICE_TTL_S
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
@@ -125,17 +126,18 @@ def find_deals(app: App, wanted: Mapping[AppId, tuple[SteamID64, ...]],
 
 
 def deal_text(app: App, deal: Deal) -> str:
-    """"**$9.99** (-75%, was $39.99) · lowest price ever" in the family's currency."""
+    """"**$9.99** (-75%, was $39.99) · lowest price ever" in the family's currency (`_money`)."""
+    money = Money.for_app(app)
     store = deal.price.store
     assert store is not None
-    cur = store.currency or deal.price.currency
-    money = lambda cents: _common.format_money(app, cents, cur)  # noqa: E731
-    text = f"**{money(store.final_cents)}** (-{store.discount_pct}%, was {money(store.initial_cents)})"
+    if store.currency is None and deal.price.currency:
+        store = replace(store, currency=deal.price.currency)
+    text = money.price(store, bold=True)
     if deal.low_cents is not None:
         if store.final_cents <= deal.low_cents:
             text += " · lowest price ever"
         else:
-            text += f" · historical low {money(deal.low_cents)}"
+            text += f" · {money.low_of(deal.price)}"
     return text
 
 

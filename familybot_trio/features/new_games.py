@@ -23,11 +23,12 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Final
 
 from familybot_trio.errors import Unauthorized, UpstreamError
 from familybot_trio.features import _common
+from familybot_trio.features._money import FREE, Money
 from familybot_trio.store import (
     AppId,
     LibraryApp,
@@ -127,31 +128,26 @@ def _owners(entry: LibraryEntry, names: Mapping[int, str]) -> list[str]:
     return [names.get(int(s), str(int(s))) for s in entry.owner_steamids]
 
 
-def _money(app: App, cents: int | None, currency: str | None) -> str:
-    return _common.format_money(app, cents, currency)
-
-
 def price_text(app: App, details: GameDetails | None, price: GamePrice | None) -> str:
-    """The current price in the family's currency, e.g. "$14.99 (-25%, was $19.99)"."""
+    """The current price in the family's currency, e.g. "$14.99 (-25%, was $19.99)" (`_money`)."""
+    money = Money.for_app(app)
     if details is not None and details.is_free:
-        return "Free"
+        return FREE
     store = price.store if price is not None else None
     if store is None and details is not None:
         store = details.price
+    if store is None and details is None:
+        return "unknown"  # the store did not answer: say nothing about where it is sold
     if store is None:
-        return "n/a"
-    cur = store.currency or (price.currency if price else None)
-    text = _money(app, store.final_cents, cur)
-    if store.is_discounted:
-        text += f" (-{store.discount_pct}%, was {_money(app, store.initial_cents, cur)})"
-    return text
+        return money.unpriced(is_free=False, coming_soon=details.coming_soon)
+    if store.currency is None and price is not None and price.currency:
+        store = replace(store, currency=price.currency)
+    return money.price(store)
 
 
 def low_text(app: App, price: GamePrice | None) -> str:
-    """The historical low (ITAD, all stores) in the family's currency, or "unknown"."""
-    if price is None or price.history_low_cents is None:
-        return "unknown"
-    return _money(app, price.history_low_cents, price.currency)
+    """The historical low saying which one (Steam's or any store's), or "unknown"."""
+    return Money.for_app(app).low_of(price) or "unknown"
 
 
 def _name(appid: AppId, facts: _Facts) -> str:

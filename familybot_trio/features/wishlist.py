@@ -29,12 +29,14 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
 from familybot_trio.errors import UpstreamError
 from familybot_trio.features import _common
+from familybot_trio.features._money import Money
 from familybot_trio.store import MemberRecord, SteamID64
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
 from gateway.commands import ArgumentError, CommandContext, string
@@ -112,34 +114,20 @@ async def refresh_all_wishlists(app: App, members: Sequence[MemberRecord]) -> No
 
 def price_text(app: App, price: GamePrice | None, details: GameDetails,
                wanting: int = 1) -> str:
-    """"$29.99 (-25%, was $39.99) · $9.99 each for 3 · low $19.99" in the family's currency."""
+    """"**$29.99** (-25%, was $39.99) · $9.99 each for 3 · Steam's low $19.99" (`_money`)."""
+    money = Money.for_app(app)
     store = price.store if price is not None else None
     if store is None:
-        if details.is_free:
-            return "free"
-        return "not priced yet" if details.coming_soon else "no price in this country"
-    cur = store.currency or (price.currency if price else None)
-    text = f"**{_common.format_money(app, store.final_cents, cur)}**"
-    if store.is_discounted:
-        text += (f" (-{store.discount_pct}%, was "
-                 f"{_common.format_money(app, store.initial_cents, cur)})")
+        return money.unpriced(is_free=details.is_free, coming_soon=details.coming_soon)
+    if store.currency is None and price is not None and price.currency:
+        store = replace(store, currency=price.currency)
+    text = money.price(store, bold=True)
     if wanting > 1:
-        text += f" · {_common.format_money(app, round(store.final_cents / wanting), cur)} each for {wanting}"
-    low = historical_low(price)
+        text += f" · {money.amount(round(store.final_cents / wanting), store.currency)} each for {wanting}"
+    low = money.low_of(price)
     if low is not None:
-        text += f" · low {_common.format_money(app, low, price.currency or cur)}"  # type: ignore[union-attr]
+        text += f" · {low}"
     return text
-
-
-def historical_low(price: GamePrice | None) -> int | None:
-    """Steam's own lowest price (ITAD storeLow) when known, else ITAD's all-store low.
-
-    The Steam low is the fair comparison for a Steam price (reference pitfall P28).
-    """
-    if price is None:
-        return None
-    return price.store_low_cents if price.store_low_cents is not None \
-        else price.history_low_cents
 
 
 def link(name: str, appid: int) -> str:

@@ -81,7 +81,7 @@ async def test_coop_lines_show_copies_owners_and_price(start_world) -> None:
     text = "\n".join(e.get("description", "") for r in replies for e in r.embeds)
     line = next(l for l in text.splitlines() if "Raft Together" in l)
     assert "3 copies (TestUserOne, TestUserThree and TestUserTwo)" in line
-    assert "$9.99 (-50 %)" in line
+    assert "$9.99 (-50%, was $19.99)" in line  # the one formatter (_money), as everywhere
     assert set(listed(replies)) == expected(world, 3)
 
 
