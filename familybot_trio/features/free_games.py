@@ -2,9 +2,10 @@
 
 Two sources, one list. Epic's `freeGamesPromotions` says exactly what is free and until
 when: an element is free now when its discount price is 0 inside an active promotional
-offer with a 0 % price (`EpicOffer.is_free_now`). Vault items and "Mystery Game" placeholders
-(`is_mystery`) are wrappers, not games: they are never announced; upcoming mystery slots are
-only counted in `/free`. r/FreeGameFindings covers every other store; its titles read
+offer with a 0 % price (`EpicOffer.status`). A placeholder is what lacks a real product page
+(`EpicOffer.is_placeholder`: "Mystery Game" slots with productSlug "[]"): never announced,
+upcoming slots only counted in `/free`. A revealed vault game (a real product slug and an
+active 0 % window) is announced like any other, whatever its images say. r/FreeGameFindings covers every other store; its titles read
 "[Store] (Game|DLC|Other) Name" and we keep only what a family of PC players can claim for
 nothing: a known PC store, not expired, not a PSA, not in-game items, not DLC that needs a
 paid base game, not a raffle or a key-giveaway site, and not older than REDDIT_MAX_AGE_S.
@@ -138,24 +139,26 @@ def offer_key(store: str, url: str, title: str) -> str:
 
 def epic_offers(offers: tuple[EpicOffer, ...], now: dt.datetime
                 ) -> tuple[list[FreeOffer], list[UpcomingOffer], int]:
-    """Epic elements -> (free now, upcoming free, count of upcoming mystery slots).
+    """Epic elements -> (free now, upcoming free, count of upcoming placeholder slots).
 
-    Vault items and mystery placeholders never count as games; an offer without a store
-    page cannot be claimed and is skipped.
+    Each element is decided by `EpicOffer.status` (its offer data: windows, discount price,
+    page): only "free_now" is announced; "free_later" is listed; a placeholder ("Mystery
+    Game": no real product page) is only counted when a free window is ahead.
     """
     free: list[FreeOffer] = []
     upcoming: list[UpcomingOffer] = []
     mystery = 0
     for o in offers:
-        if o.is_mystery:
-            mystery += o.next_free_window(now) is not None
-            continue
-        if o.is_free_now(now) and o.url:
-            window = next(w for w in o.current if w.discount_pct == 0 and w.start <= now < w.end)
-            free.append(FreeOffer(offer_key("Epic Games", o.url, o.title), "epic", "Epic Games",
-                                  o.title, o.url, window.end, o.image_url,
+        status = o.status(now)
+        if status == "placeholder_later":
+            mystery += 1
+        elif status == "free_now" and o.url:
+            window = o.free_window(now)
+            assert window is not None  # "free_now" means a window covers now
+            free.append(FreeOffer(o.identity or offer_key("Epic Games", o.url, o.title), "epic",
+                                  "Epic Games", o.title, o.url, window.end, o.image_url,
                                   o.original_cents or None, o.currency))
-        elif (window := o.next_free_window(now)) is not None:
+        elif status == "free_later" and (window := o.next_free_window(now)) is not None:
             upcoming.append(UpcomingOffer(o.title, o.url, window.start, window.end))
     upcoming.sort(key=lambda u: (u.starts_at, u.title))
     return free, upcoming, mystery

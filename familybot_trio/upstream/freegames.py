@@ -3,8 +3,9 @@
 Epic (store-site-backend-static.ak.epicgames.com/freeGamesPromotions) answers GraphQL-style:
 `data.Catalog.searchStore.elements[]`, sometimes with `errors[]` beside valid data (parsed,
 errors logged) and sometimes with `searchStore: null` (an UpstreamError). "Free now" means
-price 0 and an active promo window with 0% price (`EpicOffer.is_free_now`). Vault and
-"Mystery Game" placeholders are marked `is_mystery`; what to announce is a feature's call.
+price 0 and an active promo window with 0% price (`EpicOffer.is_free_now`). An element with
+no real product page ("Mystery Game" slots: productSlug "[]", no mappings) is a
+placeholder (`EpicOffer.is_placeholder`); what to announce is a feature's call.
 
 Reddit: `/r/FreeGameFindings/new.rss` (Atom) or `/new.json` (Listing of t3). Titles follow
 "[Store] (Game|DLC|Other) Name"; expired posts carry the "Expired" flair (JSON only).
@@ -21,6 +22,7 @@ from typing import Any, Final
 
 import httpx
 
+from familybot_trio import links
 from familybot_trio.upstream._http import (
     RetryPolicy,
     Transient,
@@ -35,7 +37,6 @@ from familybot_trio.upstream.models import EpicOffer, FreeGamePost, PromoWindow
 log = logging.getLogger("familybot_trio.upstream.freegames")
 
 EPIC_BASE_URL: Final = "https://store-site-backend-static.ak.epicgames.com"
-EPIC_STORE_URL: Final = "https://store.epicgames.com/en-US/p/"
 REDDIT_BASE_URL: Final = "https://www.reddit.com"
 SUBREDDIT: Final = "FreeGameFindings"
 USER_AGENT: Final = "familybot-trio/0.1 (self-hosted Steam family Discord bot)"
@@ -63,19 +64,52 @@ def _windows(groups: Any) -> tuple[PromoWindow, ...]:
     return tuple(out)
 
 
-def _epic_slug(e: dict[str, Any]) -> str | None:
-    for mapping in (e.get("offerMappings") or []) + ((e.get("catalogNs") or {}).get("mappings")
-                                                     or []):
-        if mapping.get("pageSlug"):
-            return str(mapping["pageSlug"])
-    slug = e.get("productSlug")
-    return str(slug) if slug and slug != "[]" else None
+#: offerType values whose page is an add-on page (their own /p/ page, not the base game's).
+_ADDON_TYPES: Final = frozenset({"DLC", "ADD_ON", "ADDON", "UNLOCKABLE", "CONSUMABLE",
+                                 "DIGITAL_EXTRA"})
+
+
+def _page_kind(e: dict[str, Any]) -> str:
+    """"bundle", "addon" or "product", from offerType and the category paths."""
+    categories = {str(c.get("path", "")) for c in e.get("categories") or ()}
+    offer_type = str(e.get("offerType", "")).upper()
+    if offer_type == "BUNDLE" or categories & {"bundles", "bundles/games"}:
+        return "bundle"
+    if offer_type in _ADDON_TYPES or "addons" in categories:
+        return "addon"
+    return "product"
+
+
+def _epic_link(e: dict[str, Any], kind: str) -> links.StoreLink | None:
+    """The element's own page, read the way the store links it.
+
+    An add-on's page is its own offerMappings entry (its catalogNs mapping is the base
+    game's home, a different product); a product or bundle takes its productHome mapping,
+    then catalogNs, then productSlug. `urlSlug` is never used: for many elements it is an
+    internal id (hex) or "mystery-game-N", not a page. Returns None when no candidate is a
+    real slug (Epic's placeholders carry productSlug "[]" and no mappings).
+    """
+    offer_maps = [m for m in e.get("offerMappings") or () if isinstance(m, dict)]
+    ns_maps = [m for m in (e.get("catalogNs") or {}).get("mappings") or () if isinstance(m, dict)]
+    if kind == "addon":
+        candidates = [m.get("pageSlug") for m in offer_maps]
+    else:
+        homes = [m for m in offer_maps + ns_maps if m.get("pageType") == "productHome"]
+        candidates = [m.get("pageSlug") for m in homes + offer_maps]
+    candidates.append(e.get("productSlug"))
+    for slug in candidates:
+        if isinstance(slug, str) and (link := links.epic_page(slug, kind)) is not None:
+            return link
+    return None
 
 
 @guard("freeGamesPromotions", "epic")
 def parse_epic(body: Any) -> tuple[EpicOffer, ...]:
     """freeGamesPromotions body -> offers (all elements; filtering is the feature's).
 
+    Each element is read from its offer data: price.totalPrice (discountPrice, originalPrice,
+    currencyCode), promotions (current and upcoming windows with their discount), offerType
+    and categories (which page kind), mappings (which page). Images never decide anything.
     Raises: UpstreamError when `searchStore` is missing (e.g. invalid country).
     """
     if not isinstance(body, dict):
@@ -91,12 +125,13 @@ def parse_epic(body: Any) -> tuple[EpicOffer, ...]:
         promos = e.get("promotions") or {}
         total = (e.get("price") or {}).get("totalPrice") or {}
         images = {k.get("type"): k.get("url") for k in e.get("keyImages") or ()}
-        slug = _epic_slug(e)
-        title = str(e.get("title", ""))
+        kind = _page_kind(e)
+        link = _epic_link(e, kind)
         offers.append(EpicOffer(
-            offer_id=str(e["id"]), namespace=str(e.get("namespace", "")), title=title,
-            offer_type=str(e.get("offerType", "")), description=str(e.get("description", "")),
-            url=EPIC_STORE_URL + slug if slug else None,
+            offer_id=str(e["id"]), namespace=str(e.get("namespace", "")),
+            title=str(e.get("title", "")), offer_type=str(e.get("offerType", "")),
+            description=str(e.get("description", "")),
+            url=link.url if link else None,
             image_url=images.get("OfferImageWide") or images.get("DieselStoreFrontWide")
             or images.get("Thumbnail"),
             original_cents=int(total.get("originalPrice", 0)),
@@ -104,8 +139,7 @@ def parse_epic(body: Any) -> tuple[EpicOffer, ...]:
             currency=str(total.get("currencyCode", "")),
             current=_windows(promos.get("promotionalOffers")),
             upcoming=_windows(promos.get("upcomingPromotionalOffers")),
-            is_mystery=("VaultClosed" in images or e.get("productSlug") == "[]"
-                        or title.lower().startswith("mystery game")),
+            page_kind=kind, identity=link.identity if link else None,
         ))
     return tuple(offers)
 

@@ -276,10 +276,15 @@ class PromoWindow:
 
 @dataclass(frozen=True, slots=True)
 class EpicOffer:
-    """One element of Epic's freeGamesPromotions.
+    """One element of Epic's freeGamesPromotions, decided from its offer data only.
 
-    offer_type: Epic's own ("BASE_GAME", "DLC", "OTHERS", ...). is_mystery: a vault /
-    "Mystery Game" placeholder (VaultClosed image, slug "[]", or a mystery title).
+    offer_type: Epic's own ("BASE_GAME", "DLC", "OTHERS", "BUNDLE", ...). page_kind:
+    "product", "addon" or "bundle" (from offerType and categories). url / identity: the
+    element's own store page (familybot_trio.links.epic_page) and its canonical identity,
+    None when the element names no real product page (no offerMappings, catalogNs
+    mappings or productSlug: Epic's "Mystery Game" slots carry productSlug "[]").
+    is_placeholder: url is None, so there is nothing a family could claim; vault images
+    or a title never decide it (a revealed vault item keeps its VaultClosed image).
     """
 
     offer_id: str
@@ -294,18 +299,51 @@ class EpicOffer:
     currency: str
     current: tuple[PromoWindow, ...]
     upcoming: tuple[PromoWindow, ...]
-    is_mystery: bool
+    page_kind: str = "product"
+    identity: str | None = None
+
+    @property
+    def is_placeholder(self) -> bool:
+        """True when the element has no real product page (see the class docstring)."""
+        return self.url is None
+
+    def free_window(self, now: datetime) -> PromoWindow | None:
+        """The 0%-price promo window covering `now` (aware UTC) when the discount price is
+        0, as the store's "Free Now" rule reads it; else None."""
+        if self.discount_cents != 0:
+            return None
+        return next((w for w in self.current if w.discount_pct == 0 and w.start <= now < w.end),
+                    None)
 
     def is_free_now(self, now: datetime) -> bool:
         """True when price is 0 and a 0%-price promo window covers `now` (aware UTC)."""
-        return self.discount_cents == 0 and any(
-            w.discount_pct == 0 and w.start <= now < w.end for w in self.current
-        )
+        return self.free_window(now) is not None
 
     def next_free_window(self, now: datetime) -> PromoWindow | None:
-        """The first upcoming free window starting after `now`, or None."""
-        windows = [w for w in self.upcoming if w.discount_pct == 0 and w.start > now]
+        """The first 0%-price window starting after `now` (upcoming, or a current-list
+        window that has not started yet), or None."""
+        windows = [w for w in self.upcoming + self.current if w.discount_pct == 0 and w.start > now]
         return min(windows, key=lambda w: w.start, default=None)
+
+    def status(self, now: datetime) -> str:
+        """What the element is at `now`, from its offer data.
+
+        Returns: "free_now" (claimable), "free_later" (a 0% window ahead), "placeholder_later"
+            (an unrevealed slot with a 0% window ahead), "placeholder" (no product, no free
+            window), "discounted" (an active window above 0% or a price cut), "paid" (no
+            active promotion).
+        """
+        free_later = self.next_free_window(now) is not None
+        if self.is_placeholder:
+            return "placeholder_later" if free_later else "placeholder"
+        if self.is_free_now(now):
+            return "free_now"
+        if free_later:
+            return "free_later"
+        active = any(w.start <= now < w.end for w in self.current)
+        if active or self.discount_cents < self.original_cents:
+            return "discounted"
+        return "paid"
 
 
 @dataclass(frozen=True, slots=True)
