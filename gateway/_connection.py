@@ -9,19 +9,28 @@ ACK on the old socket must not count against the new one: Psycheros #42's reconn
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import trio
 import trio_websocket
+from wsproto.connection import ConnectionState
 
-from gateway._protocol import GATEWAY_QUERY
+from gateway import _protocol as P
+
 from gateway._send_limiter import SendLimiter
 from gateway.codec import ZlibStreamInflater
 
 if TYPE_CHECKING:
     from gateway.errors import FatalCloseError
+
+log = logging.getLogger("gateway.connection")
+
+#: Errors that mean "this connection could not be opened": reconnect with backoff.
+CONNECT_ERRORS = (OSError, trio_websocket.HandshakeError, trio_websocket.DisconnectionTimeout,
+                  trio.BrokenResourceError)
 
 
 class Next(enum.Enum):
@@ -82,4 +91,46 @@ def gateway_url_with_query(url: str) -> str:
     Returns: e.g. "wss://gateway.discord.gg/?v=10&encoding=json&compress=zlib-stream".
     """
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", GATEWAY_QUERY, ""))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", P.GATEWAY_QUERY, ""))
+
+
+async def host_websocket(url: str, *, task_status: trio.TaskStatus[
+        tuple[trio_websocket.WebSocketConnection, trio.CancelScope]]) -> None:
+    """Open the websocket and keep trio-websocket's reader task alive until told to stop.
+
+    Args: url: full gateway URL with query. task_status: started((ws, scope)) once open;
+        cancel `scope` once the socket is closed (or the close gave up).
+    Raises (before started): CONNECT_ERRORS when the connection cannot be opened.
+    Connecting is cancellable; once open the scope is shielded, so when the shard's tasks
+    are cancelled (close(), or its nursery from outside) the reader still runs, reads the
+    server's answering close frame and the close handshake completes at once.
+    """
+    started = False
+    with trio.CancelScope() as scope:
+        try:
+            async with trio_websocket.open_websocket_url(
+                url, max_message_size=P.MAX_FRAME_BYTES, message_queue_size=256,
+                connect_timeout=P.CONNECT_TIMEOUT_S, disconnect_timeout=P.CLOSE_TIMEOUT_S,
+            ) as ws:
+                scope.shield, started = True, True
+                task_status.started((ws, scope))
+                await trio.sleep_forever()
+        except (*CONNECT_ERRORS, trio_websocket.ConnectionClosed) as exc:
+            if not started:
+                raise
+            # The reader ended (its socket is gone); the shard's reader sees it closed.
+            log.debug("websocket ended after the connection [cause:%r]", exc)
+
+
+async def close_websocket(ws: trio_websocket.WebSocketConnection, code: int) -> bool:
+    """Send a close frame with `code` and wait (shielded, CLOSE_TIMEOUT_S at most) for the answer.
+
+    Returns: False when we sent the close and no answering close frame was read in time
+        (the stream is dropped then); True when answered or the server had closed first.
+    Upstream: RFC 6455 section 5.5.1 (Close); Discord docs Gateway > Disconnecting.
+    """
+    ours = ws._wsproto.state is ConnectionState.OPEN  # else the server started the close
+    with trio.move_on_after(P.CLOSE_TIMEOUT_S) as cleanup:
+        cleanup.shield = True
+        await ws.aclose(code, "shutdown" if code == 1000 else "reconnecting")
+    return not ours or ws._wsproto.state is ConnectionState.CLOSED

@@ -10,10 +10,13 @@ Shape (one pass of `Shard._run_connections` = one websocket):
 
 Whoever decides a connection is over (reader on op 7/9/close, heartbeat on a missing ACK,
 close()) records what comes next (resume, identify, shutdown, fatal) with `_Conn.end` and
-cancels the per-connection nursery; the close frame (4000 to keep the session, 1000 only on
-shutdown) is then sent under a bounded shield. Dispatches go through a memory channel to the
-pump, which starts each handler in the app's nursery: no handler can delay the reader or the
-heartbeat.
+cancels the per-connection nursery; the close frame (4000 to keep the session, 1000 on
+shutdown or cancellation) is then sent under a bounded shield. trio-websocket's own reader
+task lives in a shielded host task (`_host_websocket`), outside the per-connection nursery, so
+it is still running when the close frame goes out: it reads the server's answer and the close
+handshake completes at once; the host is cancelled only after that (or after the bound).
+Dispatches go through a memory channel to the pump, which starts each handler in the app's
+nursery: no handler can delay the reader or the heartbeat.
 
 Upstream: Discord docs Gateway (Connecting, Sending Heartbeats, Resuming, Rate Limiting);
 shared/docs/discord-protocol.md sections 1.3-1.7 and 5.7.
@@ -34,7 +37,8 @@ import trio_websocket
 
 from familybot_trio import blocking
 from gateway import _protocol as P
-from gateway._connection import Conn, Next, gateway_url_with_query
+from gateway._connection import (CONNECT_ERRORS, Conn, Next, close_websocket,
+                                 gateway_url_with_query, host_websocket)
 from gateway._send_limiter import SendLimiter, heartbeat_reserve
 from gateway.codec import DecodeError, decode_json, encode_json, needs_thread
 from gateway.errors import FatalCloseError
@@ -43,8 +47,6 @@ from gateway.errors import FatalCloseError
 # requested from the blocking.py owner; until it exists, share the small-IO one.
 DECODE_LIMITER = "gateway_decode" if "gateway_decode" in blocking.LIMITS else "files"
 
-_CONNECT_ERRORS = (OSError, trio_websocket.HandshakeError, trio_websocket.DisconnectionTimeout,
-                   trio.BrokenResourceError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class Shard:
         self.resume_gateway_url: str | None = None
         self.latency_ms: float | None = None
         self.reconnects = 0  # connections that ended so far (each is followed by a reconnect)
+        self.closes_unanswered = 0  # our close frames the server never answered (dropped)
         self._gateway_url = ""
         self._starts_remaining, self._starts_total, self._starts_reset_s = 1, 1, 0.0
         self._last_identify_at: float | None = None
@@ -105,6 +108,7 @@ class Shard:
         self._loop_scope = trio.CancelScope()
         self._stopped = trio.Event()
         self._task_status: Any = trio.TASK_STATUS_IGNORED
+        self._tasks: trio.Nursery | None = None  # run()'s nursery: pump, websocket hosts
         self._outbox_send, self._outbox_recv = trio.open_memory_channel[str](64)
         self._pending_send: str | None = None
         self._events_send, self._events_recv = trio.open_memory_channel[tuple[str, Any]](1024)
@@ -116,11 +120,11 @@ class Shard:
 
         Args: dispatch(event_name, data): started in `handlers` for every op-0 event
             (READY and RESUMED included), in the order received; handlers: the app's nursery.
-        Returns: after close() (close code 1000 sent).
+        Returns: after close() (close code 1000 sent, the server's answer read).
         Raises: FatalCloseError for 4004 and 4010-4014 (message names the cause and fix);
             whatever get_gateway_bot raises.
-        Cancellation: cancelling run() sends close 4000 (bounded) so the session stays
-            resumable for a restart; only close() sends 1000.
+        Cancellation: cancelling run() closes the socket with 1000 like close() does, waiting
+            for the server's answer at most CLOSE_TIMEOUT_S.
         Upstream: GET /gateway/bot; Gateway > Connecting / Resuming.
         """
         info = await self._get_gateway_bot()
@@ -132,6 +136,7 @@ class Shard:
         self._task_status = task_status
         fatal: FatalCloseError | None = None
         async with trio.open_nursery() as nursery:
+            self._tasks = nursery
             nursery.start_soon(self._pump, dispatch, handlers)
             try:
                 with self._loop_scope:
@@ -146,7 +151,12 @@ class Shard:
             raise fatal
 
     async def close(self) -> None:
-        """Shut down: close code 1000 (ends the session), waits at most ~2 s; run() returns."""
+        """Shut down: close code 1000 (ends the session); run() returns.
+
+        An open socket is closed while its reader still runs (see `_host_websocket`), so the
+        server's answer is read in milliseconds; an unanswered close is dropped after
+        CLOSE_TIMEOUT_S.
+        """
         self._closing = True
         self._loop_scope.cancel()
         with trio.move_on_after(P.CLOSE_TIMEOUT_S + 1.0):
@@ -181,7 +191,7 @@ class Shard:
             self.state = ShardState.CONNECTING
             try:
                 await self._connect(conn, url)
-            except _CONNECT_ERRORS as exc:
+            except CONNECT_ERRORS as exc:
                 self.log.warning("gateway connect failed, retrying on the main URL "
                                  "[url:%s cause:%r]", url.split("?")[0], exc)
                 self.resume_gateway_url = None  # a dead resume host: fall back (twilight #1942)
@@ -229,22 +239,22 @@ class Shard:
         await trio.sleep_until(at)
 
     async def _connect(self, conn: Conn, url: str) -> None:
-        async with trio_websocket.open_websocket_url(
-            gateway_url_with_query(url), max_message_size=P.MAX_FRAME_BYTES,
-            message_queue_size=256, connect_timeout=P.CONNECT_TIMEOUT_S,
-            disconnect_timeout=P.CLOSE_TIMEOUT_S,
-        ) as ws:
-            conn.ws = ws
-            try:
-                async with trio.open_nursery() as nursery:
-                    conn.scope, conn.nursery = nursery.cancel_scope, nursery
-                    if conn.next is None:
-                        nursery.start_soon(self._read, conn)
-            finally:
-                code = 1000 if self._closing else conn.close_code
-                with trio.move_on_after(P.CLOSE_TIMEOUT_S) as cleanup:
-                    cleanup.shield = True  # bounded: then trio-websocket drops the stream
-                    await ws.aclose(code, "shutdown" if code == 1000 else "reconnecting")
+        assert self._tasks is not None
+        conn.ws, host = await self._tasks.start(host_websocket, gateway_url_with_query(url))
+        try:
+            async with trio.open_nursery() as nursery:
+                conn.scope, conn.nursery = nursery.cancel_scope, nursery
+                if conn.next is None:
+                    nursery.start_soon(self._read, conn)
+        finally:
+            # Not ended by a verdict = cancelled from outside: shutting down, like close().
+            shutdown = self._closing or conn.next in (None, Next.SHUTDOWN)
+            code = 1000 if shutdown else conn.close_code
+            if not await close_websocket(conn.ws, code):
+                self.closes_unanswered += 1
+                self.log.warning("the gateway did not answer our close (code %d) within "
+                                 "%.0f s; dropped the connection", code, P.CLOSE_TIMEOUT_S)
+            host.cancel()
 
     # ---------------------------------------------------------------- reader
     async def _receive(self, conn: Conn) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
+from wsproto.connection import ConnectionState
 
 from familybot_trio import blocking
 from gateway._protocol import MAX_FRAME_BYTES, MAX_PAYLOAD_BYTES, SEND_LIMIT, SEND_WINDOW_S
@@ -82,6 +83,7 @@ class FakeGateway:
         self.identify_count = self.resume_count = 0
         self.client_close_codes: list[int | None] = []  # code each client close carried
         self.server_close_codes: list[int] = []  # codes this fake closed with
+        self.server_close_answered: list[bool] = []  # per server close: client echoed it
         self.paths: list[str] = []  # path+query of every accepted connection
         self.connected_at: list[float] = []  # trio time of every accepted connection
         # Knobs tests flip:
@@ -259,6 +261,9 @@ class FakeGateway:
         self._notify()
         with trio.move_on_after(2):
             await conn.ws.aclose(code, reason)
+        # CLOSED = our close frame was answered by the client's (RFC 6455 5.5.1); a client
+        # that never read it leaves the handshake half done (LOCAL_CLOSING).
+        self.server_close_answered.append(conn.ws._wsproto.state is ConnectionState.CLOSED)
 
     def _require_live(self) -> _Conn:
         if self._live is None:
