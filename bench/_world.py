@@ -94,7 +94,8 @@ class UpstreamThread:
 
     def __init__(self, *, latency_ms: float, heartbeat_interval_ms: int) -> None:
         self.sandbox = SandboxProcess(latency_ms=latency_ms)
-        self.discord = FakeDiscord(token=BOT_TOKEN, heartbeat_interval_ms=heartbeat_interval_ms)
+        self.discord = FakeDiscord(token=BOT_TOKEN, heartbeat_interval_ms=heartbeat_interval_ms,
+                                   run_sync=functools.partial(blocking.run_sync, "files"))
         self._ready = threading.Event()
         self._token: trio.lowlevel.TrioToken | None = None
         self._scope: trio.CancelScope | None = None

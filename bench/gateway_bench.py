@@ -17,6 +17,7 @@ fake's Python work does slow the shard down (say so when reading the figure).
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import threading
@@ -33,6 +34,8 @@ from bench._raw_gateway import RawGatewayProcess
 from gateway.testing import FakeGateway
 
 TOKEN: Final = "bench-token.not-a-secret"
+#: The bot's policy for decoding big frames (what App passes to its Shard).
+DECODE_RUN_SYNC: Final = functools.partial(blocking.run_sync, "gateway_decode")
 
 #: One MESSAGE_CREATE as Discord sends it (ids are snowflake strings), ~600 bytes of JSON.
 MESSAGE: Final = {
@@ -52,7 +55,8 @@ class _GatewayThread:
     """A FakeGateway in its own thread and trio run."""
 
     def __init__(self) -> None:
-        self.fake = FakeGateway(token=TOKEN, allowed_intents=0)
+        self.fake = FakeGateway(token=TOKEN, allowed_intents=0,
+                                run_sync=functools.partial(blocking.run_sync, "files"))
         self._ready = threading.Event()
         self._token: trio.lowlevel.TrioToken | None = None
         self._scope: trio.CancelScope | None = None
@@ -120,7 +124,8 @@ async def _raw_events_per_s(events: int, reps: int, cpu_share: list[float]) -> l
             "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}}
 
     shard = Shard(token=TOKEN, intents=Intents.for_bot(prefix_commands=False),
-                  get_gateway_bot=get_gateway_bot, rng=random.Random(7))
+                  get_gateway_bot=get_gateway_bot, rng=random.Random(7),
+                  run_sync=DECODE_RUN_SYNC)
     rates = []
     try:
         async with trio.open_nursery() as handlers:
@@ -178,7 +183,8 @@ async def s5_gateway(*, events: int, reps: int, resume_reps: int) -> dict[str, A
                 await gw.fake.dispatch("MESSAGE_CREATE", MESSAGE)
 
         shard = Shard(token=TOKEN, intents=Intents.for_bot(prefix_commands=False),
-                      get_gateway_bot=get_gateway_bot, rng=random.Random(7))
+                      get_gateway_bot=get_gateway_bot, rng=random.Random(7),
+                      run_sync=DECODE_RUN_SYNC)
         async with trio.open_nursery() as handlers:
             await handlers.start(shard.run, dispatch, handlers)
             small = max(500, events // 10)  # FakeGateway is slow: a tenth is enough

@@ -24,6 +24,7 @@ the same transaction as the state, and the post carries the row's nonce with enf
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -193,7 +194,8 @@ class App:
         self.epic = Epic(http, up["epic"])
         self.fgf = FreeGameFindings(http, up["reddit"])
         self.catalog = Catalog(self.steam, self.itad, StoreCatalogCache(self.store, self.now))
-        discord_http = await open_client()
+        discord_http = await open_client(
+            run_sync=functools.partial(blocking.run_sync, "files"))
         self._cleanup.append(discord_http.aclose)
         self.rest = Rest(token=cfg.secrets.discord_token, client=discord_http,
                          base_url=up["discord_rest"])
@@ -201,7 +203,8 @@ class App:
             self.rest, prefix="!" if cfg.prefix_commands else None, admin_ids=cfg.admin_ids)
         self.shard = Shard(token=cfg.secrets.discord_token,
                            intents=Intents.for_bot(prefix_commands=cfg.prefix_commands),
-                           get_gateway_bot=self.rest.get_gateway_bot)
+                           get_gateway_bot=self.rest.get_gateway_bot,
+                           run_sync=functools.partial(blocking.run_sync, "gateway_decode"))
 
     async def _setup_features(self) -> None:
         from familybot_trio import features

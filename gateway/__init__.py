@@ -5,9 +5,10 @@ Layout: `shard` (one gateway connection: HELLO, IDENTIFY/RESUME, heartbeat, reco
 `commands` (one registry -> slash and `!` prefix commands), `messages` (Discord's limits,
 escaping, no mentions), `errors` (the exception tree), `testing` (FakeDiscord).
 
-Blocking work (building an httpx client, decoding a multi-MiB frame) goes through
-`familybot_trio.blocking`, the project's one concurrency policy; that module knows nothing
-of Steam either.
+Blocking work (building an httpx client, decoding a multi-MiB frame) goes through a
+`run_sync` callable the caller passes (`Shard(run_sync=...)`, `open_client(run_sync=...)`),
+so an application keeps one concurrency policy and this package imports nothing of it;
+alone, the gateway uses a worker thread under its own small limiter (`gateway._threads`).
 """
 
 from gateway._protocol import CloseCode, Intents, Opcode

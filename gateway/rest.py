@@ -26,10 +26,10 @@ import httpcore._backends.trio  # noqa: F401
 import httpx
 import trio
 
-from familybot_trio import blocking
 from gateway import _routes as r
 from gateway._buckets import RateLimiter
 from gateway._routes import Route
+from gateway._threads import RunSync, default_run_sync
 from gateway.errors import (
     CloudflareBanned,
     Forbidden,
@@ -61,15 +61,18 @@ NONCE_MAX: Final = 25
 EPHEMERAL: Final = 64
 
 
-async def open_client(*, timeout_s: float = 30.0) -> httpx.AsyncClient:
+async def open_client(*, timeout_s: float = 30.0,
+                      run_sync: RunSync = default_run_sync) -> httpx.AsyncClient:
     """A new httpx.AsyncClient for Rest, built off the event loop.
 
     Building a client loads the CA bundle (a file read of tens of ms), so it runs in a
-    worker thread under the "files" limiter (the blocking policy). The caller owns and
-    closes it: `async with await open_client() as client:`.
-    Args: timeout_s: connect/read/write/pool timeout per request, seconds.
+    worker thread through `run_sync`. The caller owns and closes it:
+    `async with await open_client() as client:`.
+    Args: timeout_s: connect/read/write/pool timeout per request, seconds; run_sync:
+        `await run_sync(fn)` runs the blocking build off the loop (default: a worker thread
+        under the gateway's own small limiter; an application passes its policy's).
     """
-    return await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=timeout_s))
+    return await run_sync(lambda: httpx.AsyncClient(timeout=timeout_s))
 
 
 @dataclass(frozen=True, slots=True)

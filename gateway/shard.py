@@ -35,18 +35,13 @@ from typing import Any
 import trio
 import trio_websocket
 
-from familybot_trio import blocking
 from gateway import _protocol as P
 from gateway._connection import (CONNECT_ERRORS, Conn, Next, close_websocket,
                                  gateway_url_with_query, host_websocket)
 from gateway._send_limiter import SendLimiter, heartbeat_reserve
+from gateway._threads import RunSync, default_run_sync
 from gateway.codec import DecodeError, decode_json, encode_json, needs_thread
 from gateway.errors import FatalCloseError
-
-# Big frames are decoded in a worker thread (blocking policy). A dedicated limiter name is
-# requested from the blocking.py owner; until it exists, share the small-IO one.
-DECODE_LIMITER = "gateway_decode" if "gateway_decode" in blocking.LIMITS else "files"
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,15 +72,20 @@ class Shard:
     Args: token: bot token (sent only in IDENTIFY/RESUME, never logged); intents: an
         `Intents` mask; get_gateway_bot: returns the raw JSON of GET /gateway/bot (called
         once per run); shard_id, shard_count: sent in IDENTIFY; rng: randomness for jitter
-        (tests pass a seeded one); properties: IDENTIFY `properties` override.
+        (tests pass a seeded one); properties: IDENTIFY `properties` override;
+        run_sync: `await run_sync(fn, *args)` runs a blocking call off the loop, used to
+        decode big frames (default: a worker thread under the gateway's own small limiter;
+        an application passes its concurrency policy's).
     No I/O happens here: `run` connects.
     """
 
     def __init__(self, *, token: str, intents: int,
                  get_gateway_bot: Callable[[], Awaitable[dict[str, Any]]],
                  shard_id: int = 0, shard_count: int = 1, rng: random.Random | None = None,
-                 properties: dict[str, str] | None = None) -> None:
+                 properties: dict[str, str] | None = None,
+                 run_sync: RunSync = default_run_sync) -> None:
         self._token, self.intents = token, int(intents)
+        self._run_sync = run_sync
         self._get_gateway_bot = get_gateway_bot
         self.shard_id, self.shard_count = shard_id, shard_count
         self._rng = rng or random.Random()
@@ -262,10 +262,10 @@ class Shard:
             msg = await conn.ws.get_message()
             if isinstance(msg, str):
                 if needs_thread(len(msg)):
-                    return await blocking.run_sync(DECODE_LIMITER, decode_json, msg)
+                    return await self._run_sync(decode_json, msg)
                 return decode_json(msg)
             if needs_thread(conn.inflater.buffered(msg)):
-                payload = await blocking.run_sync(DECODE_LIMITER, conn.inflater.feed, msg)
+                payload = await self._run_sync(conn.inflater.feed, msg)
             else:
                 payload = conn.inflater.feed(msg)
             if payload is not None:

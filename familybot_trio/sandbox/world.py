@@ -90,7 +90,8 @@ class World:
         """
         async with trio.open_nursery() as nursery:
             sandbox = await nursery.start(Sandbox(latency_ms=latency_ms).serve)
-            discord = await nursery.start(FakeDiscord(token=BOT_TOKEN).serve)
+            discord = await nursery.start(FakeDiscord(
+                token=BOT_TOKEN, run_sync=functools.partial(blocking.run_sync, "files")).serve)
             data_dir = tmp / "data"
             cfg_path = await blocking.run_sync("files", functools.partial(
                 write_config, tmp / "config.toml", sandbox, discord, data_dir,

@@ -24,6 +24,7 @@ from typing import Any, Final
 import httpx
 import trio
 
+from gateway._threads import RunSync, default_run_sync
 from gateway.rest import Rest
 from gateway.testing._gateway_server import APPLICATION_ID, BOT_USER, FakeGateway
 from gateway.testing._rest_server import (
@@ -104,16 +105,19 @@ class FakeDiscord:
 
     Args: token: the bot token both sides accept; heartbeat_interval_ms; guild_ids: guilds
         in READY; allowed_intents: privileged intents the "portal" enabled (default:
-        MESSAGE_CONTENT, so prefix commands work).
+        MESSAGE_CONTENT, so prefix commands work); run_sync: how FakeGateway runs blocking
+        work off the loop (see gateway._threads; default: the gateway's own small limiter).
     Attributes: rest (FakeRest), gateway (FakeGateway), rest_url once serving.
     """
 
     def __init__(self, *, token: str = "fake-token", heartbeat_interval_ms: int = 41250,
-                 guild_ids: tuple[int, ...] = (GUILD_ID,), allowed_intents: int = 1 << 15) -> None:
+                 guild_ids: tuple[int, ...] = (GUILD_ID,), allowed_intents: int = 1 << 15,
+                 run_sync: RunSync = default_run_sync) -> None:
         self.token = token
         self.rest = FakeRest(token=token)
         self.gateway = FakeGateway(heartbeat_interval_ms=heartbeat_interval_ms, token=token,
-                                   allowed_intents=allowed_intents, guild_ids=guild_ids)
+                                   allowed_intents=allowed_intents, guild_ids=guild_ids,
+                                   run_sync=run_sync)
         self.application_id = APPLICATION_ID
         self._ids = itertools.count(1_250_000_000_000_000_000)
 
@@ -219,6 +223,6 @@ async def open_rest(fake: FakeDiscord | FakeRest, **kw: Any) -> AsyncIterator[Re
     rest_fake = fake.rest if isinstance(fake, FakeDiscord) else fake
     # Long timeouts: under a mock clock a short one could fire during a virtual-time jump.
     # verify=False: plain http on loopback, and it skips loading the CA bundle, a file read
-    # of ~50 ms that would hold the loop (a real bot builds its client via blocking.run_sync).
+    # of ~50 ms that would hold the loop (a real bot builds its client with open_client).
     async with httpx.AsyncClient(timeout=httpx.Timeout(3600.0), verify=False) as client:
         yield Rest(token=rest_fake.token, client=client, base_url=rest_fake.url, **kw)

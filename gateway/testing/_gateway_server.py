@@ -27,8 +27,8 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 from wsproto.connection import ConnectionState
 
-from familybot_trio import blocking
 from gateway._protocol import MAX_FRAME_BYTES, MAX_PAYLOAD_BYTES, SEND_LIMIT, SEND_WINDOW_S
+from gateway._threads import RunSync, default_run_sync
 
 log = logging.getLogger("gateway.testing.gateway")
 
@@ -71,11 +71,15 @@ class FakeGateway:
 
     Args: heartbeat_interval_ms: sent in HELLO; token: when set, IDENTIFY/RESUME with another
         token close 4004; allowed_intents: privileged intents the "portal" enabled (others
-        close 4014); guild_ids: guilds listed in READY.
+        close 4014); guild_ids: guilds listed in READY; run_sync: `await run_sync(fn, *args)`
+        runs the deflating of big frames off the loop (default: a worker thread under the
+        gateway's own small limiter).
     """
 
     def __init__(self, *, heartbeat_interval_ms: int = 41250, token: str | None = None,
-                 allowed_intents: int = 1 << 15, guild_ids: tuple[int, ...] = (1234,)) -> None:
+                 allowed_intents: int = 1 << 15, guild_ids: tuple[int, ...] = (1234,),
+                 run_sync: RunSync = default_run_sync) -> None:
+        self._run_sync = run_sync
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.token, self.allowed_intents, self.guild_ids = token, allowed_intents, guild_ids
         self.url = ""
@@ -235,7 +239,7 @@ class FakeGateway:
         text = json.dumps(payload, separators=(",", ":")).encode()
         async with conn.lock:  # one zlib stream: compress and send in order
             if len(text) > 64 * 1024:
-                blob = await blocking.run_sync("files", _deflate, conn.deflater, text)
+                blob = await self._run_sync(_deflate, conn.deflater, text)
             else:
                 blob = _deflate(conn.deflater, text)
             if self.split_frames and len(blob) >= 2:
@@ -291,7 +295,7 @@ class FakeGateway:
         def make() -> str:
             return base64.b64encode(os.urandom(size_bytes)).decode()[:size_bytes]
 
-        blob = await blocking.run_sync("files", make)  # ~20 ms of work: off the loop
+        blob = await self._run_sync(make)  # ~20 ms of work: off the loop
         await self.dispatch("GUILD_CREATE", {"id": "1234", "big": blob})
 
     async def send_op(self, op: int, d: Any = None) -> None:

@@ -42,13 +42,18 @@ def gateway_bot(url: str, remaining: int = 1000, reset_after_ms: int = 86_400_00
 @asynccontextmanager
 async def running_shard(*, interval_ms: int = 41250, intents: int = INTENTS, handler=None,
                         fake: FakeGateway | None = None, remaining: int = 1000,
-                        reset_after_ms: int = 86_400_000) -> AsyncIterator[Harness]:
-    """Serve a FakeGateway, run a Shard against it until READY, yield; close at the end."""
+                        reset_after_ms: int = 86_400_000,
+                        **shard_kw: Any) -> AsyncIterator[Harness]:
+    """Serve a FakeGateway, run a Shard against it until READY, yield; close at the end.
+
+    shard_kw: further Shard arguments (e.g. run_sync).
+    """
     fake = fake or FakeGateway(heartbeat_interval_ms=interval_ms, token=TOKEN, allowed_intents=0)
     async with trio.open_nursery() as servers:
         await servers.start(fake.serve)
         shard = Shard(token=TOKEN, intents=intents, rng=random.Random(7),
-                      get_gateway_bot=gateway_bot(fake.url, remaining, reset_after_ms))
+                      get_gateway_bot=gateway_bot(fake.url, remaining, reset_after_ms),
+                      **shard_kw)
         h = Harness(fake, shard, ready=None)  # type: ignore[arg-type]
 
         async def dispatch(name: str, data: Any) -> None:
