@@ -4,12 +4,10 @@ Scope (decided): every game on ANY member's wishlist, not only the common ones. 
 interesting to the one member who wants it, and the common list is a subset anyway. Games
 the family library already has are skipped (nobody needs to buy them).
 
-A deal is a Steam price that is discounted AND either
-- at least `thresholds.deal_min_discount_pct` percent off, or
-- at most `thresholds.historical_low_buffer` x the historical low (ITAD's Steam low when
-  known, else its all-store low; compared only in the same currency).
-A full-price game is never a deal, even at its historical low (a never-discounted game
-would otherwise be "a deal" forever).
+A deal is a discounted Steam price for which a row of `_deal_rules.RULES` holds (at or
+below a historical low, within `thresholds.historical_low_buffer` x the low, or at least
+`thresholds.deal_min_discount_pct` percent off); that row writes the headline ("Lowest
+price ever", "Near its historical low", "-75%"). A full-price game is never a deal.
 
 Sales and announcements: state kv DEALS_SALES_KEY holds, per appid, the number of the
 current (or last) sale, whether it is active and whether it was alerted. A discount seen
@@ -31,6 +29,7 @@ Logger: `familybot_trio.features.deals`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -39,7 +38,7 @@ from typing import TYPE_CHECKING, Any, Final
 import trio
 
 from familybot_trio.errors import UpstreamError
-from familybot_trio.features import _common
+from familybot_trio.features import _common, _deal_rules
 from familybot_trio.features._money import Money
 from familybot_trio.store import MemberRecord, OutboxDraft, Snowflake, SteamID64
 from familybot_trio.upstream.catalog import PRICE_TTL_S
@@ -54,8 +53,9 @@ log = logging.getLogger("familybot_trio.features.deals")
 
 #: state kv key: {str(appid): {"no": sale number, "active": bool, "alerted": bool}}.
 DEALS_SALES_KEY: Final = "deals.sales"
-#: At most this many deal announcements per run (best first); the rest are summed up.
-MAX_ALERTS_PER_RUN: Final = 10
+#: More new deals than this in one run (the first run on a family full of sales, a big
+#: seasonal sale) are posted as one digest, split at Discord's limits, not one alert each.
+DIGEST_OVER: Final = 3
 #: /deals shows at most this many embeds (of DESCRIPTION_CHARS each); the rest are counted.
 MAX_REPLY_EMBEDS: Final = 4
 DESCRIPTION_CHARS: Final = 4000
@@ -68,8 +68,9 @@ EMBED_COLOR: Final = 0xA4D007  # Steam's sale green
 class Deal:
     """One current deal.
 
-    Attributes: appid; name; price (the GamePrice, store set); low_cents (historical low
-    used, or None); reason ("historical_low" or "discount"); wanted_by (SteamID64s).
+    Attributes: appid; name; price (the GamePrice, store set); low_cents (the historical low
+    shown, or None); reason (the `_deal_rules.RULES` key that named it); rank (that row's
+    index: lower is better); headline ("Lowest price ever", "-75%", ...); wanted_by.
     """
 
     appid: AppId
@@ -77,48 +78,34 @@ class Deal:
     price: GamePrice
     low_cents: int | None
     reason: str
+    rank: int
+    headline: str
     wanted_by: tuple[SteamID64, ...]
 
     @property
     def sort_key(self) -> tuple[int, int, int]:
-        """Best first: historical lows, then deeper discounts, then more wanting members."""
+        """Best first: by rule row, then deeper discounts, then more wanting members."""
         store = self.price.store
         assert store is not None
-        return (self.reason != "historical_low", -store.discount_pct, -len(self.wanted_by))
-
-
-def judge(price: GamePrice | None, *, min_discount_pct: int, low_buffer: float
-          ) -> tuple[str, int | None] | None:
-    """Is this price a deal? Returns: (reason, historical low used) or None.
-
-    Args: price: from the catalog; min_discount_pct (0-100); low_buffer (>= 1.0).
-    """
-    store = price.store if price is not None else None
-    if price is None or store is None or not store.is_discounted:
-        return None
-    low = price.store_low_cents if price.store_low_cents is not None else price.history_low_cents
-    same_currency = store.currency is None or price.currency is None \
-        or store.currency == price.currency
-    if low is not None and same_currency and store.final_cents <= low * low_buffer:
-        return "historical_low", low
-    if store.discount_pct >= min_discount_pct:
-        return "discount", low if same_currency else None
-    return None
+        return (self.rank, -store.discount_pct, -len(self.wanted_by))
 
 
 def find_deals(app: App, wanted: Mapping[AppId, tuple[SteamID64, ...]],
                details: Mapping[AppId, GameDetails], prices: Mapping[AppId, GamePrice]
                ) -> list[Deal]:
-    """Deals among `wanted` by the configured thresholds, best first."""
+    """Deals among `wanted` by the configured thresholds (`_deal_rules`), best first."""
     th = app.config.thresholds
+    money = Money.for_app(app)
     out = []
     for appid, who in wanted.items():
         d, p = details.get(appid), prices.get(appid)
-        verdict = judge(p, min_discount_pct=th.deal_min_discount_pct,
-                        low_buffer=th.historical_low_buffer)
+        verdict = _deal_rules.judge(p, min_discount_pct=th.deal_min_discount_pct,
+                                    low_buffer=th.historical_low_buffer)
         if d is None or p is None or verdict is None:
             continue
-        out.append(Deal(appid, d.name, p, verdict[1], verdict[0], who))
+        rank, rule, facts = verdict
+        low = facts.compared_low_cents
+        out.append(Deal(appid, d.name, p, low, rule.key, rank, rule.headline(facts, money), who))
     return sorted(out, key=lambda x: (x.sort_key, x.appid))
 
 
@@ -126,7 +113,7 @@ def find_deals(app: App, wanted: Mapping[AppId, tuple[SteamID64, ...]],
 
 
 def deal_text(app: App, deal: Deal) -> str:
-    """"**$9.99** (-75%, was $39.99) · lowest price ever" in the family's currency (`_money`)."""
+    """"**$9.99** (-75%, was $39.99) · Steam's low $9.99" in the family's currency (`_money`)."""
     money = Money.for_app(app)
     store = deal.price.store
     assert store is not None
@@ -134,10 +121,7 @@ def deal_text(app: App, deal: Deal) -> str:
         store = replace(store, currency=deal.price.currency)
     text = money.price(store, bold=True)
     if deal.low_cents is not None:
-        if store.final_cents <= deal.low_cents:
-            text += " · lowest price ever"
-        else:
-            text += f" · {money.low_of(deal.price)}"
+        text += f" · {money.low_of(deal.price)}"
     return text
 
 
@@ -145,8 +129,7 @@ def deal_embed(app: App, deal: Deal, names: Mapping[int, str], footer: str | Non
                ) -> Embed:
     """The announcement of one deal (title links to the store, capsule as thumbnail)."""
     who = _common.join_names(names.get(int(s), str(s)) for s in deal.wanted_by)
-    headline = "At its historical low" if deal.reason == "historical_low" else "On sale"
-    return Embed(title=f"{headline}: {deal.name}", url=_common.store_url(deal.appid),
+    return Embed(title=f"{deal.headline}: {deal.name}", url=_common.store_url(deal.appid),
                  description=f"{deal_text(app, deal)}\nOn the wishlist of {who}",
                  color=EMBED_COLOR, thumbnail_url=_common.capsule_url(deal.appid),
                  footer=footer)
@@ -155,8 +138,28 @@ def deal_embed(app: App, deal: Deal, names: Mapping[int, str], footer: str | Non
 def deal_line(app: App, deal: Deal, names: Mapping[int, str]) -> str:
     """One /deals line: link, price text, wanting members."""
     who = _common.join_names(names.get(int(s), str(s)) for s in deal.wanted_by)
-    return (f"[{escape_markdown(deal.name)}](<{_common.store_url(deal.appid)}>): "
-            f"{deal_text(app, deal)} · {who}")
+    return (f"{deal.headline}: [{escape_markdown(deal.name)}](<{_common.store_url(deal.appid)}>)"
+            f" · {deal_text(app, deal)} · {who}")
+
+
+def digest_drafts(app: App, fresh: Sequence[tuple[Deal, int]], names: Mapping[int, str],
+                  channel: Snowflake) -> list[OutboxDraft]:
+    """Many new deals as one digest: every deal a line, best first, in as many embeds
+    (<= DESCRIPTION_CHARS each) and messages (<= 10 embeds, 6,000 characters) as needed.
+
+    Each message is one outbox row keyed by the set of (appid, sale) it covers, so a retry
+    after a crash queues nothing twice. Returns: the drafts, in reading order.
+    """
+    deals = sorted(fresh, key=lambda f: (f[0].sort_key, f[0].appid))
+    ident = hashlib.sha256(",".join(f"{d.appid}:{n}" for d, n in sorted(
+        fresh, key=lambda f: f[0].appid)).encode()).hexdigest()[:16]
+    title = f"{len(deals)} new deals on the family's wishlists"
+    chunks = split_lines([deal_line(app, d, names) for d, _ in deals], DESCRIPTION_CHARS)
+    embeds = [Embed(title=title if i == 0 else f"{title} ({i + 1}/{len(chunks)})",
+                    description=c, color=EMBED_COLOR) for i, c in enumerate(chunks)]
+    return [OutboxDraft("deal", f"deals:digest:{ident}:{part}", channel,
+                        {"embeds": group, "allowed_mentions": NO_MENTIONS})
+            for part, group in enumerate(pack_embeds(embeds))]
 
 
 # ---------------------------------------------------------------------- data gathering
@@ -234,7 +237,8 @@ _warned_no_channel = False
 
 
 async def run_deals_job(app: App) -> list[str]:
-    """The `deals` job: find deals, queue one announcement per new (appid, sale).
+    """The `deals` job: find deals, queue one announcement per new (appid, sale), or one
+    digest when more than DIGEST_OVER are new at once.
 
     Returns: the dedupe keys queued this run. Raises: UpstreamError, StoreError.
     """
@@ -251,14 +255,13 @@ async def run_deals_job(app: App) -> list[str]:
     sales: dict[str, dict[str, Any]] = await app.store.state.get(DEALS_SALES_KEY) or {}
     fresh = advance_sales(sales, prices, deals)
     names = {int(m.steamid): m.name for m in members}
-    shown, rest = fresh[:MAX_ALERTS_PER_RUN], len(fresh) - MAX_ALERTS_PER_RUN
-    drafts = []
-    for i, (deal, sale_no) in enumerate(shown):
-        footer = (f"…and {rest} more deal{'s' if rest != 1 else ''} on the family's wishlists: "
-                  "/deals lists them all") if rest > 0 and i == len(shown) - 1 else None
-        embed = deal_embed(app, deal, names, footer)
-        drafts.append(OutboxDraft("deal", f"deal:{deal.appid}:{sale_no}", Snowflake(int(channel)),
-                                  {"embeds": [embed.to_dict()], "allowed_mentions": NO_MENTIONS}))
+    if len(fresh) > DIGEST_OVER:
+        drafts = digest_drafts(app, fresh, names, Snowflake(int(channel)))
+    else:
+        drafts = [OutboxDraft("deal", f"deal:{deal.appid}:{sale_no}", Snowflake(int(channel)),
+                              {"embeds": [deal_embed(app, deal, names).to_dict()],
+                               "allowed_mentions": NO_MENTIONS})
+                  for deal, sale_no in fresh]
     await app.announce(drafts)  # before the state: a crash in between re-derives the same keys
     await app.store.state.set(DEALS_SALES_KEY, sales, app.now())
     log.info("deals checked [games:%d deals:%d new:%d announced:%d]", len(prices), len(deals),

@@ -6,7 +6,13 @@ import datetime as dt
 
 import trio
 
-from familybot_trio.features.deals import DEALS_SALES_KEY, MAX_ALERTS_PER_RUN
+import pytest
+
+from familybot_trio.features import _deal_rules
+from familybot_trio.features._money import Money
+from familybot_trio.features.deals import DEALS_SALES_KEY, DIGEST_OVER
+from familybot_trio.upstream.models import AppId, GamePrice, PriceOverview
+from gateway.messages import EMBEDS_PER_MESSAGE_MAX, EMBED_DESCRIPTION_MAX, embed_length
 from familybot_trio.sandbox import _family as F
 from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS
 
@@ -112,23 +118,82 @@ async def test_a_price_at_its_historical_low_alerts_even_with_a_small_discount(s
         await _run(world, clock)
     posts = _posts_for(world, at_low)
     assert len(posts) == 1
-    assert "historical low" in posts[0].embeds[0]["title"].lower()
-    assert "lowest price ever" in posts[0].embeds[0]["description"]
+    price = fam.prices[F.AppId(at_low)]
+    assert posts[0].embeds[0]["title"].startswith("Lowest price ever: ")
+    assert f"Steam's low ${price.final_cents / 100:.2f}" in posts[0].embeds[0]["description"]
     assert _posts_for(world, above_low) == []
     assert await _keys(world) == [f"deal:{at_low}:1"]
 
 
-async def test_first_run_is_capped_and_points_to_the_command(start_world) -> None:
+async def test_first_run_on_many_sales_posts_one_digest_within_discords_limits(start_world
+                                                                               ) -> None:
     clock = Clock()
     world = await start_world(features=["deals"], now=clock)
+    fam = world.sandbox.family
+    targets = _targets(fam, 60)
+    for appid in targets:  # every wished game on sale: far more than one alert each
+        world.sandbox.start_sale(appid, 50)
     with trio.fail_after(60):
         await _run(world, clock)
+        first = list(world.discord.messages(DEALS))
         await _run(world, clock)  # nothing new: the same sales
     posts = world.discord.messages(DEALS)
-    assert len(posts) == MAX_ALERTS_PER_RUN
-    assert "/deals lists them all" in posts[-1].embeds[0]["footer"]["text"]
+    assert len(posts) == len(first)
     sales = await world.app.store.state.get(DEALS_SALES_KEY)
-    assert sum(1 for r in sales.values() if r["alerted"]) > MAX_ALERTS_PER_RUN
+    alerted = [int(a) for a, r in sales.items() if r["alerted"]]
+    assert len(alerted) > DIGEST_OVER
+    embeds = [e for m in posts for e in m.embeds]
+    assert embeds[0]["title"] == f"{len(alerted)} new deals on the family's wishlists"
+    assert all(e["title"].startswith(embeds[0]["title"]) for e in embeds)
+    for m in posts:  # Discord's limits per message and per embed
+        assert len(m.embeds) <= EMBEDS_PER_MESSAGE_MAX
+        assert sum(embed_length(e) for e in m.embeds) <= 6000
+        assert all(len(e["description"]) <= EMBED_DESCRIPTION_MAX for e in m.embeds)
+    text = "\n".join(e["description"] for e in embeds)
+    for appid in alerted:  # every deal named in the digest, once
+        assert text.count(f"/app/{appid}/") == 1
+    assert all(k.startswith("deals:digest:") for k in await _keys(world))
+
+
+# One row per rule of _deal_rules.RULES (plus the cases no row takes), first match wins.
+_TH = {"min_discount_pct": 30, "low_buffer": 1.2}
+
+
+def _price(final: int, initial: int, *, any_low: int | None, steam_low: int | None,
+           currency: str = "USD") -> GamePrice:
+    pct = round(100 - final * 100 / initial)
+    return GamePrice(AppId(10), "US", PriceOverview(final, initial, pct, "USD"), None,
+                     history_low_cents=any_low, store_low_cents=steam_low, currency=currency)
+
+
+@pytest.mark.parametrize(("price", "key", "headline"), [
+    # at the all-store low (and Steam's): truly the lowest price anywhere, ever
+    (_price(999, 3999, any_low=999, steam_low=999), "lowest_ever", "Lowest price ever"),
+    # at Steam's low, but another shop once sold it for less: only Steam's lowest
+    (_price(999, 3999, any_low=499, steam_low=999), "lowest_on_steam",
+     "Lowest price ever on Steam"),
+    # 10 % off, 1.11x Steam's low (<= the 1.2 buffer): near the low, not at it
+    (_price(1799, 1999, any_low=1599, steam_low=1620), "near_low", "Near its historical low"),
+    # no Steam low from ITAD: compared with the all-store low, 1.125x
+    (_price(1799, 1999, any_low=1599, steam_low=None), "near_low", "Near its historical low"),
+    # 75 % off but twice the low: a plain discount, said as a discount
+    (_price(999, 3999, any_low=499, steam_low=499), "discount", "-75%"),
+    # lows in another currency are never compared: a discount only
+    (_price(999, 3999, any_low=999, steam_low=999, currency="EUR"), "discount", "-75%"),
+])
+def test_each_deal_rule_writes_its_headline(price: GamePrice, key: str, headline: str) -> None:
+    rank, rule, facts = _deal_rules.judge(price, **_TH)
+    assert (rule.key, rule.headline(facts, Money("en", "US"))) == (key, headline)
+    assert _deal_rules.RULES[rank] is rule
+
+
+@pytest.mark.parametrize("price", [
+    _price(1999, 1999, any_low=1999, steam_low=1999),   # full price at its low: never a deal
+    _price(1799, 1999, any_low=999, steam_low=999),     # 10 % off, 1.8x the low
+    _price(1799, 1999, any_low=None, steam_low=None),   # 10 % off, no low known
+])
+def test_no_rule_holds_for_small_discounts_or_full_prices(price: GamePrice) -> None:
+    assert _deal_rules.judge(price, **_TH) is None
 
 
 async def test_deals_command_for_a_member_and_as_prefix(start_world) -> None:
