@@ -36,10 +36,11 @@ import trio
 
 from familybot_trio import blocking
 from familybot_trio.config import Config
-from familybot_trio.errors import FamilybotError, StoreError
+from familybot_trio.errors import FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
 from familybot_trio.schedule import Scheduler
-from familybot_trio.store import OutboxDraft, OutboxRow, Store
+from familybot_trio.outbox_sender import OutboxSender
+from familybot_trio.store import OutboxDraft, Store
 from familybot_trio.upstream import codec
 from familybot_trio.upstream.catalog import Catalog
 from familybot_trio.upstream.freegames import Epic, FreeGameFindings
@@ -52,10 +53,6 @@ from gateway.rest import open_client
 
 log = logging.getLogger("familybot_trio.app")
 
-#: How often the outbox sender looks for rows even when nobody woke it (s).
-OUTBOX_POLL_S: Final = 30.0
-#: A row that failed this many times stays pending but is no longer retried automatically.
-OUTBOX_MAX_ATTEMPTS: Final = 8
 #: Upper bound for the shutdown of the gateway and the store (s).
 STOP_TIMEOUT_S: Final = 10.0
 #: Cache records are (de)serialised on the loop up to this size, in a worker thread above it:
@@ -121,7 +118,7 @@ class App:
         self.scheduler = Scheduler(self, on_failure=self._job_failed,
                                    on_recovery=self._job_recovered, record=self._record_run)
         self.ready: Ready | None = None
-        self._outbox_wake = trio.Event()
+        self.outbox_sender = OutboxSender(self)
         self._stop = trio.Event()
         self._cleanup: list[Callable[[], Awaitable[None]]] = []
 
@@ -156,7 +153,7 @@ class App:
                 if new_hash != stored:
                     await self.store.state.set(COMMANDS_HASH_KEY, new_hash, self.now())
                 await nursery.start(self.scheduler.run)
-                nursery.start_soon(self._outbox_sender, name="outbox sender")
+                nursery.start_soon(self.outbox_sender.run, name="outbox sender")
                 task_status.started(self)
                 await self._stop.wait()
                 with trio.move_on_after(STOP_TIMEOUT_S) as scope:
@@ -226,7 +223,7 @@ class App:
 
     def wake_outbox(self) -> None:
         """Tell the outbox sender that rows are waiting (non-blocking)."""
-        self._outbox_wake.set()
+        self.outbox_sender.wake()
 
     async def announce(self, drafts: Sequence[OutboxDraft]) -> None:
         """Queue announcements (deduplicated forever by dedupe_key) and wake the sender.
@@ -240,61 +237,33 @@ class App:
             self.wake_outbox()
 
     async def flush_outbox(self) -> int:
-        """Post every pending outbox row now, oldest first. Returns: rows posted.
+        """Post every due outbox row now, oldest first (one pass). Returns: rows posted.
 
-        Each post carries the row's nonce with enforce_nonce, so a retry after a crash
-        between post and mark_sent returns the first message instead of posting twice.
-        A row that Discord refuses is marked failed (retried later, up to a limit).
+        Waits for a pass of the background sender already running, so a row is never posted
+        twice. See familybot_trio.outbox_sender for retries, failures and the admin notices.
+        Raises: StoreError.
         """
-        posted = 0
-        for row in await self.store.outbox.pending(max_attempts=OUTBOX_MAX_ATTEMPTS):
-            if await self._post_row(row):
-                posted += 1
-        return posted
-
-    async def _post_row(self, row: OutboxRow) -> bool:
-        payload = dict(row.payload)
-        pin = bool(payload.pop("pin", False))
-        try:
-            msg = await self.rest.create_message(row.channel_id, nonce=row.nonce, **payload)
-            if pin:
-                await self.rest.pin_message(row.channel_id, int(msg["id"]))
-        except HTTPError as exc:
-            log.warning("announcement not posted, will retry [kind:%s key:%s cause:%s]",
-                        row.kind, row.dedupe_key, exc)
-            await self.store.outbox.mark_failed(row.id, str(exc))
-            return False
-        await self.store.outbox.mark_sent(row.id, int(msg["id"]), self.now())
-        log.info("announcement posted [kind:%s key:%s channel:%d]", row.kind, row.dedupe_key,
-                 row.channel_id)
-        return True
-
-    async def _outbox_sender(self) -> None:
-        while True:
-            try:
-                await self.flush_outbox()
-            except StoreError as exc:
-                log.warning("outbox sender could not read the store [cause:%s]", exc)
-            with trio.move_on_after(OUTBOX_POLL_S):
-                await self._outbox_wake.wait()
-            self._outbox_wake = trio.Event()
+        return await self.outbox_sender.flush()
 
     # ---- admin reports -------------------------------------------------------------------
 
-    async def report_admin(self, text: str) -> None:
+    async def report_admin(self, text: str) -> bool:
         """Tell the admins: the admin_reports channel if configured, else a DM to each admin.
 
-        Never raises for Discord errors (they are logged): a report must not fail a job.
+        Returns: True if delivered. Never raises for Discord errors or a text over Discord's
+        limits (they are logged): a report must not fail a job.
         """
         try:
             if self.config.channels.admin_reports:
                 await self.rest.create_message(self.config.channels.admin_reports, content=text)
-                return
+                return True
             for admin in sorted(self.config.admin_ids):
                 dm = await self.rest.create_dm(admin)
                 await self.rest.create_message(int(dm["id"]), content=text)
-        except HTTPError as exc:
+            return True
+        except (HTTPError, ValueError) as exc:
             log.warning("could not reach the admins [cause:%s]", exc)
+            return False
 
     async def _job_failed(self, job: str, exc: BaseException, streak: int) -> None:
         await self.report_admin(f"Schedule `{job}` failed: {exc}. I will keep retrying with "

@@ -243,6 +243,17 @@ class Rest:
         return await self.request(Route("POST", r.CHANNEL_MESSAGES, {"channel_id": channel_id}),
                                   json_body=body, files=files)
 
+    async def get_messages(self, channel_id: int, *, limit: int = 50) -> list[dict]:
+        """The channel's most recent messages, newest first (needs Read Message History).
+
+        Args: limit: 1-100. Returns: message objects (Discord does not return `nonce` here).
+        Upstream: GET /channels/{channel.id}/messages?limit=N
+        """
+        if not 1 <= limit <= 100:
+            raise ValueError(f"limit {limit} is outside Discord's 1-100 for GET messages")
+        return await self.request(Route("GET", r.CHANNEL_MESSAGES, {"channel_id": channel_id}),
+                                  query={"limit": str(limit)})
+
     async def edit_message(self, channel_id: int, message_id: int, **fields: Any) -> dict:
         """Edit a message's content/embeds/flags/components/allowed_mentions.
 

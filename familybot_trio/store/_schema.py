@@ -135,6 +135,17 @@ _V3: Final = (
     "CREATE INDEX cache_by_expiry ON cache(expires_at)",
 )
 
+# v4: outbox delivery state. next_attempt_at: earliest retry (NULL = now); claimed_at: a
+# create-message request for the row was sent at this time (in flight until sent_at); failed_at:
+# Discord refused the row for good (retried hourly for a while, see familybot_trio.outbox_sender);
+# dropped_at: an admin dropped it (never sent, its dedupe_key stays used).
+_V4: Final = (
+    "ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER",
+    "ALTER TABLE outbox ADD COLUMN claimed_at INTEGER",
+    "ALTER TABLE outbox ADD COLUMN failed_at INTEGER",
+    "ALTER TABLE outbox ADD COLUMN dropped_at INTEGER",
+)
+
 #: MIGRATIONS[i] brings the database from user_version i to i + 1.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -207,7 +207,11 @@ class OutboxDraft:
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
-    """A stored announcement. nonce goes to Discord with enforce_nonce so a retry posts once."""
+    """A stored announcement. nonce goes to Discord with enforce_nonce so a retry posts once.
+
+    Delivery state: claimed_at (a post was sent, maybe in flight), next_attempt_at (no retry
+    before), failed_at (refused for good, last_error says why), dropped_at (an admin dropped it).
+    """
 
     id: OutboxId
     kind: str
@@ -220,6 +224,19 @@ class OutboxRow:
     message_id: Snowflake | None = None
     attempts: int = 0
     last_error: str | None = None
+    next_attempt_at: dt.datetime | None = None
+    claimed_at: dt.datetime | None = None
+    failed_at: dt.datetime | None = None
+    dropped_at: dt.datetime | None = None
+
+    @property
+    def status(self) -> str:
+        """"sent", "dropped", "failed" or "pending"."""
+        if self.sent_at is not None:
+            return "sent"
+        if self.dropped_at is not None:
+            return "dropped"
+        return "failed" if self.failed_at is not None else "pending"
 
 
 @dataclass(frozen=True, slots=True)

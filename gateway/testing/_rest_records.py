@@ -48,6 +48,7 @@ class MessageRecord:
     deleted: bool = False
     #: uploaded files: [{"filename", "content_type", "data" (bytes)}]
     attachments: tuple[dict, ...] = ()
+    at: float = 0.0  # trio clock when created, s
 
     @property
     def is_ephemeral(self) -> bool:

@@ -31,6 +31,7 @@ from hypercorn.trio import serve
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.testing._gateway_server import BOT_USER
 from gateway.testing._rest_records import (
     InteractionState,
     MessageRecord,
@@ -50,6 +51,7 @@ _FIRST_ID: Final = 1_300_000_000_000_000_000
 # (method, regex, handler name, exempt from buckets/global)
 _ROUTES: Final = [
     ("GET", r"/gateway/bot", "_gateway_bot", False),
+    ("GET", r"/channels/(?P<channel_id>\d+)/messages", "_get_messages", False),
     ("POST", r"/channels/(?P<channel_id>\d+)/messages", "_create_message", False),
     ("PATCH", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", "_edit_message", False),
     ("DELETE", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", "_delete_message", False),
@@ -82,6 +84,8 @@ class FakeRest:
         self.bucket_limit = 5
         self.bucket_reset_after_s = 1.0
         self.global_limit = 50
+        #: enforce_nonce dedupes only "in the past few minutes" (Create Message docs), seconds.
+        self.nonce_window_s = 300.0
         self.session_start_limit = {"total": 1000, "remaining": 1000,
                                     "reset_after": 14_400_000, "max_concurrency": 1}
         self.requests: list[RecordedRequest] = []
@@ -219,6 +223,10 @@ class FakeRest:
             data = body.encode() if isinstance(body, str) else body
         self._faults.append(_Fault(method, match, status, data, hdrs, times))
 
+    def clear_faults(self, match: str | None = None) -> None:
+        """Forget scripted faults (all, or those whose match is `match`): the outage ends."""
+        self._faults = [f for f in self._faults if match is not None and f.match != match]
+
     def rate_limit_next(self, method: str, match: str, *, scope: str = "user",
                         retry_after: float = 0.5, times: int = 1) -> None:
         """Answer like Discord's 429 for `scope` "user" (route), "shared" or "global"."""
@@ -279,6 +287,7 @@ class FakeRest:
 
     def _store(self, **fields: Any) -> MessageRecord:
         fields.setdefault("id", next(self._ids))
+        fields.setdefault("at", trio.current_time())
         body = fields.pop("body", None) or {}
         record = MessageRecord(
             channel_id=int(fields.pop("channel_id")), content=body.get("content"),
@@ -301,10 +310,23 @@ class FakeRest:
             return _error(400, 50035, "Invalid Form Body")
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
+            since = trio.current_time() - self.nonce_window_s
             for m in self._messages.values():
-                if m.channel_id == int(channel_id) and m.nonce == nonce:
+                if m.channel_id == int(channel_id) and m.nonce == nonce and m.at >= since:
                     return _ok(_message_json(m))
         return _ok(_message_json(self._store(channel_id=channel_id, body=body, nonce=nonce)))
+
+    def _get_messages(self, req: RecordedRequest, channel_id: str) -> Response:
+        # Upstream: Get Channel Messages; limit 1-100 (default 50), newest first, no nonce.
+        try:
+            limit = int(req.query.get("limit", "50"))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            return _error(400, 50035, "Invalid Form Body")
+        recent = [m for m in self.messages(int(channel_id)) if m.kind == "message"][-limit:]
+        return _ok([{**_message_json(m), "nonce": None, "author": BOT_USER}
+                    for m in reversed(recent)])
 
     def _edit_message(self, req: RecordedRequest, channel_id: str, message_id: str) -> Response:
         old = self._messages.get(int(message_id))

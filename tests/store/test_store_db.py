@@ -55,7 +55,7 @@ async def test_migrates_stepwise_from_version_1(tmp_path: Path) -> None:
                             "INSERT INTO kv VALUES ('old', '1', 0)")
     with trio.fail_after(10):
         async with Store.open_ctx(path) as store:
-            assert await store.schema_version() == SCHEMA_VERSION == 3
+            assert await store.schema_version() == SCHEMA_VERSION == 4
             assert await store.state.get("old") == 1
             assert "fetch_anomalies" in await store.row_counts()
 

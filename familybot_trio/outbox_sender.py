@@ -1,0 +1,305 @@
+"""The outbox sender: posts announcement rows exactly once, whatever Discord does.
+
+One sender per App, and one flush at a time (a trio.Lock around each pass): the background
+task and a caller of `App.flush_outbox()` never post the same row twice.
+
+A pass reads the rows that are due (store.outbox.due), oldest first, and for each:
+
+1. If the row was sent before (claimed_at) longer ago than Discord's nonce window, the
+   earlier request may have reached the channel (the bot stopped, or the answer was lost):
+   the sender looks for the message among the channel's recent messages (by nonce, else by
+   content and embeds) and records its id instead of posting again.
+2. `claim` (claimed_at = now), then `create_message` with the row's nonce and enforce_nonce,
+   so a retry inside the window returns the first message.
+3. `mark_sent` with the message id; then the pin, if the row asks for one. A refused pin
+   leaves the post in place and tells the admins which permission to grant.
+
+Failures are sorted by `_outbox_faults.classify`: a pause (Cloudflare) or a transient error
+(429, 5xx, connection) ends the pass and the sender waits (capped exponential backoff with
+jitter, at least Retry-After / the pause), then tries again, forever; a pause is not an
+attempt. A permanent error marks that row failed with its reason and the pass goes on with
+the next row. Failed rows come back every `FAILED_RETRY_EVERY` for `FAILED_RETRY_FOR`. The
+admins are told once per cause (with the fix), and again when a post for that cause works.
+
+Logger: familybot_trio.outbox.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Final
+
+import tenacity
+import trio
+
+from familybot_trio._outbox_faults import Failure, classify
+from familybot_trio.errors import StoreError
+from familybot_trio.store import OutboxRow
+from gateway import HTTPError
+
+if TYPE_CHECKING:
+    from familybot_trio.app import App
+
+log = logging.getLogger("familybot_trio.outbox")
+
+#: How often the sender looks for due rows even when nobody woke it (s).
+POLL_S: Final = 30.0
+#: Backoff after transient failures: first wait, cap, jitter (s).
+BACKOFF_FIRST_S: Final = 1.0
+BACKOFF_MAX_S: Final = 300.0
+BACKOFF_JITTER_S: Final = 1.0
+#: Discord checks enforce_nonce "in the past few minutes"; after this long, look in the
+#: channel before posting a row again (s). Conservative: shorter than Discord's window.
+NONCE_WINDOW_S: Final = 120.0
+#: How many recent channel messages the in-flight check reads (Discord's max per call).
+LOOKUP_LIMIT: Final = 100
+#: Refused rows (permission, unknown channel) are retried this often, for this long.
+FAILED_RETRY_EVERY: Final = dt.timedelta(hours=1)
+FAILED_RETRY_FOR: Final = dt.timedelta(days=7)
+#: The admins hear of an outage once it has lasted this long (s); short blips stay in the log.
+OUTAGE_NOTICE_S: Final = 300.0
+#: Rows read per pass.
+BATCH: Final = 50
+
+
+class OutboxSender:
+    """Posts due outbox rows for one App (see the module docstring).
+
+    Args: app: the running App (store, rest, config, report_admin, now).
+    Attributes: stats: counters for the console and the soak (posted, refused, transient,
+        paused, found_in_channel).
+    """
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+        self._lock = trio.Lock()
+        self._wake = trio.Event()
+        self._streak = 0  # consecutive passes that ended on a transient failure
+        self._outage_since: float | None = None
+        self._told: dict[str, str] = {}  # cause -> what the admins were told is wrong
+        self._backoff = tenacity.wait_exponential_jitter(
+            initial=BACKOFF_FIRST_S, max=BACKOFF_MAX_S, jitter=BACKOFF_JITTER_S)
+        self.stats = {"posted": 0, "refused": 0, "transient": 0, "paused": 0,
+                      "found_in_channel": 0}
+
+    def wake(self) -> None:
+        """Ask the background sender for a pass now (non-blocking)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Post rows until cancelled: a pass on every wake, every POLL_S, after each backoff.
+
+        Never returns; never raises for Discord or store errors (logged, then retried).
+        Cancellation: a post in flight may still reach Discord; its row stays claimed and
+        the next start finds it in the channel (or its nonce dedupes it).
+        """
+        while True:
+            wait_s = await self._pass_or_wait()
+            if wait_s is not None:
+                await trio.sleep(wait_s)
+                continue
+            with trio.move_on_after(POLL_S):
+                await self._wake.wait()
+            self._wake = trio.Event()
+
+    async def flush(self) -> int:
+        """One pass over the due rows now (waits for a pass already running).
+
+        Returns: rows posted (or found already posted) in this pass. A transient failure
+        ends the pass early; those rows stay due. Raises: StoreError when the store fails.
+        """
+        posted, _ = await self._pass()
+        return posted
+
+    async def _pass_or_wait(self) -> float | None:
+        try:
+            _, failure = await self._pass()
+        except StoreError as exc:
+            log.warning("outbox sender could not use the store, retrying [cause:%s]", exc)
+            failure = Failure("transient", "store", str(exc))
+        if failure is None:
+            return None
+        self._streak += 1
+        wait_s = self._backoff(SimpleNamespace(attempt_number=self._streak))
+        return max(wait_s, failure.wait_s or 0.0)
+
+    async def _pass(self) -> tuple[int, Failure | None]:
+        app = self._app
+        async with self._lock:
+            now = app.now()
+            rows = await app.store.outbox.due(now, retry_failed_since=now - FAILED_RETRY_FOR,
+                                              limit=BATCH)
+            posted = 0
+            for row in rows:
+                failure = await self._send(row)
+                if failure is None:
+                    posted += 1
+                elif failure.kind != "permanent":
+                    await self._transient(row, failure)
+                    return posted, failure
+            if rows or self._outage_since is not None:
+                await self._recovered_outage()
+            return posted, None
+
+    async def _send(self, row: OutboxRow) -> Failure | None:
+        """Post one row; returns None when it is sent, else the failure (already recorded
+        for permanent ones). Raises: StoreError."""
+        app = self._app
+        payload = dict(row.payload)
+        pin = bool(payload.pop("pin", False))
+        paused_s = app.rest.limiter.banned_for_s()
+        if paused_s > 0:  # no request would be sent: a pause, not an attempt
+            return Failure("pause", "outage", f"REST calls paused for {paused_s:.0f} s after a "
+                           "Cloudflare ban", paused_s)
+        try:
+            message_id = await self._already_posted(row, payload)
+            if message_id is None:
+                await app.store.outbox.claim(row.id, app.now())
+                msg = await app.rest.create_message(row.channel_id, nonce=row.nonce, **payload)
+                message_id = int(msg["id"])
+        except StoreError:
+            raise
+        except Exception as exc:  # one row's failure never stops the sender (Cancelled passes)
+            failure = self._classify(row, exc)
+            if failure.kind == "permanent":
+                await self._refused(row, failure, exc)
+            return failure
+        await app.store.outbox.mark_sent(row.id, message_id, app.now())
+        self.stats["posted"] += 1
+        log.info("announcement posted [kind:%s key:%s channel:%d message:%d]", row.kind,
+                 row.dedupe_key, row.channel_id, message_id)
+        await self._recovered(row)
+        if pin:
+            await self.pin(row.channel_id, message_id)
+        return None
+
+    async def pin(self, channel_id: int, message_id: int) -> bool:
+        """Pin a posted message; a refusal tells the admins once (Pin Messages) and is logged.
+
+        Returns: True if pinned. Never raises for Discord errors.
+        Upstream: PUT /channels/{channel.id}/pins/{message.id}
+        """
+        try:
+            await self._app.rest.pin_message(channel_id, message_id)
+        except HTTPError as exc:
+            where = self._where(channel_id)
+            log.warning("message posted but not pinned [channel:%d cause:%s]", channel_id, exc)
+            if exc.status == 403:
+                await self._tell(f"pin:{channel_id}", f"I posted in {where} but could not pin "
+                                 f"the message: give the bot Pin Messages (Manage Messages) in "
+                                 f"{where}. I will pin it on the next run.")
+            return False
+        await self._recovered_cause(f"pin:{channel_id}")
+        return True
+
+    async def _already_posted(self, row: OutboxRow, payload: Mapping[str, Any]) -> int | None:
+        """The message id if an earlier, unanswered request for `row` reached the channel.
+
+        Only for rows sent more than NONCE_WINDOW_S ago (inside it, the nonce dedupes).
+        Upstream: GET /channels/{channel.id}/messages?limit=100 (needs Read Message History;
+        without it the row is posted again, and the log says so).
+        """
+        app = self._app
+        if row.claimed_at is None or (app.now() - row.claimed_at).total_seconds() < NONCE_WINDOW_S:
+            return None
+        try:
+            recent = await app.rest.get_messages(row.channel_id, limit=LOOKUP_LIMIT)
+        except HTTPError as exc:
+            if exc.status != 403:
+                raise
+            log.warning("cannot read the channel to check an unanswered post; posting again"
+                        " [key:%s channel:%d cause:%s]", row.dedupe_key, row.channel_id, exc)
+            return None
+        bot_id = str((app.ready.user if app.ready else {}).get("id", ""))
+        for msg in recent:
+            author = str((msg.get("author") or {}).get("id", bot_id))
+            if author == bot_id and _same_message(msg, row.nonce, payload):
+                self.stats["found_in_channel"] += 1
+                log.info("an unanswered post had reached the channel; recording it [key:%s "
+                         "message:%s]", row.dedupe_key, msg["id"])
+                return int(msg["id"])
+        return None
+
+    def _classify(self, row: OutboxRow, exc: Exception) -> Failure:
+        if not isinstance(exc, HTTPError | ValueError):
+            log.error("announcement failed with an unexpected error [kind:%s key:%s]", row.kind,
+                      row.dedupe_key, exc_info=exc)
+        return classify(exc, channel_id=row.channel_id, channel_name=self._channel_name(
+            row.channel_id), row_kind=row.kind, paused_for_s=self._app.rest.limiter.banned_for_s())
+
+    async def _transient(self, row: OutboxRow, failure: Failure) -> None:
+        self.stats["paused" if failure.kind == "pause" else "transient"] += 1
+        await self._app.store.outbox.mark_failed(row.id, failure.reason, counted=failure.counted)
+        log.warning("announcement not posted yet, will retry [kind:%s key:%s cause:%s]",
+                    row.kind, row.dedupe_key, failure.reason)
+        now = trio.current_time()
+        if self._outage_since is None:
+            self._outage_since = now
+        elif now - self._outage_since >= OUTAGE_NOTICE_S:
+            await self._tell("outage", f"Announcements are waiting: {failure.reason}. They are "
+                             "kept and will be posted when Discord answers again.")
+
+    async def _refused(self, row: OutboxRow, failure: Failure, exc: Exception) -> None:
+        self.stats["refused"] += 1
+        now = self._app.now()
+        await self._app.store.outbox.mark_refused(row.id, failure.reason, now,
+                                                  now + FAILED_RETRY_EVERY)
+        log.error("announcement refused, retrying hourly [kind:%s key:%s cause:%s]", row.kind,
+                  row.dedupe_key, failure.reason)
+        await self._tell(failure.cause, f"An announcement could not be posted: {failure.reason}."
+                         f" I will retry it every hour for {FAILED_RETRY_FOR.days} days; "
+                         "`/admin_outbox` lists it.")
+
+    async def _recovered(self, row: OutboxRow) -> None:
+        # An invalid row says nothing about the next row of its kind: that cause is told once
+        # per run of the bot, and never "recovers" by another row's success.
+        for cause in (f"forbidden:{row.channel_id}", f"gone:{row.channel_id}"):
+            await self._recovered_cause(cause)
+
+    async def _recovered_outage(self) -> None:
+        self._outage_since, self._streak = None, 0
+        await self._recovered_cause("outage")
+
+    async def _recovered_cause(self, cause: str) -> None:
+        if self._told.pop(cause, None) is not None:
+            log.info("outbox cause recovered [cause:%s]", cause)
+            await self._app.report_admin(f"Announcements work again ({_label(cause, self)}).")
+
+    async def _tell(self, cause: str, text: str) -> None:
+        """Tell the admins once per cause (a report that did not get through is tried again
+        at the next failure of that cause)."""
+        if cause not in self._told and await self._app.report_admin(text):
+            self._told[cause] = text
+
+    def _channel_name(self, channel_id: int) -> str:
+        channels = self._app.config.channels
+        return next((name for name in ("new_games", "wishlist", "deals", "free_games",
+                                       "admin_reports") if getattr(channels, name) == channel_id),
+                    "")
+
+    def _where(self, channel_id: int) -> str:
+        name = self._channel_name(channel_id)
+        return f"#{name}" if name else f"channel {channel_id}"
+
+
+def _label(cause: str, sender: OutboxSender) -> str:
+    kind, _, arg = cause.partition(":")
+    if kind in ("forbidden", "gone", "pin") and arg.isdigit():
+        return f"{kind} in {sender._where(int(arg))}"
+    return cause.replace(":", " ")
+
+
+def _same_message(msg: Mapping[str, Any], nonce: str, payload: Mapping[str, Any]) -> bool:
+    """Whether a fetched message is this row's post: same nonce if Discord returned one,
+    else the same content and the same embed titles, descriptions and URLs."""
+    if msg.get("nonce"):
+        return str(msg["nonce"]) == nonce
+    if (msg.get("content") or "") != (payload.get("content") or ""):
+        return False
+    keys = ("title", "description", "url")
+    mine = [tuple(e.get(k) for k in keys) for e in payload.get("embeds") or ()]
+    theirs = [tuple(e.get(k) for k in keys) for e in msg.get("embeds") or ()]
+    return mine == theirs

@@ -1,0 +1,156 @@
+"""The outbox under real failures: outages, Cloudflare pauses, refusals, local errors.
+
+The real bot against FakeDiscord + the sandbox on trio's autojump clock (threshold above 0,
+since the bot waits on sockets and threads), with the App's wall clock tied to trio's, so
+backoff, hourly retries and outages of many minutes cost no real time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import pytest
+import trio
+import trio.testing
+
+from familybot_trio import outbox_sender
+from familybot_trio.sandbox.world import CHANNELS, World
+from familybot_trio.store import OutboxDraft, Snowflake
+
+CH, DEALS, ADMIN = CHANNELS["new_games"], CHANNELS["deals"], CHANNELS["admin_reports"]
+T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+MESSAGES = f"/channels/{CH}/messages"
+
+
+@pytest.fixture
+def clock() -> trio.testing.MockClock:
+    # Real-time pace while the world starts (under autojump, the start's own fail_after would
+    # be the next deadline to jump to); world_on_clock switches to autojump once it is READY.
+    return trio.testing.MockClock(rate=1.0)
+
+
+def virtual_now() -> dt.datetime:
+    return T0 + dt.timedelta(seconds=trio.current_time())
+
+
+async def world_on_clock(tmp_path, nursery, clock) -> World:
+    with trio.fail_after(60):
+        world = await nursery.start(functools.partial(World.start, tmp_path, features=["admin"],
+                                                      now=virtual_now))
+    clock.rate, clock.autojump_threshold = 0.0, 0.02
+    return world
+
+
+def draft(n: int, channel: int = CH, **payload) -> OutboxDraft:
+    return OutboxDraft("new_game", f"test:{channel}:{n}", Snowflake(channel),
+                       payload or {"content": f"announcement {n}"})
+
+
+def posts(world: World, channel: int = CH) -> list[str]:
+    """Contents of the channel's messages, oldest first."""
+    return [m.content for m in world.discord.messages(channel)]
+
+
+def create_requests(world: World, channel: int = CH) -> list:
+    return [q for q in world.discord.rest.requests
+            if q.method == "POST" and q.path == f"/channels/{channel}/messages"]
+
+
+async def wait_until(predicate, step_s: float = 5.0) -> None:
+    while not predicate():
+        await trio.sleep(step_s)
+
+
+async def test_a_long_outage_loses_nothing_and_admins_hear_of_it_and_of_the_end(
+        tmp_path, nursery, clock) -> None:
+    world = await world_on_clock(tmp_path, nursery, clock)
+    world.discord.fail_next("POST", MESSAGES, 503, times=10**6)
+    await world.app.announce([draft(1), draft(2)])
+    await trio.sleep(20 * 60)  # a 20-minute outage: far past the old "8 attempts" limit
+    rows = await world.app.store.outbox.pending()
+    assert [r.dedupe_key for r in rows] == [f"test:{CH}:1", f"test:{CH}:2"]
+    assert rows[0].attempts > 8 and "not answering" in rows[0].last_error
+    notices = [c for c in posts(world, ADMIN) if "waiting" in c]
+    assert len(notices) == 1  # once per cause, not once per retry
+
+    world.discord.rest.clear_faults()
+    with trio.fail_after(3600):
+        await wait_until(lambda: len(posts(world)) == 2)
+    assert posts(world) == ["announcement 1", "announcement 2"]
+    await trio.sleep(60)
+    assert posts(world) == ["announcement 1", "announcement 2"]
+    assert await world.app.store.outbox.pending() == []
+    assert any("work again" in c for c in posts(world, ADMIN))
+
+
+async def test_the_pause_after_a_cloudflare_ban_is_waited_out_and_is_not_an_attempt(
+        tmp_path, nursery, clock) -> None:
+    world = await world_on_clock(tmp_path, nursery, clock)
+    world.discord.rest.cloudflare_next("POST", MESSAGES)
+    await world.app.announce([draft(1)])
+    for _ in range(8):  # inside the 10-minute pause: passes send nothing and count nothing
+        await trio.sleep(60)
+        assert await world.app.flush_outbox() == 0
+    (row,) = await world.app.store.outbox.pending()
+    assert row.attempts == 1 and len(create_requests(world)) == 1
+    with trio.fail_after(3600):
+        await wait_until(lambda: posts(world) == ["announcement 1"])
+    sent = await world.app.store.outbox.get(row.id)
+    assert sent is not None and sent.attempts == 2 and sent.message_id is not None
+
+
+async def test_a_row_refused_locally_is_marked_failed_and_the_others_go_out(
+        tmp_path, nursery, clock) -> None:
+    world = await world_on_clock(tmp_path, nursery, clock)
+    await world.app.announce([draft(1, content="x" * 2001), draft(2), draft(3, content="y" * 2001),
+                              draft(4)])
+    with trio.fail_after(600):
+        await wait_until(lambda: len(posts(world)) == 2)
+    await trio.sleep(60)
+    assert posts(world) == ["announcement 2", "announcement 4"]
+    failed = await world.app.store.outbox.rows("failed")
+    assert [r.dedupe_key for r in failed] == [f"test:{CH}:1", f"test:{CH}:3"]
+    assert "2001 characters" in failed[0].last_error or "2000" in failed[0].last_error
+    notices = [c for c in posts(world, ADMIN) if "could not be posted" in c]
+    assert len(notices) == 1 and "#new_games" not in notices[0]
+    await world.app.announce([draft(5)])  # the sender is alive and well
+    with trio.fail_after(600):
+        await wait_until(lambda: len(posts(world)) == 3)
+
+
+async def test_missing_permission_fails_that_channel_only_and_is_retried_hourly(
+        tmp_path, nursery, clock) -> None:
+    world = await world_on_clock(tmp_path, nursery, clock)
+    world.discord.fail_next("POST", MESSAGES, 403, times=10**6,
+                            body={"code": 50013, "message": "Missing Permissions"})
+    await world.app.announce([draft(1), draft(2, DEALS), draft(3)])
+    with trio.fail_after(600):
+        await wait_until(lambda: posts(world, DEALS) == ["announcement 2"])
+    await trio.sleep(120)
+    failed = await world.app.store.outbox.rows("failed")
+    assert [r.dedupe_key for r in failed] == [f"test:{CH}:1", f"test:{CH}:3"]
+    assert "Send Messages" in failed[0].last_error
+    notices = [c for c in posts(world, ADMIN) if "could not be posted" in c]
+    assert len(notices) == 1 and "Send Messages and Embed Links in #new_games" in notices[0]
+
+    world.discord.rest.clear_faults()  # an admin grants the permission
+    await trio.sleep(outbox_sender.FAILED_RETRY_EVERY.total_seconds() + 120)
+    assert posts(world) == ["announcement 1", "announcement 3"]
+    assert await world.app.store.outbox.rows("failed") == []
+    assert any("work again" in c and "#new_games" in c for c in posts(world, ADMIN))
+
+
+async def test_one_flush_at_a_time_posts_each_row_with_one_request(tmp_path, nursery,
+                                                                   clock) -> None:
+    world = await world_on_clock(tmp_path, nursery, clock)
+    # Queue without waking the sender, then flush from three places at once.
+    await world.app.store.outbox.enqueue([draft(n) for n in range(5)], world.app.now())
+    async with trio.open_nursery() as flushers:
+        flushers.start_soon(world.app.flush_outbox)
+        flushers.start_soon(world.app.flush_outbox)
+        world.app.wake_outbox()
+    with trio.fail_after(600):
+        await wait_until(lambda: len(posts(world)) == 5)
+    await trio.sleep(60)
+    assert len(create_requests(world)) == 5  # one create-message request per row
