@@ -81,6 +81,7 @@ class AppInfo:
     release_date: str
     coming_soon: bool = False
     fixture: str | None = None  # file name of the recorded appdetails body, if any
+    parent_appid: int | None = None  # a DLC's base game (appdetails `fullgame.appid`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +201,7 @@ def _fixture_info(appid: int, fname: str, body: dict[str, object]) -> AppInfo:
         publisher=(data.get("publishers") or ["Unknown"])[0],
         release_date=data.get("release_date", {}).get("date", ""),
         coming_soon=bool(data.get("release_date", {}).get("coming_soon")), fixture=fname,
+        parent_appid=int(data["fullgame"]["appid"]) if data.get("fullgame") else None,
     )
 
 

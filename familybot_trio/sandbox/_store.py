@@ -121,6 +121,8 @@ class Storefront:
                 "controller_categoryids": [c for c in info.categories if c == 28]}}
         if price.is_free:
             item["is_free"] = True
+        if info.parent_appid:  # StoreItem.related_items: a DLC names its base game
+            item["related_items"] = {"parent_appid": info.parent_appid}
         if want.get("include_basic_info"):
             item["basic_info"] = {
                 "short_description": f"{info.name} by {info.developer}.",

@@ -171,6 +171,12 @@ def _item_price(item: dict[str, Any]) -> PriceOverview | None:
 
 
 @guard("IStoreBrowseService/GetItems")
+def _parent_appid(item: dict[str, Any]) -> int | None:
+    """A DLC's base game: StoreItem `related_items.parent_appid` (absent or 0: none)."""
+    parent = (item.get("related_items") or {}).get("parent_appid")
+    return int(parent) if parent else None
+
+
 def store_items(r: dict[str, Any], country: str) -> dict[AppId, GameDetails]:
     """GetItems `response.store_items[]` -> GameDetails; items with success != 1 skipped."""
     out: dict[AppId, GameDetails] = {}
@@ -199,5 +205,6 @@ def store_items(r: dict[str, Any], country: str) -> dict[AppId, GameDetails]:
             publishers=tuple(d["name"] for d in basic.get("publishers", ())),
             review_pct_positive=(int(reviews["percent_positive"])
                                  if "percent_positive" in reviews else None),
+            parent_appid=_parent_appid(item),
         )
     return out

@@ -207,6 +207,7 @@ class GameDetails:
     release_date: str = ""  # display string, localised by the store
     coming_soon: bool = False
     review_pct_positive: int | None = None
+    parent_appid: int | None = None  # a DLC's base game (GetItems related_items.parent_appid)
 
     @property
     def is_multiplayer(self) -> bool:

@@ -1,0 +1,194 @@
+"""/owned: "do we already own it?" before anyone buys a game.
+
+`/owned game:<name, store URL or appid>` answers with one card: in the family library or
+not, who owns it and how many copies, shareable or excluded (and why), which members wish
+for it, the price now in the family's currency with the historical low, and for a DLC
+whether the family owns the base game.
+
+The `game` option autocompletes from the local name index (`_owned_index`): the library
+and wishlists the store already holds, matched with rapidfuzz. Autocomplete never makes an
+upstream request, so it answers well inside Discord's 3 s deadline. The index is rebuilt by
+the `owned_index` job (hourly; names come from the catalog cache, fetched in batches only
+for apps not cached yet).
+
+Logger: `familybot_trio.features.owned`.
+Upstream: Discord "Autocomplete" (interaction type 4, callback type 8 with choices);
+IStoreBrowseService/GetItems and ITAD prices through app.catalog for the card.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from familybot_trio.errors import StoreError, UpstreamError
+from familybot_trio.features import _common
+from familybot_trio.features._owned_index import (CHOICE_NAME_MAX, RESOLVE_CUTOFF, NameIndex,
+                                                  parse_appid, rebuild)
+from familybot_trio.store import AppId
+from familybot_trio.upstream.models import GameDetails, GamePrice
+from gateway.commands import ArgumentError, CommandContext, string
+from gateway.messages import Embed, EmbedField, escape_markdown, truncate
+
+if TYPE_CHECKING:
+    from familybot_trio.app import App
+
+log = logging.getLogger("familybot_trio.features.owned")
+
+JOB: Final = "owned_index"
+INDEX_INTERVAL_S: Final = 3600.0
+GAME_OPTION_MAX: Final = 200  # a name, a store URL or an appid; longer is not a game
+COLOR_OWNED: Final = 0x2E8B57
+COLOR_NOT_OWNED: Final = 0x8B2E2E
+#: GetSharedLibraryApps `exclude_reason` (ESharedLibraryExcludeReason) in words.
+EXCLUDE_TEXT: Final[Mapping[int, str]] = {
+    1: "the publisher does not allow Family Sharing for it",
+    3: "it is free to play, so there is nothing to lend",
+    6: "Family Sharing does not lend this kind of app",
+}
+
+
+def exclude_text(reason: int) -> str:
+    """Why an app is not lent in the family, in words (Steam's number for unknown ones)."""
+    return EXCLUDE_TEXT.get(reason, f"Steam excludes it from sharing (reason {reason})")
+
+
+async def resolve_game(app: App, index: NameIndex, text: str) -> AppId:
+    """What the user typed -> an appid: an appid, a store URL, or a name (typos allowed).
+
+    Raises: ArgumentError naming `game` (empty, too long, no such name). StoreError /
+        UpstreamError only when the index is empty and must be built first.
+    """
+    text = text.strip()
+    if not text:
+        raise ArgumentError("game", "give a game name, a Steam store URL or an appid")
+    if len(text) > GAME_OPTION_MAX:
+        raise ArgumentError("game", f"at most {GAME_OPTION_MAX} characters (a name, a store "
+                            "URL or an appid)")
+    appid = parse_appid(text)
+    if appid is not None:
+        return appid
+    if not index.built:
+        await rebuild(app, index)
+    found = index.search(text, limit=1, cutoff=RESOLVE_CUTOFF)
+    if not found:
+        raise ArgumentError("game", f"no game called {escape_markdown(truncate(text, 80))!r} "
+                            "is in the family library or anyone's wishlist; paste its Steam "
+                            "store URL or appid instead")
+    return found[0][0]
+
+
+def price_line(app: App, details: GameDetails | None, price: GamePrice | None) -> str:
+    """"$19.99 now (-50 %) · lowest ever $7.49", "free", or why there is no price."""
+    store = price.store if price else (details.price if details else None)
+    if store is None:
+        if details is not None and details.is_free:
+            return "free"
+        return f"not sold in {app.config.country}" if details is not None else "unknown"
+    text = f"{_common.format_money(app, store.final_cents, store.currency)} now"
+    if store.is_discounted:
+        text += f" (-{store.discount_pct} %)"
+    if price is not None and price.history_low_cents is not None:
+        text += (" · lowest ever "
+                 f"{_common.format_money(app, price.history_low_cents, price.currency)}")
+    return text
+
+
+async def owned_card(app: App, index: NameIndex, appid: AppId) -> Embed:
+    """The /owned answer for one appid.
+
+    Raises: StoreError. A failing catalog (UpstreamError) is shown as "price unknown" so
+        the ownership answer still goes out.
+    """
+    entry = await app.store.library.get(appid)
+    if entry is not None and entry.removed_at is not None:
+        entry = None
+    wishers = next((s for a, s in await app.store.wishlist.common(min_members=1) if a == appid),
+                   ())
+    names = await _common.member_names(app)
+    details: Mapping[AppId, GameDetails] = {}
+    prices: Mapping[AppId, GamePrice] = {}
+    note = None
+    try:
+        details, prices = await app.catalog.details_and_prices([appid],
+                                                               country=app.config.country)
+    except UpstreamError as exc:
+        log.warning("owned: no store details [appid:%d cause:%s]", appid, exc)
+        note = "The Steam store did not answer, so the price is unknown right now."
+    d = details.get(appid)
+    name = d.name if d else index.names.get(appid, f"App {appid}")
+    fields = []
+    if entry is not None:
+        owners = sorted(names.get(int(s), str(s)) for s in entry.owner_steamids)
+        copies = len(owners)
+        fields.append(EmbedField("Owners", f"{_common.join_names(owners)} · "
+                                 f"{copies} cop{'y' if copies == 1 else 'ies'}"))
+        fields.append(EmbedField("Sharing", "shareable with the family" if entry.exclude_reason == 0
+                                 else f"not shared: {exclude_text(entry.exclude_reason)}"))
+    if wishers:
+        fields.append(EmbedField("Wished for by", _common.join_names(
+            sorted(names.get(int(s), str(s)) for s in wishers))))
+    fields.append(EmbedField("Price", price_line(app, d, prices.get(appid))))
+    if d is not None and d.type == "dlc":
+        fields.append(EmbedField("Base game", await _base_game_text(app, d)))
+    headline = ("Yes, the family already owns it." if entry is not None
+                else "No, nobody in the family owns it.")
+    return Embed(title=escape_markdown(name), url=_common.store_url(appid),
+                 description=headline + (f"\n{note}" if note else ""),
+                 color=COLOR_OWNED if entry is not None else COLOR_NOT_OWNED,
+                 fields=tuple(fields), footer=f"appid {appid}")
+
+
+async def _base_game_text(app: App, dlc: GameDetails) -> str:
+    parent = dlc.parent_appid
+    if parent is None:
+        return "unknown (the store names no base game)"
+    base = await app.store.library.get(AppId(parent))
+    owned = base is not None and base.removed_at is None
+    try:
+        got = await app.catalog.details([AppId(parent)], country=app.config.country)
+        label = _common.game_link(got[AppId(parent)].name, parent) if parent in got \
+            else f"app {parent}"
+    except UpstreamError:
+        label = f"app {parent}"
+    return f"{label}: {'the family owns it' if owned else 'nobody in the family owns it'}"
+
+
+def setup(app: App) -> None:
+    """Register /owned (with autocomplete) and the `owned_index` job.
+
+    Job: `owned_index`, hourly: rebuilds the name index from the store and catalog.
+    Command: `/owned game:<name, store URL or appid>`, everyone, DMs allowed.
+    """
+    index = NameIndex()
+
+    async def refresh(a: App) -> None:
+        await rebuild(a, index)
+
+    app.scheduler.add(JOB, run=refresh, interval_s=INDEX_INTERVAL_S, jitter=0.1,
+                      timeout_s=300.0, backoff_base_s=60.0, first_delay_s=5.0)
+
+    async def complete(ctx: CommandContext, option: str, partial: str) -> list[Any]:
+        # Reads only the in-memory index: never the store, never an upstream.
+        if option != "game":
+            return []
+        return [(truncate(name, CHOICE_NAME_MAX), str(appid))
+                for appid, name, _ in index.search(partial)]
+
+    @app.registry.command(
+        "owned", "Does the family already own a game? Owners, sharing, wishers and price",
+        options=[string("game", "A game name, Steam store URL or appid", autocomplete=True)],
+        autocomplete=complete)
+    async def owned_command(ctx: CommandContext) -> None:
+        try:
+            appid = await resolve_game(app, index, str(ctx.args.get("game") or ""))
+            card = await owned_card(app, index, appid)
+        except ArgumentError as exc:
+            await ctx.reply(str(exc), ephemeral=True)
+            return
+        except (StoreError, UpstreamError) as exc:
+            log.warning("owned failed [cause:%s]", exc)
+            await ctx.reply(truncate(f"Could not answer right now: {exc}", 300), ephemeral=True)
+            return
+        await ctx.reply(embeds=[card])
