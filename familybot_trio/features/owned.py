@@ -8,7 +8,7 @@ whether the family owns the base game.
 The `game` option autocompletes from the local name index (`_owned_index`): the library
 and wishlists the store already holds, matched with rapidfuzz. Autocomplete never makes an
 upstream request, so it answers well inside Discord's 3 s deadline. The index is rebuilt by
-the `owned_index` job (hourly; names come from the catalog cache, fetched in batches only
+the `owned_index` job (a minute after start, then every 6 hours; names come from the catalog cache, fetched in batches only
 for apps not cached yet).
 
 Logger: `familybot_trio.features.owned`.
@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("familybot_trio.features.owned")
 
 JOB: Final = "owned_index"
-INDEX_INTERVAL_S: Final = 3600.0
+INDEX_INTERVAL_S: Final = 6 * 3600.0
+#: The first rebuild waits for the start-up jobs (library, wishlists) to fill the store.
+INDEX_FIRST_DELAY_S: Final = 60.0
 GAME_OPTION_MAX: Final = 200  # a name, a store URL or an appid; longer is not a game
 COLOR_OWNED: Final = 0x2E8B57
 COLOR_NOT_OWNED: Final = 0x8B2E2E
@@ -158,7 +160,7 @@ async def _base_game_text(app: App, dlc: GameDetails) -> str:
 def setup(app: App) -> None:
     """Register /owned (with autocomplete) and the `owned_index` job.
 
-    Job: `owned_index`, hourly: rebuilds the name index from the store and catalog.
+    Job: `owned_index`, a minute after start then every 6 h: rebuilds the name index from the store and catalog.
     Command: `/owned game:<name, store URL or appid>`, everyone, DMs allowed.
     """
     index = NameIndex()
@@ -167,7 +169,7 @@ def setup(app: App) -> None:
         await rebuild(a, index)
 
     app.scheduler.add(JOB, run=refresh, interval_s=INDEX_INTERVAL_S, jitter=0.1,
-                      timeout_s=300.0, backoff_base_s=60.0, first_delay_s=5.0)
+                      timeout_s=300.0, backoff_base_s=60.0, first_delay_s=INDEX_FIRST_DELAY_S)
 
     async def complete(ctx: CommandContext, option: str, partial: str) -> list[Any]:
         # Reads only the in-memory index: never the store, never an upstream.
