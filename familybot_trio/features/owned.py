@@ -8,8 +8,8 @@ whether the family owns the base game.
 The `game` option autocompletes from the local name index (`_owned_index`): the library
 and wishlists the store already holds, matched with rapidfuzz. Autocomplete never makes an
 upstream request, so it answers well inside Discord's 3 s deadline. The index is rebuilt by
-the `owned_index` job (a minute after start, then every 6 hours; names come from the catalog cache, fetched in batches only
-for apps not cached yet).
+the `owned_index` job (a minute after start, then every 6 hours; names come from the
+catalog cache, fetched in batches only for apps not cached yet).
 
 Logger: `familybot_trio.features.owned`.
 Upstream: Discord "Autocomplete" (interaction type 4, callback type 8 with choices);
@@ -160,7 +160,8 @@ async def _base_game_text(app: App, dlc: GameDetails) -> str:
 def setup(app: App) -> None:
     """Register /owned (with autocomplete) and the `owned_index` job.
 
-    Job: `owned_index`, a minute after start then every 6 h: rebuilds the name index from the store and catalog.
+    Job: `owned_index`, a minute after start then every 6 h: rebuilds the name index from
+        the store and catalog.
     Command: `/owned game:<name, store URL or appid>`, everyone, DMs allowed.
     """
     index = NameIndex()
