@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from familybot_trio.errors import StoreError, UpstreamError
 from familybot_trio.features import _common
+from familybot_trio.features._money import Money
 from familybot_trio.features._owned_index import (CHOICE_NAME_MAX, RESOLVE_CUTOFF, NameIndex,
                                                   parse_appid, rebuild)
 from familybot_trio.store import AppId
@@ -82,19 +83,16 @@ async def resolve_game(app: App, index: NameIndex, text: str) -> AppId:
 
 
 def price_line(app: App, details: GameDetails | None, price: GamePrice | None) -> str:
-    """"$19.99 now (-50 %) · lowest ever $7.49", "free", or why there is no price."""
+    """"$9.99 now (-50%, was $19.99) · Steam's low $7.49", "free", or why there is no price."""
+    money = Money.for_app(app)
     store = price.store if price else (details.price if details else None)
     if store is None:
-        if details is not None and details.is_free:
-            return "free"
-        return f"not sold in {app.config.country}" if details is not None else "unknown"
-    text = f"{_common.format_money(app, store.final_cents, store.currency)} now"
-    if store.is_discounted:
-        text += f" (-{store.discount_pct} %)"
-    if price is not None and price.history_low_cents is not None:
-        text += (" · lowest ever "
-                 f"{_common.format_money(app, price.history_low_cents, price.currency)}")
-    return text
+        if details is None:
+            return "unknown"
+        return money.unpriced(is_free=details.is_free, coming_soon=details.coming_soon)
+    text = f"{money.price(store)} now"
+    low = money.low_of(price)
+    return f"{text} · {low}" if low else text
 
 
 async def owned_card(app: App, index: NameIndex, appid: AppId) -> Embed:

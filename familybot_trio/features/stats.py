@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Final
 
 from familybot_trio.errors import StoreError, UpstreamError
 from familybot_trio.features import _common
+from familybot_trio.features._money import Money, currency_for
 from familybot_trio.store import AppId, SteamID64
 from familybot_trio.upstream.models import CATEGORY_FAMILY_SHARING
 from gateway.commands import CommandContext
@@ -92,7 +93,7 @@ async def family_stats(app: App) -> tuple[FamilyStats, dict[AppId, str]]:
                     key=lambda p: (-p[1], p[0]))[:TOP_WISHED]
     ids = [g.appid for g in games] + [a for a, _ in wished]
     details, prices = await app.catalog.details_and_prices(ids, country=app.config.country)
-    currency = _common.currency_for(app.config.country)
+    currency = currency_for(app.config.country)
     value = priced = 0
     cats: collections.Counter[int] = collections.Counter()
     for g in games:
@@ -136,7 +137,7 @@ async def stats_embed(app: App) -> Embed:
         EmbedField("Shareable games", str(stats.shareable), inline=True),
         EmbedField("Several copies", str(stats.several_copies), inline=True),
         EmbedField("Value at today's prices",
-                   f"{_common.format_money(app, stats.value_cents, stats.currency)} "
+                   f"{Money.for_app(app).amount(stats.value_cents, stats.currency)} "
                    f"({stats.priced} priced games)", inline=False),
         EmbedField("Games only they brought", truncate(brought, 1024), inline=True),
         EmbedField("Top categories", truncate(cats, 1024), inline=True),
