@@ -14,10 +14,10 @@ alone, the gateway uses a worker thread under its own small limiter (`gateway._t
 from gateway._protocol import CloseCode, Intents, Opcode
 from gateway.commands import CommandContext, CommandRegistry
 from gateway.errors import FatalCloseError, GatewayError, HTTPError
-from gateway.messages import Embed, EmbedField, escape_markdown, split_lines
+from gateway.messages import Embed, EmbedField, escape_markdown, escape_text, split_lines
 from gateway.rest import Rest, open_client
 from gateway.shard import Ready, Shard, ShardState
 
 __all__ = ["CloseCode", "CommandContext", "CommandRegistry", "Embed", "EmbedField",
            "FatalCloseError", "GatewayError", "HTTPError", "Intents", "Opcode", "Ready", "Rest",
-           "Shard", "ShardState", "escape_markdown", "open_client", "split_lines"]
+           "Shard", "ShardState", "escape_markdown", "escape_text", "open_client", "split_lines"]

@@ -15,7 +15,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Final
 
+from gateway.messages import escape_text
+
 INTEGER_MAX: Final = 2**53 - 1  # Discord's INTEGER range is +-(2^53 - 1)
+#: Discord's own cap on a STRING option (max_length 1-6000); our default is far lower: no
+#: command of a family bot needs a 6000-character argument, and each character may cost work.
+STRING_LENGTH_MAX: Final = 6000
+STRING_LENGTH_DEFAULT: Final = 200
 _USER_MENTION = re.compile(r"<@!?(\d{15,21})>|(\d{15,21})")
 _TRUE: Final = frozenset({"true", "yes", "y", "on", "1"})
 _FALSE: Final = frozenset({"false", "no", "n", "off", "0"})
@@ -55,12 +61,15 @@ class Option:
     min_value: int | None = None
     max_value: int | None = None
     autocomplete: bool = False
+    max_length: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.choices) > 25:
             raise ValueError(f"option {self.name!r} has {len(self.choices)} choices; max 25")
         if self.autocomplete and self.choices:
             raise ValueError(f"option {self.name!r}: Discord forbids choices with autocomplete")
+        if self.max_length is not None and not 1 <= self.max_length <= STRING_LENGTH_MAX:
+            raise ValueError(f"option {self.name!r}: max_length must be 1-{STRING_LENGTH_MAX}")
 
     def to_dict(self) -> dict[str, Any]:
         """The option JSON for an application command."""
@@ -74,6 +83,8 @@ class Option:
             out["max_value"] = self.max_value
         if self.autocomplete:
             out["autocomplete"] = True
+        if self.max_length is not None and self.type is OptionType.STRING:
+            out["max_length"] = self.max_length
         return out
 
     def usage(self) -> str:
@@ -108,11 +119,14 @@ class Option:
         elif self.type is OptionType.USER:
             found = _USER_MENTION.fullmatch(str(raw).strip())
             if not found:
-                raise ArgumentError(self.name, f"{str(raw)[:40]!r} is not a user; mention "
+                raise ArgumentError(self.name, f"{quoted(raw)} is not a user; mention "
                                     "someone (@name) or give a user id")
             value = int(found.group(1) or found.group(2))
         else:
             value = str(raw)
+            if self.max_length is not None and len(value) > self.max_length:
+                raise ArgumentError(self.name, f"is {len(value)} characters long, but the max "
+                                    f"is {self.max_length}")
         if self.choices and value not in [v for _, v in self.choices]:
             allowed = ", ".join(str(v) for _, v in self.choices)
             raise ArgumentError(self.name, f"must be one of {allowed}")
@@ -124,7 +138,7 @@ class Option:
         try:
             value = int(raw) if isinstance(raw, int) else int(str(raw).strip())
         except ValueError:
-            raise ArgumentError(self.name, f"{str(raw)[:40]!r} is not a whole number") from None
+            raise ArgumentError(self.name, f"{quoted(raw)} is not a whole number") from None
         lo = -INTEGER_MAX if self.min_value is None else self.min_value
         hi = INTEGER_MAX if self.max_value is None else self.max_value
         if not lo <= value <= hi:
@@ -139,14 +153,22 @@ class Option:
             return True
         if text in _FALSE:
             return False
-        raise ArgumentError(self.name, f"{str(raw)[:40]!r} is not yes or no")
+        raise ArgumentError(self.name, f"{quoted(raw)} is not yes or no")
+
+
+def quoted(raw: object, limit: int = 40) -> str:
+    """What a user typed, shown back in an error: its first `limit` characters, in quotes,
+    through `escape_text` (so `<@&role>` or `**` in it stays literal)."""
+    return escape_text(repr(str(raw)[:limit]))
 
 
 def string(name: str, description: str, *, required: bool = True,
-           choices: tuple[tuple[str, str], ...] = (), autocomplete: bool = False) -> Option:
-    """A STRING option."""
+           choices: tuple[tuple[str, str], ...] = (), autocomplete: bool = False,
+           max_length: int = STRING_LENGTH_DEFAULT) -> Option:
+    """A STRING option of at most `max_length` characters (Discord enforces it on slash
+    commands; `parse` on prefix commands). Raises: ValueError for max_length outside 1-6000."""
     return Option(name, description, OptionType.STRING, required, choices,
-                  autocomplete=autocomplete)
+                  autocomplete=autocomplete, max_length=max_length)
 
 
 def integer(name: str, description: str, *, required: bool = True, min_value: int | None = None,

@@ -4,7 +4,9 @@ Discord rejects a whole message (400 / 50035) when one embed field is a characte
 so everything here *fits* text instead of failing: `Embed.to_dict()` truncates each field
 with an ellipsis, `pack_embeds` groups embeds into messages of at most 10 embeds and 6000
 characters, and `split_lines` splits long lists into several messages at line boundaries.
-User and game text goes through `escape_markdown` so a game called `*Deluxe*` stays literal.
+Every piece of outside text the bot echoes (game and persona names, feed titles, user input
+shown back in errors) goes through `escape_text`, the one escaping function of the project:
+markdown, mention syntax, bare links and control characters are all defused there.
 
 Upstream: discord-api-docs developers/resources/message.mdx ("Embed Limits", "Create
 Message", "Allowed Mentions Object").
@@ -34,20 +36,54 @@ EMBEDS_TOTAL_MAX: Final = 6000
 NO_MENTIONS: Final[dict[str, list]] = {"parse": []}
 
 ELLIPSIS: Final = "…"
-_MARKDOWN = re.compile(r"([\\*_~`|\[\]])")
-_LINE_START = re.compile(r"^(\s*)([#>-])", re.MULTILINE)  # headings, quotes, list items
-_MASS_MENTION = re.compile(r"@(everyone|here)")
+ZWSP: Final = "\u200b"
+_MARKDOWN = re.compile(r"([\\*_~`|\[\]()])")
+_LINE_START = re.compile(r"^(\s*)(?:([#>+-])|(\d+)\.)")  # heading, quote, list marker first
+# Control characters (C0, DEL, C1), line/paragraph separators and bidi overrides/isolates
+# (U+202A-202E, U+2066-2069: a name could reverse the rest of the line).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
+#: `<` opens user, role, channel, slash-command, emoji, timestamp and <https://> syntax.
+_ANGLE = re.compile(r"<")
+_MASS_MENTION = re.compile(r"@(everyone|here)", re.IGNORECASE)
+#: "://" makes Discord auto-link bare URLs; a ZWSP after the colon stops that.
+_AUTOLINK = re.compile(r"(\w):(//)")
 
 
-def escape_markdown(text: str) -> str:
-    """Make user or game text literal in Discord markdown (and defuse @everyone/@here).
+def escape_text(text: object) -> str:
+    """THE escaping of outside text the bot echoes (game, persona, channel and member names,
+    feed titles, what a user typed shown back in an error), for any place a message shows it:
+    content, embed titles, descriptions, field names and values, footers, author names.
 
-    Args: text: any user-supplied or upstream text (game names, nicknames).
-    Returns: text with markdown characters backslash-escaped and mass mentions broken by a
-        zero-width space.
+    - markdown: ``\\ * _ ~ ` | [ ] ( )`` are backslash-escaped, and a heading, quote or list
+      marker at the start (``#``, ``>``, ``-``, ``+``, ``1.``) too, so nothing renders bold,
+      as a spoiler, a code block or a masked link;
+    - mentions: ``<`` gets a zero-width space after it, so ``<@id>``, ``<@&role>``,
+      ``<#channel>``, ``</command:id>``, ``<:emoji:id>`` and ``<t:...>`` stay text; ``@everyone``
+      and ``@here`` are broken the same way (allowed_mentions is empty anyway: this is what
+      the reader *sees*), and ``https://`` is broken so a name cannot become a link;
+    - control characters, newlines, tabs and bidi overrides become one space, so a name
+      cannot start a new list line or reverse the text after it.
+
+    Args: text: any value; non-strings go through str() first.
+    Returns: text safe to embed in Discord markdown; at most twice as long as the input
+        (callers truncate to the field's limit afterwards, e.g. `Embed.to_dict`).
+    Upstream: Discord "Message Formatting" and "Markdown" docs (support article 210298617).
     """
-    escaped = _LINE_START.sub(r"\1\\\2", _MARKDOWN.sub(r"\\\1", text))
-    return _MASS_MENTION.sub("@\u200b\\1", escaped)
+    flat = _CONTROL.sub(" ", str(text))
+    escaped = _LINE_START.sub(_escape_line_start, _MARKDOWN.sub(r"\\\1", flat))
+    escaped = _ANGLE.sub("<" + ZWSP, escaped)
+    escaped = _AUTOLINK.sub(r"\1:" + ZWSP + r"\2", escaped)
+    return _MASS_MENTION.sub(lambda m: "@" + ZWSP + m.group(1), escaped)
+
+
+def _escape_line_start(m: re.Match[str]) -> str:
+    if m.group(2):
+        return f"{m.group(1)}\\{m.group(2)}"
+    return f"{m.group(1)}{m.group(3)}\\."  # "1." -> "1\." (a numbered list item)
+
+
+#: The old name of `escape_text` (the same function; kept for callers written before it).
+escape_markdown = escape_text
 
 
 def truncate(text: str, limit: int) -> str:

@@ -261,7 +261,7 @@ class Rest:
         """
         return await self.request(
             Route("PATCH", r.CHANNEL_MESSAGE, {"channel_id": channel_id, "message_id": message_id}),
-            json_body=fields)
+            json_body=_no_mentions(dict(fields)))
 
     async def delete_message(self, channel_id: int, message_id: int) -> None:
         """Delete a message. Upstream: DELETE /channels/{channel.id}/messages/{message.id}"""
@@ -311,7 +311,7 @@ class Rest:
         """
         body: dict[str, Any] = {"type": type}
         if data is not None:
-            body["data"] = data
+            body["data"] = _no_mentions(dict(data)) if type in (4, 7) else data
         await self.request(
             Route("POST", r.INTERACTION_CALLBACK,
                   {"interaction_id": interaction_id, "webhook_token": interaction_token},
@@ -328,7 +328,7 @@ class Rest:
         return await self.request(
             Route("POST", r.WEBHOOK, {"webhook_id": application_id,
                                       "webhook_token": interaction_token}, exempt_global=True),
-            json_body=fields, query={"wait": "true"})
+            json_body=_no_mentions(dict(fields)), query={"wait": "true"})
 
     async def edit_original(self, application_id: int, interaction_token: str,
                             **fields: Any) -> dict:
@@ -340,7 +340,7 @@ class Rest:
             Route("PATCH", r.WEBHOOK_ORIGINAL, {"webhook_id": application_id,
                                                 "webhook_token": interaction_token},
                   exempt_global=True),
-            json_body=fields)
+            json_body=_no_mentions(dict(fields)))
 
     async def aclose(self) -> None:
         """Close the httpx client (idempotent)."""
@@ -348,9 +348,19 @@ class Rest:
 
 
 def _message_body(**fields: Any) -> dict[str, Any]:
-    """A message payload without None fields; mentions default to none parsed."""
-    body = {k: v for k, v in fields.items() if v is not None}
-    body.setdefault("allowed_mentions", {"parse": []})
+    """A message payload without None fields, pinging nobody (see `_no_mentions`)."""
+    return _no_mentions({k: v for k, v in fields.items() if v is not None})
+
+
+def _no_mentions(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` with allowed_mentions {"parse": []}, whatever the caller passed.
+
+    This client never pings anyone: every message it creates or edits (channel messages,
+    interaction responses, follow-ups, @original) carries empty allowed_mentions, so a name
+    containing `<@&role>` or `@everyone` can never notify. Upstream: message.mdx "Allowed
+    Mentions Object" (absent = Discord parses every mention in content).
+    """
+    body["allowed_mentions"] = {"parse": []}
     return body
 
 

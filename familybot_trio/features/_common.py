@@ -21,8 +21,9 @@ from familybot_trio.errors import NotFound, UpstreamError
 from familybot_trio.features._money import Money
 from familybot_trio.store import MemberRecord, SteamID64, WishlistItem
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
+from gateway._options import quoted
 from gateway.commands import ArgumentError
-from gateway.messages import escape_markdown
+from gateway.messages import escape_text
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -57,7 +58,7 @@ def capsule_url(appid: int) -> str:
 
 def game_link(name: str, appid: int) -> str:
     """A markdown link `[name](store url)` with the name escaped."""
-    return f"[{escape_markdown(name)}]({store_url(appid)})"
+    return f"[{escape_text(name)}]({store_url(appid)})"
 
 
 async def member_names(app: App) -> dict[int, str]:
@@ -67,7 +68,7 @@ async def member_names(app: App) -> dict[int, str]:
 
 def join_names(names: Iterable[str]) -> str:
     """"A", "A and B", "A, B and C", each markdown-escaped."""
-    items = [escape_markdown(n) for n in names]
+    items = [escape_text(n) for n in names]
     if len(items) <= 1:
         return "".join(items)
     return ", ".join(items[:-1]) + " and " + items[-1]
@@ -117,14 +118,14 @@ def parse_steam_ref(text: str) -> SteamID64 | str:
         raw = value
     if raw.isdigit() or raw.upper().startswith("STEAM_") or raw.startswith("[U:"):
         if raw.isdigit() and len(raw) != 17:
-            raise ValueError(f"{raw[:40]!r} is not a SteamID64 (they have 17 digits)")
+            raise ValueError(f"{quoted(raw)} is not a SteamID64 (they have 17 digits)")
         sid = SteamID(raw)
         if not sid.is_valid() or sid.type != EType.Individual:
-            raise ValueError(f"{raw[:40]!r} is not a valid personal Steam account id")
+            raise ValueError(f"{quoted(raw)} is not a valid personal Steam account id")
         return SteamID64(int(sid.as_64))
     if _VANITY.fullmatch(raw):
         return raw
-    raise ValueError(f"{raw[:40]!r} is not a Steam account; {STEAM_REF_HINT}")
+    raise ValueError(f"{quoted(raw)} is not a Steam account; {STEAM_REF_HINT}")
 
 
 def _is_steamid64(text: str) -> bool:
@@ -149,7 +150,7 @@ async def resolve_steam_ref(app: App, text: str, option: str) -> SteamID64:
     try:
         return await app.steam.resolve_vanity_url(ref)
     except NotFound:
-        raise ArgumentError(option, f"no Steam profile has the custom URL name {ref!r}; "
+        raise ArgumentError(option, f"no Steam profile has the custom URL name {quoted(ref)}; "
                             f"{STEAM_REF_HINT}") from None
 
 
@@ -173,7 +174,8 @@ async def resolve_member_ref(app: App, text: str, option: str
             return linked.steamid, linked
         bare_steamid = discord.group(2) is not None and _is_steamid64(discord.group(2))
         if not bare_steamid:  # a mention, or a number that can only be a Discord id
-            raise ArgumentError(option, f"<@{did}> is not linked to a family member; they can "
+            raise ArgumentError(option, f"Discord user {did} is not linked to a family "
+                                "member; they can "
                                 "run `/link steam:<SteamID64 or profile URL>`")
     named = next((m for m in members if m.name.casefold() == text.casefold()), None)
     if named is not None:

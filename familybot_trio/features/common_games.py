@@ -28,8 +28,9 @@ import trio
 from familybot_trio.errors import StoreError, UpstreamError
 from familybot_trio.features import _common
 from familybot_trio.store import AppId, MemberRecord, OwnedGame
+from gateway import _options
 from gateway.commands import ArgumentError, CommandContext, boolean, string, user
-from gateway.messages import EMBED_DESCRIPTION_MAX, Embed, escape_markdown, pack_embeds, split_lines
+from gateway.messages import EMBED_DESCRIPTION_MAX, Embed, escape_text, pack_embeds, split_lines
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -94,7 +95,7 @@ async def resolve_people(app: App, ctx: CommandContext) -> list[MemberRecord]:
             problems.append(str(exc))
             continue
         if m is None:
-            problems.append(f"`{escape_markdown(token)}` (Steam account {sid}) is not in this "
+            problems.append(f"{_options.quoted(token)} (Steam account {sid}) is not in this "
                             "Steam family")
         else:
             found[m.steamid] = m
@@ -150,10 +151,10 @@ async def owned_lists(app: App, people: Sequence[MemberRecord]) -> list[OwnedLis
         try:
             got = await owned_list(app, m)
         except (UpstreamError, StoreError) as exc:
-            problems.append(f"**{escape_markdown(m.name)}**: Steam did not answer ({exc})")
+            problems.append(f"**{escape_text(m.name)}**: Steam did not answer ({exc})")
             return
         if got is None:
-            problems.append(f"**{escape_markdown(m.name)}** keeps their game details private "
+            problems.append(f"**{escape_text(m.name)}** keeps their game details private "
                             "on Steam: set Profile > Edit Profile > Privacy Settings > Game "
                             "details to Public, or leave them out")
         else:
@@ -190,7 +191,7 @@ async def common_messages(app: App, ctx: CommandContext) -> list[list[dict]]:
     for ol in lists:
         age_h = (now - ol.fetched_at).total_seconds() / 3600
         if age_h * 3600 > OWNED_TTL_S:
-            notes.append(f"{ol.member.name}'s list is {age_h:.0f} h old")
+            notes.append(f"{escape_text(ol.member.name)}'s list is {age_h:.0f} h old")
     if not games:
         return [[Embed(title=title, description=f"No {kind} in common.", color=COLOR,
                        footer=" · ".join(notes)).to_dict()]]

@@ -44,7 +44,7 @@ from familybot_trio.store import MemberRecord, OutboxDraft, Snowflake, SteamID64
 from familybot_trio.upstream.catalog import PRICE_TTL_S
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
 from gateway.commands import ArgumentError, CommandContext, string
-from gateway.messages import NO_MENTIONS, Embed, escape_markdown, pack_embeds, split_lines
+from gateway.messages import NO_MENTIONS, Embed, escape_text, pack_embeds, split_lines
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -129,7 +129,7 @@ def deal_embed(app: App, deal: Deal, names: Mapping[int, str], footer: str | Non
                ) -> Embed:
     """The announcement of one deal (title links to the store, capsule as thumbnail)."""
     who = _common.join_names(names.get(int(s), str(s)) for s in deal.wanted_by)
-    return Embed(title=f"{deal.headline}: {deal.name}", url=_common.store_url(deal.appid),
+    return Embed(title=f"{deal.headline}: {escape_text(deal.name)}", url=_common.store_url(deal.appid),
                  description=f"{deal_text(app, deal)}\nOn the wishlist of {who}",
                  color=EMBED_COLOR, thumbnail_url=_common.capsule_url(deal.appid),
                  footer=footer)
@@ -138,7 +138,7 @@ def deal_embed(app: App, deal: Deal, names: Mapping[int, str], footer: str | Non
 def deal_line(app: App, deal: Deal, names: Mapping[int, str]) -> str:
     """One /deals line: link, price text, wanting members."""
     who = _common.join_names(names.get(int(s), str(s)) for s in deal.wanted_by)
-    return (f"{deal.headline}: [{escape_markdown(deal.name)}](<{_common.store_url(deal.appid)}>)"
+    return (f"{deal.headline}: [{escape_text(deal.name)}](<{_common.store_url(deal.appid)}>)"
             f" · {deal_text(app, deal)} · {who}")
 
 
@@ -277,7 +277,7 @@ async def _resolve(app: App, text: str | None) -> list[MemberRecord] | str:
     members = await app.store.members.all()
     if text is None or not text.strip():
         return members
-    names = ", ".join(escape_markdown(m.name) for m in members)
+    names = ", ".join(escape_text(m.name) for m in members)
     try:
         steamid, member = await _common.resolve_member_ref(app, text, "member")
     except ArgumentError as exc:
@@ -308,7 +308,7 @@ def setup(app: App) -> None:
             return
         names = {int(m.steamid): m.name for m in await app.store.members.all()}
         th = app.config.thresholds
-        scope = "the family's wishlists" if len(who) != 1 else f"{who[0].name}'s wishlist"
+        scope = "the family's wishlists" if len(who) != 1 else f"{escape_text(who[0].name)}'s wishlist"
         title = f"{len(deals)} deal{'s' if len(deals) != 1 else ''} on {scope}"
         rule = (f"{th.deal_min_discount_pct}%+ off, or within {th.historical_low_buffer:g}x "
                 f"of the historical low; {len(prices)} games checked; prices at most "

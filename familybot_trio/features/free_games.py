@@ -38,7 +38,7 @@ from familybot_trio.features import _common
 from familybot_trio.store import OutboxDraft, Snowflake
 from familybot_trio.upstream.models import EpicOffer, FreeGamePost
 from gateway.commands import CommandContext
-from gateway.messages import NO_MENTIONS, Embed, EmbedField, escape_markdown, split_lines
+from gateway.messages import NO_MENTIONS, Embed, EmbedField, escape_text, split_lines
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -251,14 +251,14 @@ def _until(when: dt.datetime | None) -> str:
 
 def announcement(app: App, offer: FreeOffer) -> Embed:
     """The embed posted to the free_games channel for one offer."""
-    lines = [f"Free to keep on **{escape_markdown(offer.store)}** {_until(offer.ends_at)}."]
+    lines = [f"Free to keep on **{escape_text(offer.store)}** {_until(offer.ends_at)}."]
     if offer.original_cents:
         lines.append(f"Usually {_common.format_money(app, offer.original_cents, offer.currency or None)}.")
     image = offer.image_url
     if image is None and offer.dedupe_key.startswith("steam:app/"):
         image = _common.capsule_url(int(offer.dedupe_key.removeprefix("steam:app/")))
     source = "Epic Games Store" if offer.source == "epic" else "r/FreeGameFindings"
-    return Embed(title=f"Free: {offer.title}", url=offer.url, description="\n".join(lines),
+    return Embed(title=f"Free: {escape_text(offer.title)}", url=offer.url, description="\n".join(lines),
                  color=EMBED_COLOR, image_url=image, footer=f"Source: {source}")
 
 
@@ -310,9 +310,9 @@ async def _announce(app: App, offers: tuple[FreeOffer, ...], channel: Snowflake)
 
 def free_embeds(app: App, found: FreeGames) -> list[Embed]:
     """`/free`'s answer: free now, upcoming on Epic, and which source failed."""
-    now_lines = [f"• [{escape_markdown(o.title)}]({o.url}) on {escape_markdown(o.store)} "
+    now_lines = [f"• [{escape_text(o.title)}]({o.url}) on {escape_text(o.store)} "
                  f"{_until(o.ends_at)}" for o in found.free_now] or ["Nothing right now."]
-    soon = [f"• {escape_markdown(u.title) if not u.url else f'[{escape_markdown(u.title)}]({u.url})'}"
+    soon = [f"• {escape_text(u.title) if not u.url else f'[{escape_text(u.title)}]({u.url})'}"
             f" from <t:{int(u.starts_at.timestamp())}:f> to <t:{int(u.ends_at.timestamp())}:f>"
             for u in found.upcoming]
     if found.mystery_upcoming:

@@ -19,7 +19,7 @@ from familybot_trio.errors import StoreError, UpstreamError
 from familybot_trio.features import _common
 from familybot_trio.store import Snowflake
 from gateway.commands import ArgumentError, CommandContext, string
-from gateway.messages import Embed, escape_markdown, split_lines
+from gateway.messages import Embed, escape_text, split_lines
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -44,18 +44,18 @@ async def link(app: App, ctx: CommandContext, steam: str) -> str:
                             "only family members can be linked (an admin adds members to "
                             "[[members]] in config.toml)")
     if member.discord_id == ctx.user_id:
-        return (f"You are already linked to **{escape_markdown(member.name)}** "
+        return (f"You are already linked to **{escape_text(member.name)}** "
                 f"(`{member.steamid}`).")
     if member.discord_id is not None:
-        raise ArgumentError("steam", f"**{escape_markdown(member.name)}** is already linked to "
+        raise ArgumentError("steam", f"**{escape_text(member.name)}** is already linked to "
                             f"<@{member.discord_id}>; they can run `/unlink` first")
     current = next((m for m in members if m.discord_id == ctx.user_id), None)
     if current is not None:
-        raise ArgumentError("steam", f"you are linked to **{escape_markdown(current.name)}** "
+        raise ArgumentError("steam", f"you are linked to **{escape_text(current.name)}** "
                             "already; run `/unlink` first")
     linked = await app.store.members.link_discord(steamid, Snowflake(ctx.user_id))
     log.info("member linked [steamid:%d discord:%d]", steamid, ctx.user_id)
-    return f"Linked you to **{escape_markdown(linked.name)}** (`{linked.steamid}`)."
+    return f"Linked you to **{escape_text(linked.name)}** (`{linked.steamid}`)."
 
 
 async def unlink(app: App, ctx: CommandContext) -> str:
@@ -69,7 +69,7 @@ async def unlink(app: App, ctx: CommandContext) -> str:
     if any(m.steamid == member.steamid and m.discord_id for m in app.config.members):
         note = (" config.toml also names your Discord id for this member, so the link "
                 "returns at the next restart unless an admin removes it there.")
-    return f"Unlinked you from **{escape_markdown(member.name)}**.{note}"
+    return f"Unlinked you from **{escape_text(member.name)}**.{note}"
 
 
 async def members_embeds(app: App) -> list[Embed]:
@@ -78,7 +78,7 @@ async def members_embeds(app: App) -> list[Embed]:
     Returns: embeds (one per 4,096 characters of lines). Raises: StoreError.
     """
     members = await app.store.members.all()
-    lines = [f"• **{escape_markdown(m.name)}** · `{m.steamid}` · "
+    lines = [f"• **{escape_text(m.name)}** · `{m.steamid}` · "
              + (f"<@{m.discord_id}>" if m.discord_id else "not linked (`/link`)")
              for m in members]
     if not lines:

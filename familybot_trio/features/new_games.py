@@ -42,7 +42,7 @@ from familybot_trio.store import (
 from familybot_trio.upstream.models import FamilyGroupId, GameDetails, GamePrice, SharedApp
 from gateway import _options as opt
 from gateway.commands import CommandContext
-from gateway.messages import Embed, EmbedField, split_lines
+from gateway.messages import Embed, EmbedField, escape_text, split_lines
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -162,7 +162,7 @@ def game_embed(app: App, entry: LibraryEntry, facts: _Facts) -> Embed:
     owners = _owners(entry, facts.names)
     acquired = entry.rt_time_acquired
     return Embed(
-        title=_name(appid, facts), url=_common.store_url(appid), color=COLOR,
+        title=escape_text(_name(appid, facts)), url=_common.store_url(appid), color=COLOR,
         description=f"New in the family library, shared by {_common.join_names(owners)}.",
         image_url=(details.header_image if details and details.header_image
                    else _common.capsule_url(appid)),

@@ -22,7 +22,7 @@ from familybot_trio.features import _common
 from familybot_trio.store import MemberRecord, Snowflake, SteamID64
 from familybot_trio.upstream.models import PlayerSummary, RecentGame
 from gateway.commands import ArgumentError, CommandContext, string
-from gateway.messages import Embed, EmbedField, escape_markdown
+from gateway.messages import Embed, EmbedField, escape_text
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -51,7 +51,7 @@ def profile_embed(app: App, summary: PlayerSummary, recent: tuple[RecentGame, ..
     fields = [EmbedField("Status", state, inline=True)]
     if summary.game_name:
         playing = (_common.game_link(summary.game_name, summary.game_appid)
-                   if summary.game_appid else escape_markdown(summary.game_name))
+                   if summary.game_appid else escape_text(summary.game_name))
         fields.append(EmbedField("Playing now", playing, inline=True))
     if recent is None:
         value = "Steam did not answer; try again later."
@@ -63,8 +63,8 @@ def profile_embed(app: App, summary: PlayerSummary, recent: tuple[RecentGame, ..
             f"{_hours(g.playtime_2weeks_min)} in 2 weeks, {_hours(g.playtime_forever_min)} total"
             for g in recent)
     fields.append(EmbedField("Recently played", value))
-    who = f"family member {member.name}" if member else "not in the family"
-    return Embed(title=summary.personaname or str(summary.steamid),
+    who = f"family member {escape_text(member.name)}" if member else "not in the family"
+    return Embed(title=escape_text(summary.personaname or summary.steamid),
                  url=summary.profileurl or None, thumbnail_url=summary.avatarfull or None,
                  fields=tuple(fields), footer=f"SteamID64 {summary.steamid} · {who}")
 

@@ -41,7 +41,7 @@ from familybot_trio.store import MemberRecord, SteamID64
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
 from gateway.commands import ArgumentError, CommandContext, string
 from gateway.errors import Forbidden, NotFound
-from gateway.messages import NO_MENTIONS, Embed, escape_markdown, pack_embeds, split_lines
+from gateway.messages import NO_MENTIONS, Embed, escape_text, pack_embeds, split_lines
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -73,7 +73,7 @@ async def resolve_member(app: App, text: str | None, caller_id: int) -> MemberRe
     Raises: StoreError.
     """
     members = await app.store.members.all()
-    names = ", ".join(escape_markdown(m.name) for m in members)
+    names = ", ".join(escape_text(m.name) for m in members)
     if text is None or not text.strip():
         found = next((m for m in members if m.discord_id == caller_id), None)
         if found is not None:
@@ -132,7 +132,7 @@ def price_text(app: App, price: GamePrice | None, details: GameDetails,
 
 def link(name: str, appid: int) -> str:
     """`[name](<store url>)`: a masked link that does not unfurl into a preview."""
-    return f"[{escape_markdown(name)}](<{_common.store_url(appid)}>)"
+    return f"[{escape_text(name)}](<{_common.store_url(appid)}>)"
 
 
 def common_lines(app: App, common: Sequence[tuple[AppId, tuple[SteamID64, ...]]],
@@ -274,7 +274,7 @@ async def member_wishlist_embeds(app: App, member: MemberRecord) -> list[Embed]:
             owned += 1
             mark = " ✅ the family library has it"
         lines.append(f"{link(d.name, appid)}: {price_text(app, prices.get(appid), d)}{mark}")
-    title = (f"{member.name}'s wishlist: {len(items)} game{'s' if len(items) != 1 else ''}"
+    title = (f"{escape_text(member.name)}'s wishlist: {len(items)} game{'s' if len(items) != 1 else ''}"
              + (f", {owned} already in the family library" if owned else ""))
     return wishlist_embeds(title, lines, "The wishlist is empty (or not public).",
                            max_embeds=MAX_REPLY_EMBEDS)
