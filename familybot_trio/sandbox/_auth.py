@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 if TYPE_CHECKING:
-    from familybot_trio.sandbox._server import Sandbox
+    from familybot_trio.sandbox._context import SandboxContext as Sandbox  # what _server meets
 
 ACCESS_TTL_S: Final = 24 * 3600 + 240       # measured ~24 h 04 min on web renewals (1.3)
 REFRESH_TTL_S: Final = 200 * 86400          # ~200 days (1.3)

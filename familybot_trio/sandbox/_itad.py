@@ -19,7 +19,7 @@ from familybot_trio.sandbox import _family as F
 from familybot_trio.sandbox._store import convert_cents, currency_of
 
 if TYPE_CHECKING:
-    from familybot_trio.sandbox._server import Sandbox
+    from familybot_trio.sandbox._context import SandboxContext as Sandbox  # what _server meets
 
 MAX_BATCH: Final = 200
 STEAM: Final = {"id": 61, "name": "Steam"}

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from familybot_trio.sandbox import _family as F
 
 if TYPE_CHECKING:
-    from familybot_trio.sandbox._server import Sandbox
+    from familybot_trio.sandbox._context import SandboxContext as Sandbox  # what _server meets
 
 
 def _known(sb: Sandbox, appid: int) -> F.AppId:

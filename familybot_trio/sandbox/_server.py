@@ -11,6 +11,9 @@ Layout of the one server (see `Sandbox.urls`):
 Every request goes: count -> latency -> injected fault -> rate limit -> handler. Counter
 names are "<upstream>.<endpoint>", e.g. "storefront.appdetails", "steam_webapi.GetWishlist",
 "itad.prices", "epic.freeGamesPromotions", "reddit.new_rss", "steam_auth.ajaxgetasyncconfig".
+
+This module assembles: the route modules export plain handlers `(sb, req) -> Response`
+typed against `_context.SandboxContext`, which `Sandbox` meets; none imports this module.
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from familybot_trio import blocking
-from familybot_trio.sandbox import _auth, _data, _feeds, _itad, _steam, _store
+from familybot_trio.sandbox import _auth, _data, _feeds, _itad, _mutations, _steam, _store
 from familybot_trio.sandbox import _family as F
+from familybot_trio.sandbox._context import FeedBodies
 from familybot_trio.sandbox._knobs import (DEFAULT_RATE_LIMITS, Fault, FaultRule, RateLimit,
                                            fault_response, rate_limited_response)
 
@@ -54,18 +58,6 @@ _GROUPS: dict[str, tuple[str, dict[str, tuple[str, Any]]]] = {  # url prefix -> 
                                    **_auth.LOGIN_ROUTES}),
     "/IAuthenticationService": ("steam_auth", _auth.API_ROUTES),  # sign-in (sandbox/_auth.py)
 }
-
-
-class FeedBodies:
-    """Pre-serialised feed bodies (bytes), rebuilt by `Sandbox.rebase_feeds`.
-
-    Tests may assign their own bytes (e.g. a Reddit listing with an "Expired" flair); the
-    next request serves them.
-    """
-
-    epic_json: bytes = b""
-    reddit_rss: bytes = b""
-    reddit_json: bytes = b""
 
 
 def _b64url(raw: bytes) -> str:
@@ -323,7 +315,12 @@ class Sandbox:
         self.counts.clear()
 
     # mutations live in _mutations.py to keep this module short
-    from familybot_trio.sandbox._mutations import (add_library_app, add_to_wishlist,  # noqa: E402
-                                                   clear_wishlist, end_sale, remove_from_wishlist,
-                                                   remove_library_app, set_historical_low,
-                                                   set_price, start_sale)
+    add_library_app = _mutations.add_library_app
+    remove_library_app = _mutations.remove_library_app
+    set_price = _mutations.set_price
+    start_sale = _mutations.start_sale
+    end_sale = _mutations.end_sale
+    set_historical_low = _mutations.set_historical_low
+    clear_wishlist = _mutations.clear_wishlist
+    add_to_wishlist = _mutations.add_to_wishlist
+    remove_from_wishlist = _mutations.remove_from_wishlist

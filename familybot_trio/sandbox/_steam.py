@@ -17,7 +17,7 @@ from starlette.responses import Response
 from familybot_trio.sandbox import _family as F
 
 if TYPE_CHECKING:
-    from familybot_trio.sandbox._server import Sandbox
+    from familybot_trio.sandbox._context import SandboxContext as Sandbox  # what _server meets
 
 MAX_GETITEMS_IDS = 100
 MAX_SUMMARY_IDS = 100

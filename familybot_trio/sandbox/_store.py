@@ -21,7 +21,7 @@ from starlette.responses import Response
 from familybot_trio.sandbox import _family as F
 
 if TYPE_CHECKING:
-    from familybot_trio.sandbox._server import Sandbox
+    from familybot_trio.sandbox._context import SandboxContext as Sandbox  # what _server meets
 
 _EUR = ("EUR", 0.95, "{},€", ",")
 #: country (ISO 3166-1 alpha-2, upper) -> (currency, rate from USD, display format, decimal mark)
