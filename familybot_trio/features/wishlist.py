@@ -27,6 +27,7 @@ Logger: `familybot_trio.features.wishlist`.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -35,12 +36,12 @@ from typing import TYPE_CHECKING, Any, Final
 import trio
 
 from familybot_trio.errors import UpstreamError
-from familybot_trio.features import _common
+from familybot_trio.features import _common, _deal_rules
 from familybot_trio.features._money import Money
 from familybot_trio.store import MemberRecord, SteamID64
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
 from gateway.commands import ArgumentError, CommandContext, string
-from gateway.errors import Forbidden, NotFound
+from gateway.errors import Forbidden, HTTPError, NotFound
 from gateway.messages import NO_MENTIONS, Embed, escape_text, pack_embeds, split_lines
 
 if TYPE_CHECKING:
@@ -48,12 +49,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("familybot_trio.features.wishlist")
 
-#: state kv key: {"channel_id": int, "message_ids": [int, ...], "created": int}.
+#: state kv key: {"channel_id": int, "message_ids": [int, ...], "created": int,
+#: "hashes": [payload_hash of each message, in message order]}.
 WISHLIST_MESSAGES_KEY: Final = "wishlist.messages"
 #: Characters per embed description (Discord's max is 4096; room for the "…" of a cut line).
 DESCRIPTION_CHARS: Final = 4000
 #: At most this many messages in the channel (each one embed); longer lists are cut with a note.
 MAX_MESSAGES: Final = 5
+#: The free-games section names at most this many (one short line); the rest are counted.
+MAX_FREE_LISTED: Final = 10
 #: At most this many replies to /wishlist (one embed each).
 MAX_REPLY_EMBEDS: Final = 3
 #: The first run comes soon after start-up, so a fresh server gets its pinned list (P8).
@@ -135,19 +139,42 @@ def link(name: str, appid: int) -> str:
     return f"[{escape_text(name)}](<{_common.store_url(appid)}>)"
 
 
+def deal_rank(app: App, price: GamePrice | None) -> tuple[int, int]:
+    """How good the current deal is, smaller first: (`_deal_rules` row or len(RULES) when
+    no row holds, minus the discount percent)."""
+    th = app.config.thresholds
+    verdict = _deal_rules.judge(price, min_discount_pct=th.deal_min_discount_pct,
+                                low_buffer=th.historical_low_buffer)
+    store = price.store if price is not None else None
+    pct = store.discount_pct if store is not None and store.is_discounted else 0
+    return (verdict[0] if verdict else len(_deal_rules.RULES), -pct)
+
+
 def common_lines(app: App, common: Sequence[tuple[AppId, tuple[SteamID64, ...]]],
                  details: dict[AppId, GameDetails], prices: dict[AppId, GamePrice],
-                 library: set[AppId], names: dict[int, str]) -> list[str]:
-    """One line per qualifying common-wishlist game, most wanted first (see module doc)."""
-    lines = []
+                 library: set[AppId], names: dict[int, str]) -> tuple[list[str], list[str]]:
+    """The qualifying common-wishlist games (see module doc) as (paid lines, free lines).
+
+    Paid games: most wishers first, then the better deal (`deal_rank`), then by name
+    (natural order), one line each. Free games (nothing to buy) come apart: one short
+    line of links each, by name.
+    """
+    paid: list[tuple[tuple[object, ...], str]] = []
+    free: list[tuple[list[object], str]] = []
     for appid, steamids in common:
         d = details.get(appid)
         if d is None or appid in library or d.type != "game" or not d.is_family_shareable:
             continue
+        price = prices.get(appid)
+        if d.is_free and (price is None or price.store is None):
+            free.append((_common.natural_key(d.name), link(d.name, appid)))
+            continue
         who = _common.join_names(names.get(int(s), str(s)) for s in steamids)
-        lines.append(f"{link(d.name, appid)}: {price_text(app, prices.get(appid), d, len(steamids))}"
-                     f" · wanted by {who}")
-    return lines
+        key = (-len(steamids), *deal_rank(app, price), _common.natural_key(d.name), appid)
+        paid.append((key, f"{link(d.name, appid)}: {price_text(app, price, d, len(steamids))}"
+                          f" · wanted by {who}"))
+    return [line for _, line in sorted(paid, key=lambda x: x[0])], \
+        [line for _, line in sorted(free, key=lambda x: x[0])]
 
 
 def wishlist_embeds(title: str, lines: list[str], empty: str, *, max_embeds: int) -> list[Embed]:
@@ -171,8 +198,29 @@ def _nonce(channel_id: int, slot: int, created: int) -> str:
     return f"wl{digest[:20]}"
 
 
+async def _pinned_ids(app: App, channel_id: int) -> set[int]:
+    """Ids of the channel's pinned messages (one GET instead of an edit per unchanged part);
+    empty when Discord refuses, so every part is then edited as before."""
+    try:
+        return {int(m["id"]) for m in await app.rest.get_pinned_messages(channel_id)}
+    except HTTPError as exc:
+        log.warning("cannot read the pinned messages, editing every part [channel:%d cause:%s]",
+                    channel_id, exc)
+        return set()
+
+
+def payload_hash(body: dict[str, Any]) -> str:
+    """SHA-256 (hex) of a message payload as canonical JSON: equal content, equal hash."""
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"))
+                          .encode()).hexdigest()
+
+
 async def publish(app: App, channel_id: int, embeds: Sequence[Embed]) -> list[int]:
     """Edit the stored wishlist messages in place; create + pin missing ones; drop surplus.
+
+    A part whose payload hash equals the one stored for it is not edited at all (an edit
+    that changes nothing still costs a request and marks the message "(edited)"). A part
+    deleted by hand while unchanged is noticed at its next change.
 
     When a stored message is gone (404), it and every later part are posted anew (and the
     old later parts deleted), so the parts stay in reading order.
@@ -185,14 +233,31 @@ async def publish(app: App, channel_id: int, embeds: Sequence[Embed]) -> list[in
     ids: list[int] = [int(i) for i in saved.get("message_ids", [])] \
         if saved.get("channel_id") == channel_id else []
     created = int(saved.get("created", 0))
+    hashes: list[str] = [str(h) for h in saved.get("hashes", [])] if ids else []
     out: list[int] = []
+    out_hashes: list[str] = []
     broken = False  # once a message is gone, later parts are posted anew to keep the order
-    for slot, embed in enumerate(embeds):
-        body = {"content": "", "embeds": [embed.to_dict()], "allowed_mentions": NO_MENTIONS}
+
+    def save() -> dict[str, Any]:
+        return {"channel_id": channel_id, "message_ids": out + [i for i in ids if i not in out],
+                "created": created, "hashes": out_hashes}
+
+    bodies = [{"content": "", "embeds": [e.to_dict()], "allowed_mentions": NO_MENTIONS}
+              for e in embeds]
+    unchanged = {slot for slot, body in enumerate(bodies)
+                 if slot < min(len(ids), len(hashes)) and hashes[slot] == payload_hash(body)}
+    pinned = await _pinned_ids(app, channel_id) if unchanged else set()
+    for slot, body in enumerate(bodies):
+        digest = payload_hash(body)
         if slot < len(ids) and not broken:
+            if slot in unchanged and ids[slot] in pinned:
+                out.append(ids[slot])  # the same content: no edit (it would change nothing)
+                out_hashes.append(digest)
+                continue
             try:
                 await app.rest.edit_message(channel_id, ids[slot], **body)
                 out.append(ids[slot])
+                out_hashes.append(digest)
                 continue
             except NotFound:
                 log.info("wishlist message was deleted, posting it again [message:%d]", ids[slot])
@@ -202,9 +267,8 @@ async def publish(app: App, channel_id: int, embeds: Sequence[Embed]) -> list[in
                                             nonce=_nonce(channel_id, slot, created))
         created += 1
         out.append(int(msg["id"]))
-        await app.store.state.set(WISHLIST_MESSAGES_KEY, {
-            "channel_id": channel_id, "message_ids": out + [i for i in ids if i not in out],
-            "created": created}, app.now())
+        out_hashes.append(digest)
+        await app.store.state.set(WISHLIST_MESSAGES_KEY, save(), app.now())
         try:
             await app.rest.pin_message(channel_id, int(msg["id"]))
         except Forbidden as exc:
@@ -216,8 +280,8 @@ async def publish(app: App, channel_id: int, embeds: Sequence[Embed]) -> list[in
                 await app.rest.delete_message(channel_id, old)
             except NotFound:
                 pass
-    await app.store.state.set(WISHLIST_MESSAGES_KEY, {
-        "channel_id": channel_id, "message_ids": out, "created": created}, app.now())
+    ids = out
+    await app.store.state.set(WISHLIST_MESSAGES_KEY, save(), app.now())
     return out
 
 
@@ -238,7 +302,7 @@ async def run_wishlist_job(app: App) -> list[int]:
     wanted = [a for a, _ in common if a not in library]
     details, prices = await _common.catalog_chunked(app, wanted)
     names = {int(m.steamid): m.name for m in members}
-    lines = common_lines(app, common, details, prices, library, names)
+    lines, free = common_lines(app, common, details, prices, library, names)
     channel = app.config.channels.wishlist
     if channel is None:
         if not _warned_no_channel:
@@ -246,8 +310,13 @@ async def run_wishlist_job(app: App) -> list[int]:
                         "set channels.wishlist in config.toml")
             _warned_no_channel = True
         return []
+    paid = len(lines)
+    if free:  # their own short section: nothing to buy, so no price line each
+        more = f" and {len(free) - MAX_FREE_LISTED} more" if len(free) > MAX_FREE_LISTED else ""
+        lines = [*lines, f"**Free to play, nothing to buy ({len(free)}):** "
+                 + ", ".join(free[:MAX_FREE_LISTED]) + more]
     embeds = wishlist_embeds(
-        f"Family wishlist: {len(lines)} game{'s' if len(lines) != 1 else ''} wished by "
+        f"Family wishlist: {paid} game{'s' if paid != 1 else ''} to buy, wished by "
         f"{app.config.thresholds.wishlist_min_members}+ members", lines,
         "No game is on several members' wishlists (or the family already has them all).",
         max_embeds=MAX_MESSAGES)

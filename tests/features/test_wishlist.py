@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import trio
 
 from familybot_trio.features.wishlist import WISHLIST_MESSAGES_KEY
@@ -56,12 +58,51 @@ async def test_common_wishlist_created_pinned_then_edited_in_place(start_world) 
         # prices are babel-formatted USD for country US, per member too
         assert "$" in text and "each for" in text and "wanted by" in text
 
-        # the second run edits the same messages: no new message, edits count up
+        # the second run changes nothing: no new message and no edit (payload hashes match)
         outcome = await world.app.scheduler.run_now("wishlist")
         assert outcome.ok, outcome.error
-    second = world.discord.messages(WL)
-    assert [m.id for m in second] == ids
-    assert all(m.edits == 1 for m in second)
+        second = world.discord.messages(WL)
+        assert [m.id for m in second] == ids
+        assert all(m.edits == 0 for m in second)
+
+        # a new regular price in the last part changes that part only: it alone is edited
+        last = "\n".join(e.get("description", "") for e in second[-1].embeds)
+        target = next(a for a in expected if f"/app/{a}/" in last
+                      and not fam.prices[a].discount_pct and not fam.prices[a].is_free)
+        world.sandbox.set_price(target, fam.prices[target].initial_cents + 100)
+        await world.app.store.cache.purge(world.app.now() + dt.timedelta(days=1),
+                                          namespace_prefix="price:")
+        outcome = await world.app.scheduler.run_now("wishlist")
+        assert outcome.ok, outcome.error
+    third = world.discord.messages(WL)
+    assert [m.id for m in third] == ids
+    changed = [m for m in third if m.edits]
+    assert len(changed) < len(third)
+
+
+async def test_same_wishers_order_by_deal_then_name_and_free_games_stand_apart(start_world
+                                                                              ) -> None:
+    world = await start_world(features=["wishlist"])
+    sb, fam = world.sandbox, world.sandbox.family
+    a, b = fam.members[0].steamid, fam.members[1].steamid
+    # appids in the opposite order of the expected one (the old order was by appid)
+    games = {999_303: ("beta Plain", 1999), 999_302: ("Alpha Plain", 1999),
+             999_301: ("Zeta On Sale", 1999), 999_304: ("Gratis Arena", 0)}
+    for appid, (name, cents) in games.items():
+        sb.add_library_app(appid, a, name=name, price_cents=cents)
+        sb.remove_library_app(appid)  # in the catalog, not in the family library
+        sb.add_to_wishlist(a, appid)
+        sb.add_to_wishlist(b, appid)
+    sb.start_sale(999_301, 50)
+    with trio.fail_after(60):
+        assert (await world.app.scheduler.run_now("wishlist")).ok
+    lines = _text(world).splitlines()
+    ours = [next(i for i, l in enumerate(lines) if f"/app/{appid}/" in l and ":" in l)
+            for appid in (999_301, 999_302, 999_303)]
+    assert ours == sorted(ours)  # same wishers: the better deal first, then by name
+    free = [l for l in lines if "/app/999304/" in l]
+    assert len(free) == 1 and free[0].startswith("**Free to play, nothing to buy")
+    assert "$" not in free[0] and "wanted by" not in free[0]
 
 
 async def test_deleted_wishlist_message_is_recreated_and_pinned(start_world) -> None:
@@ -184,4 +225,4 @@ async def test_private_or_failing_wishlists_keep_their_cached_copies(start_world
         assert outcome.ok, outcome.error  # every fetch failed: the list is still updated
         assert [i.appid for i in await world.app.store.wishlist.items(member.steamid)] == before
     assert [m.id for m in world.discord.messages(WL)] == first_ids
-    assert all(m.edits == 2 for m in world.discord.messages(WL))
+    assert all(m.edits == 0 for m in world.discord.messages(WL))  # nothing changed
