@@ -190,12 +190,14 @@ def from_url(store: str, raw: str) -> StoreLink | None:
     return StoreLink(store, url, None if generic else f"url:{host.removeprefix('www.')}/{key}")
 
 
-def markdown_link(text: str, link: StoreLink) -> str:
-    """`[text](url)`: text must already be escaped; the url is checked once more.
+def markdown_link(text: str, url: str) -> str:
+    """`[text](url)` for a url built here; text must already be escaped.
 
-    Raises: ValueError when the url has a character that could end the link (never for a
-        StoreLink built here).
+    The url is checked once more: only https, a host name and unreserved characters or
+    `%XX` in the path, so no character of it (`)`, `<`, `>`, `[`, `]`, space) can end the
+    link early (Discord's masked links end at the first `)`).
+    Raises: ValueError for any other url (never for a StoreLink's url).
     """
-    if not _SAFE_URL.match(link.url):
-        raise ValueError(f"unsafe link for markdown: {link.url[:80]!r}")
-    return f"[{text}]({link.url})"
+    if not _SAFE_URL.match(url):
+        raise ValueError(f"unsafe link for markdown: {url[:80]!r}")
+    return f"[{text}]({url})"

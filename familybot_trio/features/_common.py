@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 from steam.enums import EType
 from steam.steamid import SteamID
 
+from familybot_trio import links
 from familybot_trio.errors import NotFound, UpstreamError
 from familybot_trio.features._money import Money
 from familybot_trio.store import MemberRecord, SteamID64, WishlistItem
@@ -32,7 +33,6 @@ log = logging.getLogger("familybot_trio.features")
 
 #: Prices older than this are shown with their age ("price from 7 h ago").
 STALE_PRICE_S: Final = 6 * 3600
-STORE_URL: Final = "https://store.steampowered.com/app/{appid}/"
 CAPSULE_URL: Final = "https://cdn.akamai.steamstatic.com/steam/apps/{appid}/header.jpg"
 
 
@@ -47,8 +47,8 @@ def format_money(app: App, cents: int | None, currency: str | None = None) -> st
 
 
 def store_url(appid: int) -> str:
-    """The Steam store page of an app."""
-    return STORE_URL.format(appid=appid)
+    """The Steam store page of an app (familybot_trio.links builds every store link)."""
+    return links.steam_app(appid).url
 
 
 def capsule_url(appid: int) -> str:
@@ -58,7 +58,7 @@ def capsule_url(appid: int) -> str:
 
 def game_link(name: str, appid: int) -> str:
     """A markdown link `[name](store url)` with the name escaped."""
-    return f"[{escape_text(name)}]({store_url(appid)})"
+    return links.markdown_link(escape_text(name), store_url(appid))
 
 
 async def member_names(app: App) -> dict[int, str]:
