@@ -16,10 +16,9 @@ import json
 import random
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Final, NewType
+from typing import Final
 
-AppId = NewType("AppId", int)
-SteamID64 = NewType("SteamID64", int)
+from familybot_trio.ids import AppId, SteamID64
 
 #: Valid per `steam.steamid.SteamID(x).is_valid()` (individual, public universe); account ids
 #: 4_000_000_001.. are far above any account Steam has issued so far.

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
-AppId = NewType("AppId", int)
-SteamID64 = NewType("SteamID64", int)
+from familybot_trio.ids import AppId, SteamID64
+
 Snowflake = NewType("Snowflake", int)
 OutboxId = NewType("OutboxId", int)
 

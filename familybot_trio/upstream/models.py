@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final, NewType
 
-AppId = NewType("AppId", int)
-SteamID64 = NewType("SteamID64", int)
+from familybot_trio.ids import AppId, SteamID64
+
 FamilyGroupId = NewType("FamilyGroupId", int)
 ItadId = NewType("ItadId", str)  # ITAD game uuid, e.g. "018d937f-12e9-71ca-a5d5-f31985870694"
 
