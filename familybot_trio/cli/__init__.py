@@ -6,6 +6,7 @@
     db         backup PATH | restore PATH | check
     purge      details | prices | all (cached store data)
     token      set (reads standard input) | status
+    outbox     list | retry [ID...] | drop ID... (announcements waiting or refused)
     console    attach to the running bot's debug console
     demo       the bot against FakeDiscord + sandbox; no keys, no network
 
@@ -37,7 +38,7 @@ from typing import Final
 import trio
 
 from familybot_trio import logs
-from familybot_trio.cli import _steam
+from familybot_trio.cli import _outbox, _steam
 from familybot_trio.config import Config, load_config
 from familybot_trio.errors import ConfigError, FamilybotError
 from gateway.errors import GatewayError
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     # Listed for the overview only: main() hands `demo ...` to familybot_trio.demo.main.
     sub.add_parser("demo", help="run the bot against fakes (no keys, no network)")
     _steam.add_steam_parser(sub)  # steam login | status | logout | paste-cookie | paste-token
+    _outbox.add_outbox_parser(sub, [cfg])  # outbox list | retry | drop
     return p
 
 
@@ -153,6 +155,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     config = _load(args)
     if cmd == "steam":
         return _steam.run(args, config)
+    if cmd == "outbox":
+        return _outbox.run(args, config)
     if cmd == "check":
         return trio.run(_check.check_cmd, config)
     if cmd == "populate":

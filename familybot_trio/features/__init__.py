@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 #: Every feature, in the order /help lists them.
 ALL: Final = ("new_games", "wishlist", "deals", "coop", "common_games", "owned", "stats",
-              "members", "profile", "free_games", "admin", "steam_login", "help")
+              "members", "profile", "free_games", "admin", "admin_outbox", "steam_login",
+              "help")
 
 
 def import_all(names: Sequence[str] | None = None) -> None:

@@ -1,0 +1,91 @@
+"""`familybot-trio outbox list | retry | drop`: the announcements waiting or refused.
+
+Works on the database directly (safe while the bot runs: WAL, one writer at a time); a row
+made due again is posted by the running bot at its next sender pass (within 30 s).
+The bodies are familybot_trio.outbox's functions, shared with /admin_outbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import sys
+from typing import Any, Final
+
+import trio
+
+from familybot_trio.config import Config
+
+EXIT_FAILED: Final = 1
+#: familybot_trio.store.outbox.STATUSES, spelled out so `--help` imports no store code
+#: (tests/test_cli_outbox.py checks they agree).
+STATUSES: Final = ("pending", "failed", "dropped", "sent", "unsent")
+
+
+def add_outbox_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
+                      ) -> argparse.ArgumentParser:
+    """Add `outbox` and its actions to the CLI's subparsers. Returns: its parser."""
+    outbox = subparsers.add_parser(
+        "outbox", help="list, retry or drop announcements waiting or refused",
+        description="The announcement outbox: rows waiting to be posted or refused by Discord.")
+    sub = outbox.add_subparsers(dest="outbox_command", required=True, metavar="ACTION")
+    ls = sub.add_parser("list", parents=parents, help="rows waiting or refused (oldest first)",
+                        description="Show id, state, kind, channel, age, attempts and the last "
+                        "error (with its fix) of each row.")
+    ls.add_argument("--status", choices=STATUSES, default="unsent",
+                    help="which rows (default: unsent = pending + failed)")
+    ls.add_argument("--limit", type=int, default=200, help="at most this many rows")
+    rt = sub.add_parser("retry", parents=parents, help="post failed rows again",
+                        description="Make failed (or dropped) rows due now; the running bot "
+                        "posts them within 30 s.")
+    rt.add_argument("ids", nargs="*", type=int, metavar="ID", help="row ids (default: all failed)")
+    dr = sub.add_parser("drop", parents=parents, help="never post these rows",
+                        description="Drop rows for good: they are never posted, and the same "
+                        "announcement is not queued again.")
+    dr.add_argument("ids", nargs="+", type=int, metavar="ID", help="row ids (see `outbox list`)")
+    return outbox
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    """Dispatch `outbox <action>` in its own trio.run. Returns: the exit status."""
+    return trio.run(functools.partial(_run, args, config))
+
+
+async def _run(args: argparse.Namespace, config: Config) -> int:
+    from familybot_trio.outbox import (
+        channel_names,
+        drop_outbox,
+        format_entry,
+        list_outbox,
+        retry_outbox,
+    )
+    from familybot_trio.store import Store
+
+    now = dt.datetime.now(dt.UTC)
+    async with Store.open_ctx(config.db_path) as store:
+        action = args.outbox_command
+        if action == "list":
+            if args.limit < 1:
+                print(f"error: --limit must be at least 1, not {args.limit}", file=sys.stderr)
+                return EXIT_FAILED
+            rows = await list_outbox(store, status=args.status, limit=args.limit)
+            names = channel_names(config.channels)
+            for entry in rows:
+                print(format_entry(entry, now=now, channel_names=names))
+            print(f"{len(rows)} row(s) {args.status}", file=sys.stderr)
+            return 0
+        if action == "retry":
+            done = await retry_outbox(store, args.ids or None)
+            print(f"retrying {len(done)} row(s): {' '.join(map(str, done)) or '-'}")
+            missed = sorted(set(args.ids) - set(done))
+        else:
+            done = await drop_outbox(store, args.ids, now)
+            print(f"dropped {len(done)} row(s): {' '.join(map(str, done)) or '-'}")
+            missed = sorted(set(args.ids) - set(done))
+        if missed:
+            print(f"error: no unsent row with id {', '.join(map(str, missed))} (already sent, "
+                  "dropped or unknown; see `familybot-trio outbox list --status sent`)",
+                  file=sys.stderr)
+            return EXIT_FAILED
+        return 0
