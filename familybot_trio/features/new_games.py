@@ -13,7 +13,11 @@ Rules (issue 4):
 - Only shareable games: exclude_reason 0, app type "game" (from GetSharedLibraryApps, and
   from the store's app details when known).
 - A game back within store.RETURN_WINDOW (30 days) is "returned", not announced again.
-- More than `[new_games] bundle_threshold` new games in one run -> one grouped message.
+- More than `[new_games] bundle_threshold` new games in one run -> one grouped post naming
+  every game, over as many messages as Discord's limits need.
+- An app stored with a non-zero exclude_reason (a pre-order before release day, a purchase
+  still pending) whose exclude_reason becomes 0 is announced once, like a new game
+  (`LibraryDelta.shareable`; the same `new_game:<appid>` key, so never twice).
 - Every owner is named (member names from the store; the SteamID64 when unknown).
 """
 
@@ -22,13 +26,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
 from familybot_trio.errors import Unauthorized, UpstreamError
 from familybot_trio.features import _common
-from familybot_trio.features._money import FREE, Money
+from familybot_trio.features._new_games_render import (
+    COLOR,
+    Facts,
+    bundle_embeds,
+    game_embed,
+)
 from familybot_trio.store import (
     AppId,
     LibraryApp,
@@ -36,13 +44,12 @@ from familybot_trio.store import (
     LibraryDelta,
     LibraryEntry,
     OutboxDraft,
-    Snowflake,
     SteamID64,
 )
 from familybot_trio.upstream.models import FamilyGroupId, GameDetails, GamePrice, SharedApp
 from gateway import _options as opt
 from gateway.commands import CommandContext
-from gateway.messages import Embed, EmbedField, escape_text, split_lines
+from gateway.messages import Embed, pack_embeds, split_lines
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -57,35 +64,13 @@ APP_TYPES: Final = {1: "game", 2: "application", 4: "tool", 8: "demo", 32: "dlc"
                     128: "driver", 256: "config", 2048: "video", 4096: "plugin", 8192: "music",
                     16384: "series", 32768: "comic", 65536: "beta"}
 GAME: Final = "game"
-COLOR: Final = 0x66C0F4  # Steam's light blue
 DEFAULT_COUNT: Final = 10
 MAX_COUNT: Final = 25
-#: A bundle message lists at most this many games (newest first) and counts the rest.
-BUNDLE_LIST_MAX: Final = 30
-BUNDLE_CHARS_MAX: Final = 3900
 #: Apps per catalog call (an ITAD batch; keeps each loop step of the cache short).
 CATALOG_CHUNK: Final = 200  # under the 4096 of an embed description, room for the tail
 TOKEN_HINT: Final = ("The Steam access token has expired or is missing, so I cannot read the "
                      "family library any more. An admin must renew it with "
                      "`familybot-trio token set`.")
-
-
-@dataclass(frozen=True, slots=True)
-class _Facts:
-    """What the planner needs besides the diff, fetched before the write transaction.
-
-    Attributes: channel_id (None: no announcements); since (announce_since as aware UTC, or
-    None); bundle_threshold; names (SteamID64 -> member name); details / prices (catalog
-    answers for the candidate appids, possibly partial); app_names (names from the snapshot).
-    """
-
-    channel_id: Snowflake | None
-    since: dt.datetime | None
-    bundle_threshold: int
-    names: Mapping[int, str]
-    details: Mapping[AppId, GameDetails]
-    prices: Mapping[AppId, GamePrice]
-    app_names: Mapping[AppId, str]
 
 
 class _Status:
@@ -124,90 +109,14 @@ def is_announceable(entry: LibraryEntry, details: GameDetails | None) -> bool:
     return details is None or details.type == GAME
 
 
-def _owners(entry: LibraryEntry, names: Mapping[int, str]) -> list[str]:
-    return [names.get(int(s), str(int(s))) for s in entry.owner_steamids]
-
-
-def price_text(app: App, details: GameDetails | None, price: GamePrice | None) -> str:
-    """The current price in the family's currency, e.g. "$14.99 (-25%, was $19.99)" (`_money`)."""
-    money = Money.for_app(app)
-    if details is not None and details.is_free:
-        return FREE
-    store = price.store if price is not None else None
-    if store is None and details is not None:
-        store = details.price
-    if store is None and details is None:
-        return "unknown"  # the store did not answer: say nothing about where it is sold
-    if store is None:
-        return money.unpriced(is_free=False, coming_soon=details.coming_soon)
-    if store.currency is None and price is not None and price.currency:
-        store = replace(store, currency=price.currency)
-    return money.price(store)
-
-
-def low_text(app: App, price: GamePrice | None) -> str:
-    """The historical low saying which one (Steam's or any store's), or "unknown"."""
-    return Money.for_app(app).low_of(price) or "unknown"
-
-
-def _name(appid: AppId, facts: _Facts) -> str:
-    d = facts.details.get(appid)
-    return (d.name if d and d.name else None) or facts.app_names.get(appid) or f"App {appid}"
-
-
-def game_embed(app: App, entry: LibraryEntry, facts: _Facts) -> Embed:
-    """The announcement embed of one new game: name, link, capsule, owners, price, low."""
-    appid = entry.appid
-    details, price = facts.details.get(appid), facts.prices.get(appid)
-    owners = _owners(entry, facts.names)
-    acquired = entry.rt_time_acquired
-    return Embed(
-        title=escape_text(_name(appid, facts)), url=_common.store_url(appid), color=COLOR,
-        description=f"New in the family library, shared by {_common.join_names(owners)}.",
-        image_url=(details.header_image if details and details.header_image
-                   else _common.capsule_url(appid)),
-        fields=(EmbedField("Owner" if len(owners) == 1 else "Owners",
-                           _common.join_names(owners) or "unknown", inline=True),
-                EmbedField("Price now", price_text(app, details, price), inline=True),
-                EmbedField("Historical low", low_text(app, price), inline=True)),
-        footer=f"appid {appid}", timestamp=acquired.isoformat() if acquired else None)
-
-
-def bundle_embed(app: App, entries: Sequence[LibraryEntry], facts: _Facts) -> Embed:
-    """Many new games as ONE embed: a line per game, newest first, the rest counted.
-
-    At most BUNDLE_LIST_MAX lines (and BUNDLE_CHARS_MAX characters) are listed, so even a
-    first run with an old `announce_since` posts one message, never a flood.
-    """
-    def newest(e: LibraryEntry) -> tuple[float, list[object]]:
-        when = e.rt_time_acquired.timestamp() if e.rt_time_acquired else 0.0
-        return -when, _common.natural_key(_name(e.appid, facts))
-
-    lines: list[str] = []
-    size = 0
-    for e in sorted(entries, key=newest)[:BUNDLE_LIST_MAX]:
-        price = price_text(app, facts.details.get(e.appid), facts.prices.get(e.appid))
-        line = (f"• {_common.game_link(_name(e.appid, facts), e.appid)} · "
-                f"{_common.join_names(_owners(e, facts.names))} · {price}")
-        if size + len(line) + 1 > BUNDLE_CHARS_MAX:
-            break
-        lines.append(line)
-        size += len(line) + 1
-    if len(lines) < len(entries):
-        lines.append(f"…and {len(entries) - len(lines)} more: `/new_games {MAX_COUNT}` "
-                     "lists the latest.")
-    return Embed(title=f"{len(entries)} new games in the family library",
-                 description="\n".join(lines), color=COLOR)
-
-
-def plan(app: App, delta: LibraryDelta, facts: _Facts) -> list[OutboxDraft]:
+def plan(app: App, delta: LibraryDelta, facts: Facts) -> list[OutboxDraft]:
     """The outbox drafts for one snapshot's diff (runs inside the write transaction).
 
     Args: delta: from apply_snapshot; facts: prefetched names, details, prices, settings.
     Returns: one draft per new game, or one grouped draft when more than bundle_threshold;
         [] for the baseline (unless `since`), for returned games and without a channel.
     """
-    changes: Sequence[LibraryChange] = delta.new
+    changes: Sequence[LibraryChange] = (*delta.new, *delta.shareable)
     if delta.is_initial:
         if facts.since is None:
             return []
@@ -223,8 +132,10 @@ def plan(app: App, delta: LibraryDelta, facts: _Facts) -> list[OutboxDraft]:
                             {"embeds": [game_embed(app, e, facts).to_dict()]})
                 for e in sorted(entries, key=lambda e: e.appid)]
     digest = hashlib.sha256(",".join(sorted(keys[e.appid] for e in entries)).encode()).hexdigest()
-    return [OutboxDraft(BUNDLE_KIND, f"{BUNDLE_KIND}:{digest[:24]}", facts.channel_id,
-                        {"embeds": [bundle_embed(app, entries, facts).to_dict()]})]
+    key = f"{BUNDLE_KIND}:{digest[:24]}"
+    return [OutboxDraft(BUNDLE_KIND, key if part == 0 else f"{key}:{part}", facts.channel_id,
+                        {"embeds": group})
+            for part, group in enumerate(pack_embeds(bundle_embeds(app, entries, facts)))]
 
 
 def _dedupe_key(change: LibraryChange) -> str:
@@ -265,7 +176,9 @@ async def poll(app: App, status: _Status) -> int:
     stored = await app.store.library.apps(include_removed=True)  # one read, in a thread
     initial = not stored
     active = {a.appid for a in stored if a.removed_at is None}
-    unknown = {e.appid for e in entries if e.appid not in active}  # new or coming back
+    was_excluded = {a.appid for a in stored if a.removed_at is None and a.exclude_reason != 0}
+    unknown = {e.appid for e in entries if e.appid not in active  # new or coming back
+               or (e.appid in was_excluded and e.exclude_reason == 0)}  # shareable now
     candidates = [e.appid for e in entries if e.appid in unknown and is_announceable(e, None)
                   and (not initial or (since is not None and e.rt_time_acquired is not None
                                        and e.rt_time_acquired >= since))]
@@ -285,7 +198,7 @@ async def poll(app: App, status: _Status) -> int:
     if channel is None and candidates and not status.warned_no_channel:
         status.warned_no_channel = True
         log.warning("no [channels] new_games configured: new games are recorded, not announced")
-    facts = _Facts(channel_id=channel, since=since,
+    facts = Facts(channel_id=channel, since=since,
                    bundle_threshold=cfg.thresholds.bundle_threshold,
                    names=await _common.member_names(app), details=details, prices=prices,
                    app_names={AppId(int(a.appid)): a.name for a in shared if a.appid in unknown})
@@ -306,12 +219,37 @@ async def poll(app: App, status: _Status) -> int:
 # ---- /new_games -------------------------------------------------------------------------
 
 
+async def _titles(app: App, appids: Sequence[AppId]) -> dict[AppId, str]:
+    """Names of `appids`: the store's (catalog), else the family library's own.
+
+    GetSharedLibraryApps names every app, also those the store no longer describes (or
+    answers nothing for); it is asked only when the catalog left some unnamed.
+    """
+    titles: dict[AppId, str] = {}
+    try:
+        details = await app.catalog.details(list(appids), country=app.config.country)
+        titles = {a: d.name for a, d in details.items() if d.name}
+    except UpstreamError as exc:
+        log.warning("no store names for /new_games, asking the library [cause:%s]", exc)
+    if all(a in titles for a in appids):
+        return titles
+    try:
+        shared = await app.steam.get_shared_library_apps(
+            FamilyGroupId(app.config.family_group_id), include_own=True, include_excluded=True)
+    except UpstreamError as exc:
+        log.warning("no library names for /new_games [cause:%s]", exc)
+        return titles
+    from_library = {AppId(int(s.appid)): s.name for s in shared if s.name}
+    return {a: titles.get(a) or from_library.get(a, "") for a in appids}
+
+
 async def recent_embed(app: App, count: int) -> Embed | None:
     """The `count` most recently acquired library games with owners, and the library size.
 
     Args: count: how many games to list (1..MAX_COUNT).
     Returns: an Embed, or None when the library was never read. Raises: StoreError.
-        Catalog failures only cost the names (shown as "App <appid>").
+        Names come from the store, else from the library (`_titles`); "App <appid>" only
+        when both fail.
     Cancellation: safe; it only reads.
     Upstream: the stored library (last GetSharedLibraryApps); names from
         IStoreBrowseService/GetItems through the catalog cache.
@@ -326,18 +264,14 @@ async def recent_embed(app: App, count: int) -> Embed | None:
         return a.rt_time_acquired or epoch, a.first_seen_at
 
     latest = sorted(games, key=newest, reverse=True)[:count]
-    details: dict[AppId, GameDetails] = {}
-    try:
-        details = await app.catalog.details([a.appid for a in latest], country=app.config.country)
-    except UpstreamError as exc:
-        log.warning("no names for /new_games [cause:%s]", exc)
+    titles = await _titles(app, [a.appid for a in latest])
     names = await _common.member_names(app)
     lines = []
     for a in latest:
-        d = details.get(a.appid)
         owners = [names.get(int(s), str(int(s))) for s in a.owner_steamids]
         when = f"{a.rt_time_acquired:%Y-%m-%d}" if a.rt_time_acquired else "date unknown"
-        lines.append(f"• {_common.game_link(d.name if d else f'App {a.appid}', a.appid)} · "
+        title = titles.get(a.appid) or f"App {a.appid}"
+        lines.append(f"• {_common.game_link(title, a.appid)} · "
                      f"{_common.join_names(owners) or 'unknown owner'} · {when}")
     noun = "game" if len(latest) == 1 else "games"
     return Embed(title=f"Latest {len(latest)} {noun} in the family library",
@@ -388,5 +322,5 @@ def setup(app: App) -> None:
         await ctx.reply(warning, embeds=[embed])
 
 
-__all__ = ["JOB", "bundle_embed", "game_embed", "is_announceable", "plan",
+__all__ = ["JOB", "is_announceable", "plan",
            "poll", "recent_embed", "setup", "to_entry"]

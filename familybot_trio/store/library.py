@@ -7,6 +7,8 @@ as seen without also queueing its announcement, nor announce one it did not reco
 
 Removed apps keep their row with `removed_at` set, so an app that leaves (refund, owner
 left the family) and comes back within RETURN_WINDOW is reported as `returned`, not `new`.
+An app in the library whose stored exclude_reason was non-zero and is 0 in the snapshot
+(a pre-order released, a pending purchase settled) is reported as `shareable`.
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ class LibraryRepo:
 
         def _apply(c: sqlite3.Connection) -> SnapshotResult:
             snapshot = {e.appid: e for e in entries}
-            known = {r[0]: r[1] for r in c.execute("SELECT appid, removed_at FROM library_apps")}
+            rows = c.execute("SELECT appid, removed_at, exclude_reason FROM library_apps").fetchall()
+            known = {r[0]: r[1] for r in rows}
+            excluded = {r[0] for r in rows if r[2] != 0}
             active = [a for a, removed in known.items() if removed is None]
             reason = None if force else _guard.judge(len(active), len(snapshot))
             if reason is not None:
@@ -76,6 +80,7 @@ class LibraryRepo:
                 return SnapshotResult(applied=False, delta=_EMPTY, anomaly=reason)
             new: list[LibraryChange] = []
             returned: list[LibraryChange] = []
+            shareable: list[LibraryChange] = []
             for appid, e in snapshot.items():
                 row = (e.app_type, e.exclude_reason, to_ts(e.rt_time_acquired), now_ts, appid)
                 if appid not in known:
@@ -91,6 +96,8 @@ class LibraryRepo:
                     if removed_at is not None:
                         change = LibraryChange(e, removed_at)
                         (returned if now - removed_at <= RETURN_WINDOW else new).append(change)
+                    elif appid in excluded and e.exclude_reason == 0:
+                        shareable.append(LibraryChange(e))
             gone = tuple(AppId(a) for a in active if a not in snapshot)
             c.executemany("UPDATE library_apps SET removed_at = ? WHERE appid = ?",
                           [(now_ts, a) for a in gone])
@@ -99,7 +106,7 @@ class LibraryRepo:
                           [(a, int(s)) for a, e in snapshot.items() for s in e.owner_steamids])
             _guard.note_fetch(c, "library", "family", len(snapshot), now_ts)
             delta = LibraryDelta(new=tuple(new), returned=tuple(returned), removed=gone,
-                                 is_initial=not known)
+                                 is_initial=not known, shareable=tuple(shareable))
             ids = insert_drafts(c, plan(delta), now) if plan is not None else []
             return SnapshotResult(applied=True, delta=delta, outbox_ids=tuple(ids))
 

@@ -88,13 +88,16 @@ class LibraryDelta:
 
     Attributes: new (never seen, or gone longer than the return window); returned (back
     within it, usually not re-announced); removed (appids gone from the library);
-    is_initial (the first snapshot ever: everything is "new", announce with care).
+    is_initial (the first snapshot ever: everything is "new", announce with care);
+    shareable (already in the library, stored with a non-zero exclude_reason that is 0 now:
+    shareable for the first time, announce like a new game).
     """
 
     new: tuple[LibraryChange, ...]
     returned: tuple[LibraryChange, ...]
     removed: tuple[AppId, ...]
     is_initial: bool
+    shareable: tuple[LibraryChange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

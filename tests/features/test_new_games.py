@@ -14,6 +14,7 @@ import trio
 from familybot_trio.features import new_games
 from familybot_trio.sandbox import _family as F
 from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS
+from gateway.messages import embed_length
 
 CH = CHANNELS["new_games"]
 NEW_APPID = 3_900_001
@@ -230,21 +231,68 @@ async def test_new_games_command_lists_latest_games_and_library_size(start_world
     assert len(prefix.embeds[0]["description"].split("\n")) == 2
 
 
-async def test_a_huge_bundle_is_still_one_message_with_the_rest_counted(start_world) -> None:
+async def test_a_huge_bundle_names_every_game_across_messages(start_world) -> None:
     world = await start_world(features=["new_games"])
     with trio.fail_after(30):
         await run_job(world)
         sid = members(world)[0].steamid
-        for i in range(45):
-            world.sandbox.add_library_app(NEW_APPID + i, sid, name=f"Mega Pack Game {i:02d}")
+        for i in range(90):
+            world.sandbox.add_library_app(NEW_APPID + i, sid,
+                                          name=f"Mega Pack Game With A Long Name {i:02d}")
         await run_job(world)
         msgs = await settle(world)
-    assert len(msgs) == 1
-    embed = msgs[0].embeds[0]
-    assert embed["title"] == "45 new games in the family library"
-    lines = embed["description"].split("\n")
-    assert len(lines) == new_games.BUNDLE_LIST_MAX + 1
-    assert lines[-1].startswith(f"…and {45 - new_games.BUNDLE_LIST_MAX} more")
+    assert len(msgs) >= 2  # more than one message of Discord's limits
+    embeds = [e for m in msgs for e in m.embeds]
+    assert embeds[0]["title"] == "90 new games in the family library"
+    for m in msgs:
+        assert len(m.embeds) <= 10 and sum(embed_length(e) for e in m.embeds) <= 6000
+        assert all(len(e["description"]) <= 4096 for e in m.embeds)
+    text = "\n".join(e["description"] for e in embeds)
+    for i in range(90):  # every game named, once
+        assert text.count(f"/app/{NEW_APPID + i}/") == 1
+    assert "more" not in text
+
+
+async def test_an_app_that_becomes_shareable_is_announced_once(start_world) -> None:
+    world = await start_world(features=["new_games"])
+    fam = world.sandbox.family
+    with trio.fail_after(30):
+        await run_job(world)
+        # a pre-order before release day: in the library, not shareable yet (any reason != 0)
+        world.sandbox.add_library_app(NEW_APPID, members(world)[2].steamid,
+                                      name="Release Day Game", exclude_reason=2)
+        await run_job(world)
+        assert await settle(world) == []
+        lib = fam.library[F.AppId(NEW_APPID)]
+        fam.library[F.AppId(NEW_APPID)] = dataclasses.replace(lib, exclude_reason=0)
+        await run_job(world)
+        msgs = await settle(world)
+        assert len(msgs) == 1 and msgs[0].embeds[0]["title"] == "Release Day Game"
+        await run_job(world)  # still shareable: nothing new
+        fam.library[F.AppId(NEW_APPID)] = dataclasses.replace(lib, exclude_reason=2)
+        await run_job(world)
+        fam.library[F.AppId(NEW_APPID)] = dataclasses.replace(lib, exclude_reason=0)
+        await run_job(world)  # shareable "again": announced once means once
+        assert len(await settle(world)) == 1
+
+
+async def test_new_games_names_an_app_from_the_library_when_the_store_cannot(start_world
+                                                                          ) -> None:
+    world = await start_world(features=["new_games"])
+    with trio.fail_after(30):
+        await run_job(world)
+        world.sandbox.add_library_app(NEW_APPID, members(world)[1].steamid,
+                                      name="Only The Library Knows")
+        await run_job(world)
+        await settle(world)
+        await world.app.store.cache.purge(world.app.now() + dt.timedelta(days=400))
+        world.sandbox.fail_next("steam_webapi.GetItems", "403", 5)
+        handle = await world.discord.send_interaction("new_games", {"count": 3},
+                                                      user_id=DISCORD_IDS[1], channel_id=CH)
+        reply = await handle.wait_response()
+    description = reply.embeds[0]["description"]
+    assert "Only The Library Knows" in description
+    assert f"App {NEW_APPID}" not in description
 
 
 async def test_a_catalog_outage_announces_with_the_library_name_and_no_price(start_world) -> None:
