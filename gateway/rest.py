@@ -128,9 +128,12 @@ class Rest:
         headers = dict(self._headers)
         upload: dict[str, Any] = {}
         if files:  # httpx sets the multipart Content-Type with its boundary
-            upload["data"] = {"payload_json": json.dumps(json_body or {})}
-            upload["files"] = [(f"files[{i}]", (f.filename, f.data, f.content_type))
-                               for i, f in enumerate(files)]
+            # Reference > Uploading Files: the JSON goes in a `payload_json` part with
+            # Content-Type application/json (a file tuple without a filename sets it).
+            upload["files"] = [("payload_json", (None, json.dumps(json_body or {}).encode(),
+                                                 "application/json"))]
+            upload["files"] += [(f"files[{i}]", (f.filename, f.data, f.content_type))
+                                for i, f in enumerate(files)]
         elif json_body is not None:
             headers["Content-Type"] = "application/json"
             upload["content"] = json.dumps(json_body)
@@ -239,7 +242,10 @@ class Rest:
         if message_reference is not None:
             body["message_reference"] = message_reference
         if files:
-            body["attachments"] = [{"id": i, "filename": f.filename} for i, f in enumerate(files)]
+            # Attachment ids are snowflake strings (OpenAPI MessageAttachmentRequest); for a
+            # new upload the id is the n of its `files[n]` part.
+            body["attachments"] = [{"id": str(i), "filename": f.filename}
+                                   for i, f in enumerate(files)]
         return await self.request(Route("POST", r.CHANNEL_MESSAGES, {"channel_id": channel_id}),
                                   json_body=body, files=files)
 

@@ -26,7 +26,8 @@ import trio
 
 from gateway._threads import RunSync, default_run_sync
 from gateway.rest import Rest
-from gateway.testing._gateway_server import APPLICATION_ID, BOT_USER, FakeGateway
+from gateway.testing._gateway_server import FakeGateway
+from gateway.testing._identity import APPLICATION_ID, BOT_USER, iso_timestamp, user_json
 from gateway.testing._rest_server import (
     FakeRest,
     InteractionState,
@@ -43,6 +44,17 @@ GUILD_ID: Final = 1234
 CHANNEL_ID: Final = 1_200_000_000_000_000_001
 USER_ID: Final = 1_200_000_000_000_000_100
 _PY_TYPES: Final = ((bool, 5), (int, 4), (str, 3))
+#: app_permissions the fake grants the bot: View Channel, Send Messages, Embed Links,
+#: Attach Files, Read Message History, Pin Messages (1 << 51).
+_APP_PERMISSIONS: Final = str(1 << 10 | 1 << 11 | 1 << 14 | 1 << 15 | 1 << 16 | 1 << 51)
+
+
+def _member(user: dict[str, Any]) -> dict[str, Any]:
+    """A Guild Member Object (resources/guild.mdx) for a plain member."""
+    return {"user": user, "roles": [], "nick": None, "avatar": None, "banner": None,
+            "joined_at": iso_timestamp(0.0), "premium_since": None, "deaf": False,
+            "mute": False, "flags": 0, "pending": False, "permissions": _APP_PERMISSIONS,
+            "communication_disabled_until": None}
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +177,9 @@ class FakeDiscord:
         """
         await self.gateway.wait_for_op(2)  # a session exists once IDENTIFY was answered
         interaction_id, token = next(self._ids), "itok-" + secrets.token_urlsafe(24)
+        itype = 4 if focused else 2  # APPLICATION_COMMAND_AUTOCOMPLETE or APPLICATION_COMMAND
         state = self.rest.add_interaction(interaction_id, token, application_id=APPLICATION_ID,
-                                          channel_id=channel_id)
+                                          channel_id=channel_id, kind=itype)
         declared = self._declared_types(name)
         opts = []
         for key, value in (options or {}).items():
@@ -176,16 +189,24 @@ class FakeDiscord:
             if key == focused:
                 opt["focused"] = True
             opts.append(opt)
-        author = {"id": str(user_id), "username": f"user{user_id % 1000}", "bot": False}
+        author = user_json(user_id, bot=False)
+        # Interaction Object (interactions/receiving-and-responding.mdx): every field Discord
+        # sends for a guild-installed app; `context` 0 = guild, 1 = the bot's DM.
         payload: dict[str, Any] = {
             "id": str(interaction_id), "application_id": str(APPLICATION_ID),
-            "type": 4 if focused else 2, "token": token, "version": 1, "locale": "en-US",
+            "type": itype, "token": token, "version": 1, "locale": "en-US",
             "data": {"id": str(next(self._ids)), "name": name, "type": 1, "options": opts},
-            "channel_id": str(channel_id), "channel": {"id": str(channel_id)},
+            "channel_id": str(channel_id),
+            "channel": {"id": str(channel_id), "type": 1 if guild_id is None else 0},
+            "app_permissions": _APP_PERMISSIONS, "entitlements": [],
+            "authorizing_integration_owners": {"0": str(guild_id or 0)},
+            "context": 1 if guild_id is None else 0, "attachment_size_limit": 10 * 1024 * 1024,
         }
         if guild_id is not None:
             payload["guild_id"] = str(guild_id)
-            payload["member"] = {"user": author, "roles": []}
+            payload["guild"] = {"id": str(guild_id), "locale": "en-US", "features": []}
+            payload["guild_locale"] = "en-US"
+            payload["member"] = _member(author)
         else:
             payload["user"] = author
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
@@ -196,13 +217,19 @@ class FakeDiscord:
         """Dispatch MESSAGE_CREATE as if a user typed `content`; returns the message id."""
         await self.gateway.wait_for_op(2)
         message_id = next(self._ids)
+        author = user_json(author_id, bot=bot)
+        # Message Create event: a Message Object (resources/message.mdx) plus guild_id and
+        # member in guilds (topics/gateway-events.mdx "Message Create").
         payload: dict[str, Any] = {
             "id": str(message_id), "channel_id": str(channel_id), "content": content,
-            "author": {"id": str(author_id), "username": f"user{author_id % 1000}", "bot": bot},
-            "type": 0, "mentions": [], "attachments": [], "embeds": [],
+            "author": author, "type": 0, "mentions": [], "mention_roles": [],
+            "mention_everyone": False, "attachments": [], "embeds": [], "components": [],
+            "timestamp": iso_timestamp(trio.current_time()), "edited_timestamp": None,
+            "tts": False, "pinned": False, "flags": 0,
         }
         if guild_id is not None:
             payload["guild_id"] = str(guild_id)
+            payload["member"] = {k: v for k, v in _member(author).items() if k != "user"}
         await self.gateway.dispatch("MESSAGE_CREATE", payload)
         return message_id
 

@@ -27,14 +27,13 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 from wsproto.connection import ConnectionState
 
+from gateway.testing._identity import APPLICATION_ID, BOT_USER
 from gateway._protocol import MAX_FRAME_BYTES, MAX_PAYLOAD_BYTES, SEND_LIMIT, SEND_WINDOW_S
 from gateway._threads import RunSync, default_run_sync
 
 log = logging.getLogger("gateway.testing.gateway")
 
 RESUME_PATH: Final = "/resume"
-APPLICATION_ID: Final = 1100000000000000001
-BOT_USER: Final = {"id": "1100000000000000002", "username": "familybot", "bot": True}
 
 
 @dataclass(frozen=True, slots=True)

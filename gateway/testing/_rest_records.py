@@ -13,6 +13,8 @@ from typing import Any
 import trio
 from starlette.responses import Response
 
+from gateway.testing._identity import APPLICATION_ID, BOT_USER, iso_timestamp
+
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
     """One request as received: method, path (under /api/v10), query, headers, json, at."""
@@ -49,6 +51,9 @@ class MessageRecord:
     #: uploaded files: [{"filename", "content_type", "data" (bytes)}]
     attachments: tuple[dict, ...] = ()
     at: float = 0.0  # trio clock when created, s
+    components: tuple[dict, ...] = ()
+    edited_at: float | None = None
+    pinned_at: float = 0.0
 
     @property
     def is_ephemeral(self) -> bool:
@@ -65,6 +70,7 @@ class InteractionState:
     application_id: int
     channel_id: int
     created_at: float
+    kind: int = 2  # interaction type: 2 command, 3 component, 4 autocomplete, 5 modal
     callback_types: list[int] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)  # Discord error codes answered
     message_ids: list[int] = field(default_factory=list)
@@ -86,9 +92,12 @@ class _Fault:
     times: int
 
 
-def _error(status: int, code: int, message: str, headers: dict | None = None) -> Response:
-    return Response(json.dumps({"code": code, "message": message}), status,
-                    headers=headers, media_type="application/json")
+def _error(status: int, code: int, message: str, headers: dict | None = None,
+           errors: dict | None = None) -> Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if errors is not None:
+        body["errors"] = errors
+    return Response(json.dumps(body), status, headers=headers, media_type="application/json")
 
 
 def _ok(body: Any, headers: dict | None = None) -> Response:
@@ -112,8 +121,25 @@ def _error_rl(retry_after: float, scope: str, bucket: str = "", limit: int = 0) 
 
 
 def _message_json(m: MessageRecord) -> dict:
-    return {"id": str(m.id), "channel_id": str(m.channel_id), "content": m.content or "",
-            "embeds": list(m.embeds), "nonce": m.nonce, "flags": m.flags, "pinned": m.pinned,
-            "attachments": [{"id": str(i), "filename": f["filename"], "size": len(f["data"]),
-                             "content_type": f["content_type"]}
-                            for i, f in enumerate(m.attachments)]}
+    """The Message Object Discord returns (resources/message.mdx; OpenAPI MessageResponse):
+    every required field, ids as strings, `nonce` only when one was sent."""
+    out: dict[str, Any] = {
+        "id": str(m.id), "channel_id": str(m.channel_id), "type": 0 if m.kind == "message" else 20,
+        "author": BOT_USER, "content": m.content or "", "timestamp": iso_timestamp(m.at),
+        "edited_timestamp": None if m.edited_at is None else iso_timestamp(m.edited_at),
+        "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
+        "embeds": list(m.embeds), "components": list(m.components), "flags": m.flags,
+        "pinned": m.pinned,
+        "attachments": [{"id": str(m.id + 1 + i), "filename": f["filename"],
+                         "size": len(f["data"]), "content_type": f["content_type"],
+                         "url": f"https://cdn.discordapp.com/attachments/{m.channel_id}/"
+                                f"{m.id + 1 + i}/{f['filename']}",
+                         "proxy_url": f"https://media.discordapp.net/attachments/"
+                                      f"{m.channel_id}/{m.id + 1 + i}/{f['filename']}"}
+                        for i, f in enumerate(m.attachments)]}
+    if m.nonce is not None:
+        out["nonce"] = m.nonce
+    if m.interaction_id is not None:  # interaction replies come from the app's webhook
+        out["webhook_id"] = str(APPLICATION_ID)
+        out["application_id"] = str(APPLICATION_ID)
+    return out

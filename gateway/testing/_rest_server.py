@@ -31,7 +31,9 @@ from hypercorn.trio import serve
 from starlette.requests import Request
 from starlette.responses import Response
 
-from gateway.testing._gateway_server import BOT_USER
+from gateway.testing._form import Rejected
+from gateway.testing._rest_handlers import _Handlers
+from gateway.testing._rules_interactions import INITIAL_RESPONSE_S
 from gateway.testing._rest_records import (
     InteractionState,
     MessageRecord,
@@ -44,7 +46,11 @@ from gateway.testing._rest_records import (
 )
 
 API_PREFIX: Final = "/api/v10"
-INTERACTION_DEADLINE_S: Final = 3.0
+INTERACTION_DEADLINE_S: Final = INITIAL_RESPONSE_S
+#: Pin Message: "The max pinned messages is 250" per channel (raised from 50 in 2025).
+PIN_LIMIT: Final = 250
+#: Create Message, enforce_nonce: de-duplicated "in the past few minutes"; a knob.
+NONCE_WINDOW_S: Final = 300.0
 _FIRST_ID: Final = 1_300_000_000_000_000_000
 
 
@@ -52,11 +58,20 @@ _FIRST_ID: Final = 1_300_000_000_000_000_000
 _ROUTES: Final = [
     ("GET", r"/gateway/bot", "_gateway_bot", False),
     ("GET", r"/channels/(?P<channel_id>\d+)/messages", "_get_messages", False),
+    ("GET", r"/users/@me", "_get_me", False),
+    ("GET", r"/oauth2/applications/@me", "_get_application", False),
     ("POST", r"/channels/(?P<channel_id>\d+)/messages", "_create_message", False),
+    ("GET", r"/channels/(?P<channel_id>\d+)/messages/pins", "_list_pins", False),
+    ("PUT", r"/channels/(?P<channel_id>\d+)/messages/pins/(?P<message_id>\d+)", "_pin", False),
+    ("DELETE", r"/channels/(?P<channel_id>\d+)/messages/pins/(?P<message_id>\d+)", "_unpin",
+     False),
     ("PATCH", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", "_edit_message", False),
     ("DELETE", r"/channels/(?P<channel_id>\d+)/messages/(?P<message_id>\d+)", "_delete_message", False),
-    ("GET", r"/channels/(?P<channel_id>\d+)/pins", "_get_pins", False),
+    # Deprecated in the OpenAPI description (operationId deprecated_*), still served by Discord:
+    # counted in `deprecated_calls` so a test can insist the bot uses the current routes.
+    ("GET", r"/channels/(?P<channel_id>\d+)/pins", "_get_pins_deprecated", False),
     ("PUT", r"/channels/(?P<channel_id>\d+)/pins/(?P<message_id>\d+)", "_pin", False),
+    ("DELETE", r"/channels/(?P<channel_id>\d+)/pins/(?P<message_id>\d+)", "_unpin", False),
     ("POST", r"/users/@me/channels", "_create_dm", False),
     ("PUT", r"/applications/(?P<application_id>\d+)/commands", "_put_commands", False),
     ("PUT", r"/applications/(?P<application_id>\d+)/guilds/(?P<guild_id>\d+)/commands",
@@ -68,7 +83,7 @@ _ROUTES: Final = [
 ]
 
 
-class FakeRest:
+class FakeRest(_Handlers):
     """Discord's REST side for tests and the demo.
 
     Args: token: the bot token the fake accepts; gateway_url: what /gateway/bot returns.
@@ -84,10 +99,11 @@ class FakeRest:
         self.bucket_limit = 5
         self.bucket_reset_after_s = 1.0
         self.global_limit = 50
-        #: enforce_nonce dedupes only "in the past few minutes" (Create Message docs), seconds.
-        self.nonce_window_s = 300.0
         self.session_start_limit = {"total": 1000, "remaining": 1000,
                                     "reset_after": 14_400_000, "max_concurrency": 1}
+        self.pin_limit = PIN_LIMIT
+        self.nonce_window_s = NONCE_WINDOW_S
+        self.deprecated_calls: list[str] = []  # "METHOD path" of deprecated routes used
         self.requests: list[RecordedRequest] = []
         self.commands: dict[tuple[int, int | None], list[dict]] = {}
         self.interactions: dict[int, InteractionState] = {}
@@ -174,7 +190,12 @@ class FakeRest:
                 limited = self._rate_limit(method, pattern, params, headers)
                 if limited is not None:
                     return limited
-            response = getattr(self, handler)(req, **params)
+            if "/pins" in req.path and "/messages/pins" not in req.path:
+                self.deprecated_calls.append(f"{req.method} {req.path}")
+            try:
+                response = getattr(self, handler)(req, **params)
+            except Rejected as exc:
+                response = _error(exc.status, exc.code, exc.message, errors=exc.errors)
             response.headers.update(headers)
             return response
         return _error(404, 0, "404: Not Found")
@@ -276,150 +297,18 @@ class FakeRest:
             await self._changed.wait()
 
     def add_interaction(self, interaction_id: int, token: str, *, application_id: int,
-                        channel_id: int) -> InteractionState:
-        """Start an interaction's 3 s clock now (FakeDiscord calls this before dispatching)."""
+                        channel_id: int, kind: int = 2) -> InteractionState:
+        """Start an interaction's 3 s and 15 min clocks now (FakeDiscord calls this before
+        dispatching). kind: the interaction type (2 command, 3 component, 4 autocomplete)."""
         state = InteractionState(interaction_id, token, application_id, channel_id,
-                                 trio.current_time())
+                                 trio.current_time(), kind)
         self.interactions[interaction_id] = state
         return state
 
     # ---- handlers -----------------------------------------------------------------------
 
-    def _store(self, **fields: Any) -> MessageRecord:
-        fields.setdefault("id", next(self._ids))
-        fields.setdefault("at", trio.current_time())
-        body = fields.pop("body", None) or {}
-        record = MessageRecord(
-            channel_id=int(fields.pop("channel_id")), content=body.get("content"),
-            embeds=tuple(body.get("embeds") or ()), flags=int(body.get("flags") or 0),
-            allowed_mentions=body.get("allowed_mentions"),
-            attachments=tuple(body.get("_files") or ()), **fields)
-        self._messages[record.id] = record
-        return record
-
-    def _gateway_bot(self, req: RecordedRequest) -> Response:
-        return _ok({"url": self.gateway_url, "shards": 1,
-                    "session_start_limit": dict(self.session_start_limit)})
-
-    def _create_message(self, req: RecordedRequest, channel_id: str) -> Response:
-        body = req.json or {}
-        if not any(body.get(k) for k in ("content", "embeds", "components", "sticker_ids",
-                                         "_files")):
-            return _error(400, 50006, "Cannot send an empty message")
-        if len(body.get("content") or "") > 2000 or len(body.get("embeds") or ()) > 10:
-            return _error(400, 50035, "Invalid Form Body")
-        nonce = body.get("nonce")
-        if nonce is not None and body.get("enforce_nonce"):
-            since = trio.current_time() - self.nonce_window_s
-            for m in self._messages.values():
-                if m.channel_id == int(channel_id) and m.nonce == nonce and m.at >= since:
-                    return _ok(_message_json(m))
-        return _ok(_message_json(self._store(channel_id=channel_id, body=body, nonce=nonce)))
-
-    def _get_messages(self, req: RecordedRequest, channel_id: str) -> Response:
-        # Upstream: Get Channel Messages; limit 1-100 (default 50), newest first, no nonce.
-        try:
-            limit = int(req.query.get("limit", "50"))
-        except ValueError:
-            limit = 0
-        if not 1 <= limit <= 100:
-            return _error(400, 50035, "Invalid Form Body")
-        recent = [m for m in self.messages(int(channel_id)) if m.kind == "message"][-limit:]
-        return _ok([{**_message_json(m), "nonce": None, "author": BOT_USER}
-                    for m in reversed(recent)])
-
-    def _edit_message(self, req: RecordedRequest, channel_id: str, message_id: str) -> Response:
-        old = self._messages.get(int(message_id))
-        if old is None or old.deleted or old.channel_id != int(channel_id):
-            return _error(404, 10008, "Unknown Message")
-        return _ok(_message_json(self._edit(old, req.json or {})))
-
-    def _edit(self, old: MessageRecord, body: dict) -> MessageRecord:
-        new = dataclasses.replace(
-            old, content=body.get("content", old.content),
-            embeds=tuple(body["embeds"] or ()) if "embeds" in body else old.embeds,
-            flags=int(body.get("flags", old.flags) or 0), edits=old.edits + 1)
-        self._messages[old.id] = new
-        return new
-
-    def _delete_message(self, req: RecordedRequest, channel_id: str, message_id: str) -> Response:
-        old = self._messages.get(int(message_id))
-        if old is None or old.deleted:
-            return _error(404, 10008, "Unknown Message")
-        self._messages[old.id] = dataclasses.replace(old, deleted=True)
-        return _ok(None)
-
-    def _get_pins(self, req: RecordedRequest, channel_id: str) -> Response:
-        return _ok([_message_json(m) for m in self.messages(int(channel_id)) if m.pinned])
-
-    def _pin(self, req: RecordedRequest, channel_id: str, message_id: str) -> Response:
-        old = self._messages.get(int(message_id))
-        if old is None or old.deleted:
-            return _error(404, 10008, "Unknown Message")
-        self._messages[old.id] = dataclasses.replace(old, pinned=True)
-        return _ok(None)
-
-    def _create_dm(self, req: RecordedRequest) -> Response:
-        recipient = int((req.json or {}).get("recipient_id", 0))
-        return _ok({"id": str(recipient + 1), "type": 1,
-                    "recipients": [{"id": str(recipient)}]})
-
-    def _put_commands(self, req: RecordedRequest, application_id: str,
-                      guild_id: str | None = None) -> Response:
-        stored = [{**c, "id": str(next(self._ids)), "application_id": application_id}
-                  for c in (req.json or [])]
-        self.commands[(int(application_id), None if guild_id is None else int(guild_id))] = stored
-        return _ok(stored)
-
-    def _interaction(self, token: str) -> InteractionState | None:
-        return next((i for i in self.interactions.values() if i.token == token), None)
-
-    def _callback(self, req: RecordedRequest, interaction_id: str, token: str) -> Response:
-        state = self.interactions.get(int(interaction_id))
-        body = req.json or {}
-        if state is None or state.token != token or (
-                trio.current_time() - state.created_at > INTERACTION_DEADLINE_S):
-            if state is not None:
-                state.rejected.append(10062)
-                state.touch()
-            return _error(404, 10062, "Unknown interaction")
-        if state.callback_types:
-            state.rejected.append(40060)
-            state.touch()
-            return _error(400, 40060, "Interaction has already been acknowledged.")
-        kind = int(body.get("type", 0))
-        state.callback_types.append(kind)
-        if kind == 4:
-            msg = self._store(channel_id=state.channel_id, body=body.get("data") or {},
-                              kind="callback", interaction_id=state.id)
-            state.message_ids.append(msg.id)
-        elif kind == 5:
-            data = body.get("data") or {}
-            msg = self._store(channel_id=state.channel_id, body={"flags": data.get("flags", 0)},
-                              kind="original", interaction_id=state.id)
-            state.message_ids.append(msg.id)
-        elif kind == 8:
-            state.choices = list((body.get("data") or {}).get("choices") or [])
-        state.touch()
-        return _ok(None)
-
-    def _followup(self, req: RecordedRequest, application_id: str, token: str) -> Response:
-        state = self._interaction(token)
-        if state is None or not state.callback_types:
-            return _error(404, 10015, "Unknown Webhook")
-        msg = self._store(channel_id=state.channel_id, body=req.json or {}, kind="followup",
-                          interaction_id=state.id)
-        state.message_ids.append(msg.id)
-        state.touch()
-        return _ok(_message_json(msg))
-
-    def _edit_original(self, req: RecordedRequest, application_id: str, token: str) -> Response:
-        state = self._interaction(token)
-        if state is None or not state.message_ids:
-            return _error(404, 10008, "Unknown Message")
-        msg = self._edit(self._messages[state.message_ids[0]], req.json or {})
-        state.touch()
-        return _ok(_message_json(msg))
+    def _next_id(self) -> int:
+        return next(self._ids)
 
 
 async def _serve_app(app: Any, config: Config, *,
@@ -429,23 +318,27 @@ async def _serve_app(app: Any, config: Config, *,
 
 def _parse_multipart(content_type: str, raw: bytes) -> dict:
     """A multipart/form-data upload -> its `payload_json` dict, with the uploaded files under
-    the key "_files" as [{"filename", "content_type", "data"}] (Upstream: Uploading Files).
+    the key "_files" as [{"filename", "content_type", "data"}] and the payload_json part's
+    Content-Type under "_payload_type" (None when absent) (Upstream: Uploading Files).
 
     Raises: ValueError when there is no payload_json part or it is not JSON.
     """
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + raw)
     payload: dict | None = None
+    payload_type: str | None = None
     files = []
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         data = part.get_payload(decode=True) or b""
         if name == "payload_json":
             payload = json.loads(data)
+            payload_type = part.get_content_type() if part.get("content-type") else None
         elif name and name.startswith("files["):
             files.append({"filename": part.get_filename(), "data": data,
                           "content_type": part.get_content_type()})
     if not isinstance(payload, dict):
         raise ValueError("multipart upload without a payload_json part")
     payload["_files"] = files
+    payload["_payload_type"] = payload_type
     return payload

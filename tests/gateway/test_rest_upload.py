@@ -21,3 +21,6 @@ async def test_create_message_uploads_a_file_with_its_json_payload(nursery: trio
     assert stored.content == "scan me" and stored.nonce == "n-1"
     assert stored.attachments[0]["data"] == png
     assert stored.attachments[0]["content_type"] == "image/png"
+    sent = fake.rest.requests[-1].json  # the payload_json part as the fake parsed it
+    assert sent["_payload_type"] == "application/json"  # Reference > Uploading Files
+    assert sent["attachments"] == [{"id": "0", "filename": "qr.png"}]  # a snowflake string
