@@ -154,3 +154,36 @@ async def test_one_flush_at_a_time_posts_each_row_with_one_request(tmp_path, nur
         await wait_until(lambda: len(posts(world)) == 5)
     await trio.sleep(60)
     assert len(create_requests(world)) == 5  # one create-message request per row
+
+
+async def restart(world: World, nursery, clock, down_s: float) -> None:
+    """Stop the bot, leave it down for `down_s` virtual seconds, start a new App."""
+    await world.stop_app()
+    await trio.sleep(down_s)
+    clock.rate, clock.autojump_threshold = 1.0, float("inf")  # real pace while it starts
+    with trio.fail_after(60):
+        await world.start_app(nursery, world.new_app())
+    clock.rate, clock.autojump_threshold = 0.0, 0.02
+
+
+async def test_a_post_in_flight_at_a_stop_is_found_in_the_channel_after_the_nonce_window(
+        tmp_path, nursery, clock) -> None:
+    world = await world_on_clock(tmp_path, nursery, clock)
+    await world.app.announce([draft(1)])
+    with trio.fail_after(600):
+        await wait_until(lambda: len(posts(world)) == 1)
+    (first,) = world.discord.messages(CH)
+    # The state after a stop between Discord's answer and mark_sent: claimed, not sent. A
+    # second row was claimed too, but its request never reached Discord.
+    await world.app.store.outbox.enqueue([draft(2)], world.app.now())
+    claimed = int(world.app.now().timestamp())
+    await world.app.store.run_write(lambda c: c.execute(
+        "UPDATE outbox SET sent_at = NULL, message_id = NULL, claimed_at = ?", (claimed,)))
+    await restart(world, nursery, clock, down_s=2 * world.discord.rest.nonce_window_s)
+    with trio.fail_after(600):
+        await wait_until(lambda: len(posts(world)) >= 2)
+    await trio.sleep(60)
+    assert posts(world) == ["announcement 1", "announcement 2"]  # neither lost nor doubled
+    rows = await world.app.store.outbox.rows("sent")
+    assert [r.message_id for r in rows][0] == first.id
+    assert world.app.outbox_sender.stats["found_in_channel"] == 1
