@@ -16,22 +16,18 @@ call it through `blocking.run_sync("files", load_config, path)`.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from babel import Locale, UnknownLocaleError
-from steam.enums import EType
-from steam.steamid import SteamID
 
 from familybot_trio import blocking
+from familybot_trio._config_reader import Reader, load_toml
 from familybot_trio.errors import ConfigError
 from familybot_trio.store.records import MemberRecord, Snowflake, SteamID64  # one definition each
 
@@ -62,8 +58,6 @@ DEFAULT_SCHEDULES_MIN: Final[Mapping[str, float]] = {
 
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _COUNTRY_RE: Final = re.compile(r"^[A-Z]{2}$")
-# A Discord snowflake: 64-bit, in practice 17-20 digits since 2015.
-_SNOWFLAKE_MIN: Final = 10**15
 _MAX_MEMBERS: Final = 6  # a Steam Family holds at most 6 accounts
 
 
@@ -169,98 +163,7 @@ class Config:
         return next((m for m in self.members if m.steamid == steamid), None)
 
 
-class _Reader:
-    """Walks the parsed TOML, converting values and collecting ConfigErrors."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = str(path)
-        self.errors: list[ConfigError] = []
-
-    def fail(self, key: str, value: object, fix: str) -> None:
-        self.errors.append(ConfigError(self.path, key, value, fix))
-
-    def table(self, data: Mapping[str, Any], key: str, known: set[str]) -> Mapping[str, Any]:
-        """data[key] as a table (missing -> {}); unknown sub-keys are errors."""
-        value = data.get(key, {})
-        if not isinstance(value, Mapping):
-            self.fail(key, value, f"[{key}] must be a table, like `[{key}]` on its own line")
-            return {}
-        self.unknown(value, known, prefix=f"{key}.")
-        return value
-
-    def unknown(self, data: Mapping[str, Any], known: set[str], prefix: str = "") -> None:
-        for name in data:
-            if name not in known:
-                close = difflib.get_close_matches(name, sorted(known), n=1)
-                hint = f"did you mean `{close[0]}`?" if close else "known keys: " + ", ".join(sorted(known))
-                # The value is not shown: a mistyped key may well hold a pasted secret.
-                self.fail(f"{prefix}{name}", "<not shown>", f"unknown key; {hint}")
-
-    def integer(self, data: Mapping[str, Any], key: str, dotted: str, default: int | None,
-                lo: int | None = None, hi: int | None = None) -> int | None:
-        if key not in data:
-            return default
-        value = data[key]
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(dotted, value, "write a whole number without quotes")
-            return default
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            self.fail(dotted, value, f"use a number from {lo} to {hi if hi is not None else 'up'}")
-            return default
-        return value
-
-    def number(self, data: Mapping[str, Any], key: str, dotted: str, default: float,
-               lo: float, hi: float) -> float:
-        value = data.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
-            self.fail(dotted, value, f"use a number from {lo:g} to {hi:g}")
-            return default
-        return float(value)
-
-    def snowflake(self, value: object, dotted: str) -> Snowflake | None:
-        """A Discord id, written as a string (TOML ints are fine too but JSON tools round them)."""
-        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
-        if not text.isdigit() or not _SNOWFLAKE_MIN <= int(text) < 2**64:
-            self.fail(dotted, value, "use a Discord id (17-20 digits, e.g. \"123456789012345678\"); "
-                      "enable Developer Mode in Discord and use Copy ID")
-            return None
-        return Snowflake(int(text))
-
-    def steamid(self, value: object, dotted: str) -> SteamID64 | None:
-        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
-        sid = SteamID(int(text)) if text.isdigit() and int(text) < 2**64 else None
-        if sid is None or not sid.is_valid() or sid.type != EType.Individual:
-            self.fail(dotted, value, "use the 17-digit SteamID64 of a user account "
-                      "(starts with 7656119, see steamid.io)")
-            return None
-        return SteamID64(sid.as_64)
-
-    def url(self, value: object, dotted: str) -> str | None:
-        parts = urlsplit(value) if isinstance(value, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
-            self.fail(dotted, value, "use an absolute http(s) URL like \"http://127.0.0.1:8080\"")
-            return None
-        return value.rstrip("/")
-
-
-def _load_toml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(str(path), "<file>", str(path),
-                          "file not found; copy config.example.toml there and fill it in") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), "<file>", str(path),
-                          f"cannot read it ({exc.__class__.__name__}: {exc}); "
-                          "check permissions and that it is UTF-8 text") from exc
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "<syntax>", str(exc),
-                          "fix the TOML syntax at that line (https://toml.io)") from exc
-
-
-def _members(r: _Reader, raw: object) -> tuple[Member, ...]:
+def _members(r: Reader, raw: object) -> tuple[Member, ...]:
     if not isinstance(raw, list) or not raw:
         r.fail("members", raw, "add one [[members]] table per family member "
                "with steamid and name")
@@ -323,110 +226,24 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
     Cancellation: sync and blocking (reads the file); run it via blocking.run_sync("files", ...).
     """
     path = Path(path)
-    data = _load_toml(path)
-    r = _Reader(path)
+    data = load_toml(path)
+    r = Reader(path)
     r.unknown(data, _TOP_KEYS)
-
-    family = r.table(data, "family", {"group_id"})
-    group_id = r.integer(family, "group_id", "family.group_id", None, lo=1)
-    if group_id is None and "group_id" not in family:
-        r.fail("family.group_id", None, "set it to your Steam family group id (a number); "
-               "if you do not know it, set any number and run `familybot-trio check`: with "
-               "the access token set it prints your family's id")
+    group_id = _family_group_id(r, data)
     members = _members(r, data.get("members"))
-
-    ch = r.table(data, "channels", set(Channels.__slots__))
-    channels = Channels(**{k: r.snowflake(v, f"channels.{k}") for k, v in ch.items()
-                           if k in Channels.__slots__})
-    admins_t = r.table(data, "admins", {"discord_ids"})
-    raw_admins = admins_t.get("discord_ids", [])
-    if not isinstance(raw_admins, list):
-        r.fail("admins.discord_ids", raw_admins, "use a list, e.g. [\"123456789012345678\"]")
-        raw_admins = []
-    admin_ids = frozenset(a for i, v in enumerate(raw_admins)
-                          if (a := r.snowflake(v, f"admins.discord_ids[{i}]")) is not None)
-
-    prices = r.table(data, "prices", {"country", "language"})
-    country = prices.get("country", "US")
-    if not isinstance(country, str) or not _COUNTRY_RE.match(country):
-        r.fail("prices.country", country, "use an ISO 3166-1 alpha-2 code in capitals, e.g. \"US\"")
-        country = "US"
-    language = prices.get("language", "en")
-    try:
-        Locale.parse(language)
-    except (UnknownLocaleError, ValueError, TypeError):
-        r.fail("prices.language", language, "use a locale like \"en\", \"fr\" or \"pt_BR\"")
-        language = "en"
-
-    sched = r.table(data, "schedules", {f"{k}_min" for k in DEFAULT_SCHEDULES_MIN})
-    schedules = Schedules(**{f"{k}_s": r.number(sched, f"{k}_min", f"schedules.{k}_min",
-                                                default, 1, 60 * 24 * 60) * 60
-                             for k, default in DEFAULT_SCHEDULES_MIN.items()})
-
-    wl = r.table(data, "wishlist", {"min_members"})
-    deals = r.table(data, "deals", {"min_discount_pct", "historical_low_buffer"})
-    ng = r.table(data, "new_games", {"announce_since", "bundle_threshold"})
-    since = ng.get("announce_since")
-    if since is not None and (not isinstance(since, dt.date) or isinstance(since, dt.datetime)):
-        r.fail("new_games.announce_since", since, "use a bare TOML date like 2025-01-31 (no quotes)")
-        since = None
-    d = Thresholds()
-    thresholds = Thresholds(
-        wishlist_min_members=r.integer(wl, "min_members", "wishlist.min_members",
-                                       d.wishlist_min_members, lo=2, hi=_MAX_MEMBERS),
-        deal_min_discount_pct=r.integer(deals, "min_discount_pct", "deals.min_discount_pct",
-                                        d.deal_min_discount_pct, lo=1, hi=100),
-        historical_low_buffer=r.number(deals, "historical_low_buffer",
-                                       "deals.historical_low_buffer", d.historical_low_buffer, 1.0, 3.0),
-        bundle_threshold=r.integer(ng, "bundle_threshold", "new_games.bundle_threshold",
-                                   d.bundle_threshold, lo=1, hi=1000),
-        new_games_announce_since=since,
-    )
-
-    raw_dir = data.get("data_dir", "data")
-    if not isinstance(raw_dir, str) or not raw_dir:
-        r.fail("data_dir", raw_dir, "use a folder path, e.g. \"data\" (relative to the config file)")
-        raw_dir = "data"
-    data_dir = (path.parent / Path(raw_dir).expanduser()).absolute()
-    if data_dir.exists() and not data_dir.is_dir():
-        r.fail("data_dir", raw_dir, "that path is a file, not a folder; point data_dir at a "
-               "folder the bot may create and write (e.g. \"data\")")
-    else:
-        parent = next((p for p in (data_dir, *data_dir.parents) if p.exists()), None)
-        if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-            r.fail("data_dir", raw_dir, f"the bot cannot create or write {data_dir} (nearest "
-                   f"existing folder: {parent}); create it and give the bot's user write access")
-
+    channels, admin_ids = _channels(r, data), _admin_ids(r, data)
+    country, language = _prices(r, data)
+    schedules, thresholds = _schedules(r, data), _thresholds(r, data)
+    data_dir = _data_dir(r, data, path)
     prefix = data.get("prefix_commands", False)
     if not isinstance(prefix, bool):
         r.fail("prefix_commands", prefix, "use true or false (no quotes)")
         prefix = False
-
     limits_t = r.table(data, "limits", set(blocking.LIMITS))
     limits = {k: v for k in limits_t
               if k in blocking.LIMITS and (v := r.integer(limits_t, k, f"limits.{k}", None, lo=1, hi=64))}
-
-    logging_t = r.table(data, "logging", {"level", "modules"})
-    log_level = str(logging_t.get("level", "INFO")).upper()
-    if log_level not in _LOG_LEVELS:
-        r.fail("logging.level", logging_t.get("level"), "use one of " + ", ".join(_LOG_LEVELS))
-        log_level = "INFO"
-    modules = logging_t.get("modules", {})
-    log_levels: dict[str, str] = {}
-    if not isinstance(modules, Mapping):
-        r.fail("logging.modules", modules, "use a table: [logging.modules] then \"gateway.shard\" = \"DEBUG\"")
-        modules = {}
-    for name, level in modules.items():
-        if not isinstance(level, str) or level.upper() not in _LOG_LEVELS:
-            r.fail(f"logging.modules.{name}", level, "use one of " + ", ".join(_LOG_LEVELS))
-        else:
-            log_levels[name] = level.upper()
-
-    up = r.table(data, "upstream", set(DEFAULT_UPSTREAMS))
-    upstreams = dict(DEFAULT_UPSTREAMS)
-    for k, v in up.items():
-        if k in DEFAULT_UPSTREAMS and (url := r.url(v, f"upstream.{k}")) is not None:
-            upstreams[k] = url
+    log_level, log_levels = _logging(r, data)
+    upstreams = _upstreams(r, data)
 
     secrets, secret_errors = _secrets(path, env, require_secrets)
     errors = r.errors + secret_errors
@@ -442,3 +259,123 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
                   limits=MappingProxyType(limits), log_level=log_level,
                   log_levels=MappingProxyType(log_levels),
                   upstreams=MappingProxyType(upstreams), secrets=secrets)
+
+
+# ------------------------------------------------------------------ one section each
+def _family_group_id(r: Reader, data: Mapping[str, Any]) -> int | None:
+    family = r.table(data, "family", {"group_id"})
+    group_id = r.integer(family, "group_id", "family.group_id", None, lo=1)
+    if group_id is None and "group_id" not in family:
+        r.fail("family.group_id", None, "set it to your Steam family group id (a number); "
+               "if you do not know it, set any number and run `familybot-trio check`: with "
+               "the access token set it prints your family's id")
+    return group_id
+
+
+def _channels(r: Reader, data: Mapping[str, Any]) -> Channels:
+    ch = r.table(data, "channels", set(Channels.__slots__))
+    return Channels(**{k: r.snowflake(v, f"channels.{k}") for k, v in ch.items()
+                       if k in Channels.__slots__})
+
+
+def _admin_ids(r: Reader, data: Mapping[str, Any]) -> frozenset[Snowflake]:
+    admins_t = r.table(data, "admins", {"discord_ids"})
+    raw_admins = admins_t.get("discord_ids", [])
+    if not isinstance(raw_admins, list):
+        r.fail("admins.discord_ids", raw_admins, "use a list, e.g. [\"123456789012345678\"]")
+        raw_admins = []
+    return frozenset(a for i, v in enumerate(raw_admins)
+                     if (a := r.snowflake(v, f"admins.discord_ids[{i}]")) is not None)
+
+
+def _prices(r: Reader, data: Mapping[str, Any]) -> tuple[str, str]:
+    """(country, language) of `[prices]`."""
+    prices = r.table(data, "prices", {"country", "language"})
+    country = prices.get("country", "US")
+    if not isinstance(country, str) or not _COUNTRY_RE.match(country):
+        r.fail("prices.country", country, "use an ISO 3166-1 alpha-2 code in capitals, e.g. \"US\"")
+        country = "US"
+    language = prices.get("language", "en")
+    try:
+        Locale.parse(language)
+    except (UnknownLocaleError, ValueError, TypeError):
+        r.fail("prices.language", language, "use a locale like \"en\", \"fr\" or \"pt_BR\"")
+        language = "en"
+    return country, language
+
+
+def _schedules(r: Reader, data: Mapping[str, Any]) -> Schedules:
+    sched = r.table(data, "schedules", {f"{k}_min" for k in DEFAULT_SCHEDULES_MIN})
+    return Schedules(**{f"{k}_s": r.number(sched, f"{k}_min", f"schedules.{k}_min",
+                                           default, 1, 60 * 24 * 60) * 60
+                        for k, default in DEFAULT_SCHEDULES_MIN.items()})
+
+
+def _thresholds(r: Reader, data: Mapping[str, Any]) -> Thresholds:
+    """`[wishlist]`, `[deals]` and `[new_games]`."""
+    wl = r.table(data, "wishlist", {"min_members"})
+    deals = r.table(data, "deals", {"min_discount_pct", "historical_low_buffer"})
+    ng = r.table(data, "new_games", {"announce_since", "bundle_threshold"})
+    since = ng.get("announce_since")
+    if since is not None and (not isinstance(since, dt.date) or isinstance(since, dt.datetime)):
+        r.fail("new_games.announce_since", since, "use a bare TOML date like 2025-01-31 (no quotes)")
+        since = None
+    d = Thresholds()
+    return Thresholds(
+        wishlist_min_members=r.integer(wl, "min_members", "wishlist.min_members",
+                                       d.wishlist_min_members, lo=2, hi=_MAX_MEMBERS),
+        deal_min_discount_pct=r.integer(deals, "min_discount_pct", "deals.min_discount_pct",
+                                        d.deal_min_discount_pct, lo=1, hi=100),
+        historical_low_buffer=r.number(deals, "historical_low_buffer",
+                                       "deals.historical_low_buffer", d.historical_low_buffer, 1.0, 3.0),
+        bundle_threshold=r.integer(ng, "bundle_threshold", "new_games.bundle_threshold",
+                                   d.bundle_threshold, lo=1, hi=1000),
+        new_games_announce_since=since,
+    )
+
+
+def _data_dir(r: Reader, data: Mapping[str, Any], path: Path) -> Path:
+    """`data_dir`, absolute (relative to the config file's folder); checks it can be written."""
+    raw_dir = data.get("data_dir", "data")
+    if not isinstance(raw_dir, str) or not raw_dir:
+        r.fail("data_dir", raw_dir, "use a folder path, e.g. \"data\" (relative to the config file)")
+        raw_dir = "data"
+    data_dir = (path.parent / Path(raw_dir).expanduser()).absolute()
+    if data_dir.exists() and not data_dir.is_dir():
+        r.fail("data_dir", raw_dir, "that path is a file, not a folder; point data_dir at a "
+               "folder the bot may create and write (e.g. \"data\")")
+    else:
+        parent = next((p for p in (data_dir, *data_dir.parents) if p.exists()), None)
+        if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+            r.fail("data_dir", raw_dir, f"the bot cannot create or write {data_dir} (nearest "
+                   f"existing folder: {parent}); create it and give the bot's user write access")
+    return data_dir
+
+
+def _logging(r: Reader, data: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
+    """(root level, logger name -> level) of `[logging]`."""
+    logging_t = r.table(data, "logging", {"level", "modules"})
+    log_level = str(logging_t.get("level", "INFO")).upper()
+    if log_level not in _LOG_LEVELS:
+        r.fail("logging.level", logging_t.get("level"), "use one of " + ", ".join(_LOG_LEVELS))
+        log_level = "INFO"
+    modules = logging_t.get("modules", {})
+    log_levels: dict[str, str] = {}
+    if not isinstance(modules, Mapping):
+        r.fail("logging.modules", modules, "use a table: [logging.modules] then \"gateway.shard\" = \"DEBUG\"")
+        modules = {}
+    for name, level in modules.items():
+        if not isinstance(level, str) or level.upper() not in _LOG_LEVELS:
+            r.fail(f"logging.modules.{name}", level, "use one of " + ", ".join(_LOG_LEVELS))
+        else:
+            log_levels[name] = level.upper()
+    return log_level, log_levels
+
+
+def _upstreams(r: Reader, data: Mapping[str, Any]) -> dict[str, str]:
+    up = r.table(data, "upstream", set(DEFAULT_UPSTREAMS))
+    upstreams = dict(DEFAULT_UPSTREAMS)
+    for k, v in up.items():
+        if k in DEFAULT_UPSTREAMS and (url := r.url(v, f"upstream.{k}")) is not None:
+            upstreams[k] = url
+    return upstreams
