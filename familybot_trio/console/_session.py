@@ -1,24 +1,10 @@
-"""A debug REPL served inside the running bot, on a Unix socket only its owner can use.
+"""One console session: read lines, compile them, run them in the bot's loop, print results.
 
-`serve_console(path, namespace)` runs in the app nursery. Each connection is a session: its
-own namespace (a copy of the shared one, so `x = 1` in one session is not seen by another,
-while the objects themselves, the store or the gateway, are the live ones) plus `print`,
-`help`, `exit` bound to the session. Every input runs INSIDE the bot's trio loop, so
-`await store.fetch(...)` works at top level. Code is compiled with
-`ast.PyCF_ALLOW_TOP_LEVEL_AWAIT`; a code object flagged CO_COROUTINE is awaited, so an
-expression that merely *returns* a coroutine object is shown, not run.
-
-Safety: console code runs in the session's own nursery. Any exception it raises (including
-KeyboardInterrupt and SystemExit) is printed to the client and never reaches the bot's
-nursery; a client that disconnects mid-statement cancels that statement only. Console code
-*can* still block the loop (`time.sleep(5)`) or break shared objects: it is a debugger.
-Access: the socket is chmod 0600 inside a 0700 directory, and on Linux each peer's uid
-(SO_PEERCRED) must be ours or root.
-
-Wire protocol (UTF-8 JSON, one object per line). Server to client: {"out": text} (output,
-streamed as it is printed), {"prompt": ">>> " | "... "} (send the next line now),
-{"bye": text} (the session ends). Client to server: {"line": text} and {"interrupt": true}
-(Ctrl-C: cancels the running statement, or drops a half-typed block).
+Code is compiled with `ast.PyCF_ALLOW_TOP_LEVEL_AWAIT`; a code object flagged CO_COROUTINE
+is awaited, so an expression that merely *returns* a coroutine object is shown, not run.
+Console code runs in the session's own nursery: any exception it raises (KeyboardInterrupt
+and SystemExit included) is printed to the client and never reaches the bot's nursery; a
+client that disconnects mid-statement cancels that statement only.
 """
 
 from __future__ import annotations
@@ -35,18 +21,15 @@ import logging
 import math
 import os
 import socket
-import stat
 import struct
 import sys
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Final, NoReturn, TextIO
 
 import trio
 
-from familybot_trio import blocking
-from familybot_trio.loopblock import LoopBlockDetector
+from familybot_trio.console._helpers import Text, tasks
 
 log = logging.getLogger("familybot_trio.console")
 
@@ -56,8 +39,6 @@ PS2: Final = "... "
 MAX_LINE_BYTES: Final = 1 << 20
 #: Reprs longer than this are cut, so `store` dumps cannot flood the terminal.
 MAX_REPR_CHARS: Final = 20_000
-#: Linux limits AF_UNIX paths to 108 bytes including the NUL.
-MAX_SOCKET_PATH_BYTES: Final = 107
 _FLAGS: Final = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 _INTERRUPT: Final = object()
 #: Where sys.stdout writes go in this trio context: a session's writer, or None (the real one).
@@ -65,7 +46,7 @@ _session_out: contextvars.ContextVar[Callable[[str], None] | None] = contextvars
     "familybot_console_out", default=None)
 
 
-class _StdoutRouter(io.TextIOBase):
+class StdoutRouter(io.TextIOBase):
     """sys.stdout while the console serves: writes from console code (pprint, print_exc)
     go to that session; every other task, and worker threads, write to the real stdout."""
 
@@ -86,74 +67,6 @@ class _StdoutRouter(io.TextIOBase):
         return getattr(self.real, name)
 
 
-class Text(str):
-    """A str that shows itself plainly at the prompt (helpers return it: `tasks()`)."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
-def tasks() -> Text:
-    """The live task tree from `trio.lowlevel.current_root_task()`, one task per line.
-
-    Returns: Text, children indented under the nursery that owns them; the calling task is
-        marked `<- you`. Raises: RuntimeError outside trio.
-    """
-    me = trio.lowlevel.current_task()
-    lines: list[str] = []
-
-    def walk(task: trio.lowlevel.Task, depth: int) -> None:
-        lines.append(f"{'  ' * depth}{task.name}{'  <- you' if task is me else ''}")
-        for nursery in task.child_nurseries:
-            children = sorted(nursery.child_tasks, key=lambda t: t.name)
-            if not children:
-                continue
-            lines.append(f"{'  ' * (depth + 1)}[nursery: {len(children)} tasks]")
-            for child in children:
-                walk(child, depth + 2)
-
-    walk(trio.lowlevel.current_root_task(), 0)
-    return Text("\n".join(lines))
-
-
-def lag(detector: LoopBlockDetector) -> Text:
-    """The loop-block detector's summary and worst task steps (the app binds `detector`).
-
-    Args: detector: the LoopBlockDetector installed as an instrument in the bot's run.
-    Returns: Text: step count, worst step, violations, then the worst steps in ms.
-    """
-    lines = [detector.report(), "worst steps:"]
-    lines += [f"  {s.duration_ms:8.1f} ms  {s.task_name}" for s in detector.worst]
-    return Text("\n".join(lines))
-
-
-def _prepare_path(path: Path) -> None:
-    """Blocking: make the 0700 parent, clear a stale socket, refuse to clobber anything else."""
-    if len(os.fsencode(path)) > MAX_SOCKET_PATH_BYTES:
-        raise ValueError(f"console socket path {str(path)!r} is longer than "
-                         f"{MAX_SOCKET_PATH_BYTES} bytes; pick a shorter directory")
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    try:
-        mode = path.lstat().st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISSOCK(mode):
-        raise FileExistsError(f"{path} exists and is not a socket; remove it or choose "
-                              "another console path")
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        path.unlink()  # stale: a previous bot died without cleaning up
-    else:
-        raise FileExistsError(f"another process already serves a console at {path}; stop "
-                              "it or choose another console path")
-    finally:
-        probe.close()
-
-
 def _peer_uid(stream: trio.SocketStream) -> int | None:
     """The connecting process's uid (Linux SO_PEERCRED), or None where unsupported."""
     opt = getattr(socket, "SO_PEERCRED", None)
@@ -163,55 +76,7 @@ def _peer_uid(stream: trio.SocketStream) -> int | None:
     return struct.unpack("3i", raw)[1]
 
 
-async def serve_console(
-    path: Path,
-    namespace: dict[str, Any],
-    *,
-    task_status: trio.TaskStatus[Path] = trio.TASK_STATUS_IGNORED,
-) -> NoReturn:
-    """Serve console sessions on a Unix socket at `path` until cancelled.
-
-    Args: path: the socket file (its directory is created 0700 if missing; a stale socket
-        left by a dead bot is replaced). namespace: the shared names (app, store, trio...);
-        each session works on a shallow copy.
-    Returns: never; `nursery.start` gets `path` once the socket listens.
-    Raises: FileExistsError (a live console or a non-socket file is at `path`),
-        ValueError (path too long), OSError from bind.
-    Cancellation: ends every session (their running statements are cancelled), closes the
-        socket and removes the socket file.
-    """
-    path = Path(path)
-    await blocking.run_sync("files", _prepare_path, path)
-    sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    router = None
-    try:
-        await sock.bind(str(path))
-        await blocking.run_sync("files", os.chmod, path, 0o600)
-        sock.listen(16)
-        listener = trio.SocketListener(sock)
-        log.info("console listening [path:%s]", path)
-
-        async def handle(stream: trio.SocketStream) -> None:
-            try:
-                await _Session(stream, namespace).run()
-            except* (trio.BrokenResourceError, trio.ClosedResourceError):
-                log.info("console client went away")
-            except* Exception:  # a session bug must not stop the console or the bot
-                log.exception("console session crashed")
-
-        router = sys.stdout = _StdoutRouter(sys.stdout)
-        task_status.started(path)
-        await trio.serve_listeners(handle, [listener])
-    finally:
-        if router is not None and sys.stdout is router:
-            sys.stdout = router.real
-        sock.close()
-        with trio.move_on_after(2, shield=True):
-            await blocking.run_sync("files", functools.partial(path.unlink, missing_ok=True))
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-class _Session:
+class Session:
     """One client connection: reader, writer, and the statement executor."""
 
     def __init__(self, stream: trio.SocketStream, shared: dict[str, Any]) -> None:
@@ -411,56 +276,4 @@ def _no_input(prompt: object = "") -> NoReturn:
     raise RuntimeError("input() would block the bot's event loop; assign values instead")
 
 
-def connect(path: Path | str, *, stdin: TextIO | None = None,
-            stdout: TextIO | None = None) -> int:
-    """The console client: relay lines between a terminal and `serve_console` (blocking).
-
-    Plain sync socket code, because it runs in its own process (`familybot-trio console`),
-    never inside the bot's loop. A tty stdin gets `input()` with line editing; Ctrl-C sends
-    an interrupt (cancels the running statement) instead of quitting; EOF (Ctrl-D) quits.
-
-    Args: path: the console socket; stdin/stdout: default sys.stdin/sys.stdout.
-    Returns: 0 when the session ended normally, 1 when the bot refused or vanished.
-    Raises: OSError (FileNotFoundError / ConnectionRefusedError) when no bot listens.
-    """
-    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
-    tty = stdin is sys.stdin and stdin.isatty()
-
-    def read_line(prompt: str) -> str | None:
-        if tty:  # input() gives line editing and history
-            try:
-                return input(prompt)
-            except EOFError:
-                return None
-        stdout.write(prompt)
-        stdout.flush()
-        line = stdin.readline()
-        return line.rstrip("\n") if line else None
-
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.connect(str(path))
-        reader = sock.makefile("r", encoding="utf-8", newline="\n")
-
-        def send(msg: dict[str, object]) -> None:
-            sock.sendall(json.dumps(msg).encode() + b"\n")
-
-        while True:
-            try:
-                raw = reader.readline()
-                if not raw:
-                    stdout.write("\nthe bot closed the console\n")
-                    return 1
-                msg = json.loads(raw)
-                if "out" in msg:
-                    stdout.write(msg["out"])
-                    stdout.flush()
-                elif "bye" in msg:
-                    return 0 if msg["bye"] == "bye" else 1
-                elif "prompt" in msg:
-                    line = read_line(msg["prompt"])
-                    if line is None:
-                        return 0
-                    send({"line": line})
-            except KeyboardInterrupt:
-                stdout.write("\n")
-                send({"interrupt": True})
+__all__ = ["MAX_LINE_BYTES", "MAX_REPR_CHARS", "PS1", "PS2", "Session", "StdoutRouter"]
