@@ -115,7 +115,9 @@ class Thresholds:
     Attributes: wishlist_min_members (a game must be wished by >= this many members);
     deal_min_discount_pct (0-100); historical_low_buffer (a price <= history low x this is
     "near the low", >= 1.0); bundle_threshold (more new games than this at once are announced
-    as one summary); new_games_announce_since (UTC date: older acquisitions are not announced).
+    as one summary); new_games_announce_since (UTC date: older acquisitions are not announced);
+    free_games_repeat_after_days (`[free_games] repeat_after_days`: a giveaway of a game
+    announced before is announced again once this many days have passed since).
     """
 
     wishlist_min_members: int = 2
@@ -123,6 +125,7 @@ class Thresholds:
     historical_low_buffer: float = 1.2
     bundle_threshold: int = 5
     new_games_announce_since: dt.date | None = None
+    free_games_repeat_after_days: int = 180
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +213,7 @@ def _secrets(path: Path, env: Mapping[str, str], required: bool) -> tuple[Secret
 
 _TOP_KEYS: Final = {"family", "members", "channels", "admins", "prices", "schedules", "wishlist",
                     "deals", "new_games", "data_dir", "prefix_commands", "limits", "logging",
-                    "upstream"}
+                    "upstream", "free_games"}
 
 
 def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
@@ -312,10 +315,11 @@ def _schedules(r: Reader, data: Mapping[str, Any]) -> Schedules:
 
 
 def _thresholds(r: Reader, data: Mapping[str, Any]) -> Thresholds:
-    """`[wishlist]`, `[deals]` and `[new_games]`."""
+    """`[wishlist]`, `[deals]`, `[new_games]` and `[free_games]`."""
     wl = r.table(data, "wishlist", {"min_members"})
     deals = r.table(data, "deals", {"min_discount_pct", "historical_low_buffer"})
     ng = r.table(data, "new_games", {"announce_since", "bundle_threshold"})
+    fg = r.table(data, "free_games", {"repeat_after_days"})
     since = ng.get("announce_since")
     if since is not None and (not isinstance(since, dt.date) or isinstance(since, dt.datetime)):
         r.fail("new_games.announce_since", since, "use a bare TOML date like 2025-01-31 (no quotes)")
@@ -331,6 +335,9 @@ def _thresholds(r: Reader, data: Mapping[str, Any]) -> Thresholds:
         bundle_threshold=r.integer(ng, "bundle_threshold", "new_games.bundle_threshold",
                                    d.bundle_threshold, lo=1, hi=1000),
         new_games_announce_since=since,
+        free_games_repeat_after_days=r.integer(fg, "repeat_after_days",
+                                               "free_games.repeat_after_days",
+                                               d.free_games_repeat_after_days, lo=1, hi=3650),
     )
 
 

@@ -46,6 +46,7 @@ def test_example_loads_with_every_section() -> None:
     assert cfg.schedules.free_games_s == 30 * 60
     assert cfg.thresholds.wishlist_min_members == 2
     assert cfg.thresholds.bundle_threshold == 5
+    assert cfg.thresholds.free_games_repeat_after_days == 180
     assert cfg.thresholds.historical_low_buffer == 1.2
     assert cfg.prefix_commands is False
     assert cfg.data_dir == EXAMPLE.parent / "data"
@@ -127,6 +128,7 @@ BAD = [
     ('[new_games]\nbundle_threshold = "5"', "new_games.bundle_threshold", "5", "without quotes"),
     ('[new_games]\nannounce_since = "2025-01-01"', "new_games.announce_since", "2025-01-01",
      "bare TOML date"),
+    ('[free_games]\nrepeat_after_days = 0', "free_games.repeat_after_days", 0, "from 1 to 3650"),
     ('prefix_commands = "yes"', "prefix_commands", "yes", "true or false"),
     ('[limits]\nsqlite_write = 0', "limits.sqlite_write", 0, "from 1 to 64"),
     ('[limits]\nthreads = 3', "limits.threads", "<not shown>", "known keys"),

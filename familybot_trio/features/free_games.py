@@ -13,7 +13,9 @@ store identity of its link, else store + normalised title), so the Epic giveaway
 Reddit also posts is announced once, Epic's richer entry winning. The announcement is
 written to the outbox first and the offer is then claimed in `store.state.claim_free_game`;
 a crash between the two re-runs the pair harmlessly (the outbox ignores the repeat), so
-nothing is lost or doubled, across restarts too.
+nothing is lost or doubled, across restarts too. A game given away again is announced
+again once `[free_games] repeat_after_days` (default 180) passed since its last post: the
+claim is a conditional upsert, and each round has its own outbox key (`outbox_key`).
 
 Upstream: GET {epic}/freeGamesPromotions; GET {reddit}/r/FreeGameFindings/new.json.
 """
@@ -56,8 +58,6 @@ log = logging.getLogger("familybot_trio.features.free_games")
 JOB_NAME: Final = "free_games"
 #: How many posts to read from the subreddit per run (its listing page size).
 REDDIT_LIMIT: Final = 50
-#: Keys already posted are read back in one query of at most this many rows.
-RECENT_CLAIMS: Final = 500
 EMBED_COLOR: Final = 0x2ECC71
 #: The first check runs this long after start-up (s), not a whole interval later.
 FIRST_RUN_DELAY_S: Final = 120.0
@@ -141,20 +141,32 @@ async def run_free_games(app: App) -> int:
     return queued
 
 
+def outbox_key(dedupe_key: str, last_posted: dt.datetime | None) -> str:
+    """The outbox key of one announcement round: "free_game:<key>" the first time, then
+    "free_game:<key>@<Unix s of the previous post>", the same on a re-run after a crash."""
+    if last_posted is None:
+        return f"free_game:{dedupe_key}"
+    return f"free_game:{dedupe_key}@{int(last_posted.timestamp())}"
+
+
 async def _announce(app: App, offers: tuple[FreeOffer, ...], channel: Snowflake) -> int:
-    posted = {key for key, *_ in await app.store.state.posted_free_games(limit=RECENT_CLAIMS)}
+    """Queue each offer not posted within `[free_games] repeat_after_days`; returns how many."""
+    repeat = dt.timedelta(days=app.config.thresholds.free_games_repeat_after_days)
+    posted = await app.store.state.free_games_posted_at([o.dedupe_key for o in offers])
     queued = 0
     for offer in offers:
-        if offer.dedupe_key in posted:
+        now = app.now()
+        last = posted.get(offer.dedupe_key)
+        if last is not None and now - last < repeat:
             continue
         payload = {"embeds": [announcement(app, offer).to_dict()],
                    "allowed_mentions": NO_MENTIONS}
         await app.store.outbox.enqueue(
-            [OutboxDraft("free_game", f"free_game:{offer.dedupe_key}", channel, payload)],
-            app.now())
+            [OutboxDraft("free_game", outbox_key(offer.dedupe_key, last), channel, payload)],
+            now)
         if await app.store.state.claim_free_game(offer.dedupe_key, source=offer.source,
                                                  title=offer.title, url=offer.url,
-                                                 now=app.now()):
+                                                 now=now, repeat_after=repeat):
             queued += 1
     if queued:
         app.wake_outbox()

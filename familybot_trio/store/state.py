@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Sequence
 from typing import Any, Final
 
 from familybot_trio.store import _guard
@@ -76,19 +77,48 @@ class StateRepo:
             lambda c: [_run(r) for r in c.execute(_RUN_SQL + " ORDER BY job")], "state.runs")
 
     async def claim_free_game(self, dedupe_key: str, *, source: str, title: str,
-                              url: str | None, now: dt.datetime) -> bool:
-        """Mark a free-game offer as posted; True only the first time for this key.
+                              url: str | None, now: dt.datetime,
+                              repeat_after: dt.timedelta | None = None) -> bool:
+        """Mark a free-game offer as posted; True when it is newly (or again) claimed.
 
         Args: dedupe_key: stable across sources (e.g. "steam:app/123" or a normalised store
             URL), so the same giveaway seen on Epic and Reddit is posted once.
-        Returns: True if newly claimed (post it), False if it was posted before.
+            repeat_after: a key posted at least this long before `now` is claimed again
+                (a later giveaway of the same game); None: once forever.
+        Returns: True if newly claimed or re-claimed (post it), False if it was posted within
+            `repeat_after` (or ever, when None). One conditional upsert: two claims racing for
+            the same key cannot both win.
         Raises: StoreError. Cancellation: the write finishes before Cancelled is raised.
         """
+        ts = to_ts(now)
+        cutoff = ts - int(repeat_after.total_seconds()) if repeat_after is not None else None
+
         def _write(c: sqlite3.Connection) -> bool:
-            return c.execute("INSERT OR IGNORE INTO posted_free_games (dedupe_key, source, title,"
-                             " url, posted_at) VALUES (?, ?, ?, ?, ?)",
-                             (dedupe_key, source, title, url, to_ts(now))).rowcount == 1
+            return c.execute(
+                "INSERT INTO posted_free_games (dedupe_key, source, title, url, posted_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO UPDATE SET"
+                " source = excluded.source, title = excluded.title, url = excluded.url,"
+                " posted_at = excluded.posted_at"
+                " WHERE ? IS NOT NULL AND posted_free_games.posted_at <= ?",
+                (dedupe_key, source, title, url, ts, cutoff, cutoff)).rowcount == 1
         return await self._db.write(_write, "state.claim_free_game")
+
+    async def free_games_posted_at(self, keys: Sequence[str]) -> dict[str, dt.datetime]:
+        """When each of these dedupe keys was last posted (keys never posted are absent).
+
+        Raises: StoreError.
+        """
+        wanted = list(dict.fromkeys(keys))
+
+        def _read(c: sqlite3.Connection) -> dict[str, dt.datetime]:
+            out: dict[str, dt.datetime] = {}
+            for i in range(0, len(wanted), 500):      # SQLite's variable limit, with room
+                part = wanted[i:i + 500]
+                out.update((k, from_ts(p)) for k, p in c.execute(
+                    "SELECT dedupe_key, posted_at FROM posted_free_games WHERE dedupe_key IN"
+                    f" ({', '.join('?' * len(part))})", part))
+            return out
+        return await self._db.read(_read, "state.free_games_posted_at")
 
     async def posted_free_games(self, limit: int = 20) -> list[tuple[str, str, str | None, dt.datetime]]:
         """Most recent posted free games: (dedupe_key, title, url, posted_at). Raises: StoreError."""

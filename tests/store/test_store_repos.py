@@ -139,6 +139,14 @@ async def test_kv_schedule_runs_and_free_games(store: Store) -> None:
         assert await store.state.claim_free_game(key, source="epic", title="X", url=None, now=T0)
         assert not await store.state.claim_free_game(key, source="reddit", title="X", url="u", now=T0)
         assert [k for k, *_ in await store.state.posted_free_games()] == [key]
+        # a later giveaway of the same game: claimed again only once repeat_after has passed
+        repeat = dt.timedelta(days=180)
+        for later, won in ((dt.timedelta(days=179), False), (repeat, True),
+                           (repeat + dt.timedelta(hours=1), False)):
+            assert await store.state.claim_free_game(
+                key, source="reddit", title="X", url="u", now=T0 + later,
+                repeat_after=repeat) is won, later
+        assert await store.state.free_games_posted_at([key, "steam:app/1"]) == {key: T0 + repeat}
 
         await store.state.record_fetch_failure("wishlist", str(ALICE), "HTTP 503", T0)
         [a] = await store.state.anomalies(since=T0)
