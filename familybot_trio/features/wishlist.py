@@ -41,7 +41,7 @@ from familybot_trio.features._money import Money
 from familybot_trio.store import MemberRecord, SteamID64
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
 from gateway.commands import ArgumentError, CommandContext, string
-from gateway.errors import Forbidden, HTTPError, NotFound
+from gateway.errors import HTTPError, NotFound
 from gateway.messages import NO_MENTIONS, Embed, escape_text, pack_embeds, split_lines
 
 if TYPE_CHECKING:
@@ -238,9 +238,12 @@ async def publish(app: App, channel_id: int, embeds: Sequence[Embed]) -> list[in
     out_hashes: list[str] = []
     broken = False  # once a message is gone, later parts are posted anew to keep the order
 
+    # Parts posted but not pinned (Discord refused the pin): pinned again at the next run.
+    unpinned: set[int] = {int(i) for i in saved.get("unpinned", [])} if ids else set()
+
     def save() -> dict[str, Any]:
         return {"channel_id": channel_id, "message_ids": out + [i for i in ids if i not in out],
-                "created": created, "hashes": out_hashes}
+                "created": created, "hashes": out_hashes, "unpinned": sorted(unpinned)}
 
     bodies = [{"content": "", "embeds": [e.to_dict()], "allowed_mentions": NO_MENTIONS}
               for e in embeds]
@@ -268,12 +271,13 @@ async def publish(app: App, channel_id: int, embeds: Sequence[Embed]) -> list[in
         created += 1
         out.append(int(msg["id"]))
         out_hashes.append(digest)
+        unpinned.add(int(msg["id"]))
         await app.store.state.set(WISHLIST_MESSAGES_KEY, save(), app.now())
-        try:
-            await app.rest.pin_message(channel_id, int(msg["id"]))
-        except Forbidden as exc:
-            log.warning("cannot pin the wishlist message; give the bot Manage Messages "
-                        "[channel:%d cause:%s]", channel_id, exc)
+    for message_id in [i for i in out if i in unpinned]:
+        # A refused pin leaves the post in place and tells the admins once (Pin Messages).
+        if await app.outbox_sender.pin(channel_id, message_id):
+            unpinned.discard(message_id)
+    unpinned &= set(out)
     for old in ids:
         if old not in out:
             try:

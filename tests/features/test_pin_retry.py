@@ -1,0 +1,33 @@
+"""A refused pin: the wishlist message is posted anyway, the admins are told which permission
+to grant, and the pin is tried again on the job's next run."""
+
+from __future__ import annotations
+
+import trio
+
+from familybot_trio.sandbox.world import CHANNELS
+
+WL, ADMIN = CHANNELS["wishlist"], CHANNELS["admin_reports"]
+
+
+async def test_refused_pin_posts_tells_admins_and_pins_on_the_next_run(start_world) -> None:
+    world = await start_world(features=["wishlist"])
+    world.discord.fail_next("PUT", f"/channels/{WL}/pins/", 403, times=10**6,
+                            body={"code": 50013, "message": "Missing Permissions"})
+    with trio.fail_after(60):
+        outcome = await world.app.scheduler.run_now("wishlist")
+        assert outcome.ok, outcome.error
+        posted = world.discord.messages(WL)
+        assert posted and not any(m.pinned for m in posted)
+        notices = [m.content for m in world.discord.messages(ADMIN)]
+        assert len(notices) == 1 and "Pin Messages" in notices[0] and "#wishlist" in notices[0]
+
+        outcome = await world.app.scheduler.run_now("wishlist")  # still refused: told once
+        assert outcome.ok and len(world.discord.messages(ADMIN)) == 1
+
+        world.discord.rest.clear_faults()  # the permission was granted
+        outcome = await world.app.scheduler.run_now("wishlist")
+        assert outcome.ok, outcome.error
+        assert [m.id for m in world.discord.messages(WL)] == [m.id for m in posted]
+        assert all(m.pinned for m in world.discord.messages(WL))
+        assert "work again" in world.discord.messages(ADMIN)[-1].content
