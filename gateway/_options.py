@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Final
 
 from gateway.messages import escape_text
@@ -185,3 +186,20 @@ def boolean(name: str, description: str, *, required: bool = True) -> Option:
 def user(name: str, description: str, *, required: bool = True) -> Option:
     """A USER option; parsed to the user's id (int). Prefix text: <@id> or the id."""
     return Option(name, description, OptionType.USER, required)
+
+
+def check_command(name: str, description: str, options: Sequence[Option]) -> None:
+    if not (1 <= len(name) <= 32) or name != name.lower() or not all(
+            ch.isalnum() or ch in "-_'" for ch in name):
+        raise ValueError(f"command name {name!r} must be 1-32 lowercase letters, digits, - or _")
+    if not 1 <= len(description) <= 100:
+        raise ValueError(f"description of /{name} is {len(description)} characters; "
+                         "Discord wants 1-100")
+    if len(options) > 25:
+        raise ValueError(f"/{name} has {len(options)} options; Discord allows 25")
+    seen_optional = False
+    for option in options:
+        if option.required and seen_optional:
+            raise ValueError(f"/{name}: required option {option.name!r} must come before "
+                             "optional ones")
+        seen_optional = seen_optional or not option.required

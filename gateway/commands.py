@@ -21,19 +21,20 @@ import hashlib
 import json
 import logging
 import shlex
-from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Final
 
 import trio
 
-from gateway._options import ArgumentError, Option, OptionType, boolean, integer, string, user
+from gateway._command import Autocomplete, Command, Gate, Handler, refuse_pasted_secret
+from gateway._options import (ArgumentError, Option, OptionType, boolean, check_command, integer,
+                              string, user)
 from gateway.errors import GatewayError, HTTPError
-from gateway.messages import NO_MENTIONS, Embed, check_content, pack_embeds, split_lines
+from gateway.messages import CONTENT_MAX, NO_MENTIONS, Embed, pack_embeds, split_lines, truncate
 from gateway.rest import EPHEMERAL, Rest
 
-__all__ = ["ArgumentError", "Command", "CommandContext", "CommandRegistry", "Option",
-           "OptionType", "boolean", "integer", "string", "user"]
+__all__ = ["ArgumentError", "Autocomplete", "Command", "CommandContext", "CommandRegistry", "Gate",
+           "Handler", "Option", "OptionType", "boolean", "integer", "string", "user"]
 
 log = logging.getLogger("gateway.commands")
 
@@ -52,34 +53,6 @@ CALLBACK_DEFERRED: Final = 5
 CALLBACK_AUTOCOMPLETE: Final = 8
 UNKNOWN_INTERACTION: Final = 10062
 MAX_CHOICES: Final = 25
-
-Handler = Callable[["CommandContext"], Awaitable[None]]
-#: autocomplete(ctx, option_name, partial_value) -> choices (str, (name, value) or dicts)
-Autocomplete = Callable[["CommandContext", str, str], Awaitable[Sequence[Any]]]
-
-
-@dataclass(frozen=True, slots=True)
-class Command:
-    """A registered command: what /help lists and what Discord is sent."""
-
-    name: str
-    description: str
-    handler: Handler
-    options: tuple[Option, ...] = ()
-    admin_only: bool = False
-    dm_allowed: bool = True
-    autocomplete: Autocomplete | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The CHAT_INPUT application command JSON (contexts: guild, bot DM, private)."""
-        return {"name": self.name, "description": self.description, "type": 1,
-                "options": [o.to_dict() for o in self.options],
-                "contexts": [0, 1, 2] if self.dm_allowed else [0], "integration_types": [0]}
-
-    def usage(self, prefix: str = "/") -> str:
-        """One-line usage, e.g. `/price game:<text> [count:<1-10>]`."""
-        return " ".join([f"{prefix}{self.name}", *(o.usage() for o in self.options)])
-
 
 class CommandContext:
     """One invocation, the same shape for slash and prefix commands.
@@ -111,12 +84,16 @@ class CommandContext:
         First reply: callback type 4, or an edit of @original once deferred; later replies:
         follow-ups. Prefix commands post a channel message (ephemeral is ignored there).
         Mentions never ping (allowed_mentions parse: []).
-        Args: content (<= 2000 chars), embeds (<= 10; Embed objects or dicts), ephemeral.
-        Raises: ValueError (content over 2000), HTTPError from Discord.
+        Args: content (cut to 2000 chars with "…": an error echoing a long input still
+            goes out), embeds (<= 10; Embed objects or dicts), ephemeral.
+        Raises: HTTPError from Discord.
         Cancellation: safe to cancel; if cancelled mid-request Discord may still show the
             answer while `responded` is already True.
         """
-        check_content(content)
+        if content is not None and len(content) > CONTENT_MAX:
+            log.warning("reply cut to Discord's limit [command:%s chars:%d]", self.name,
+                        len(content))
+            content = truncate(content, CONTENT_MAX)
         data: dict[str, Any] = {"allowed_mentions": NO_MENTIONS}
         if content is not None:
             data["content"] = content
@@ -187,12 +164,13 @@ class CommandRegistry:
 
     Args: rest: the REST client replies go through; prefix: "!" (None turns prefix
         commands off); admin_ids: user ids allowed to run admin-only commands;
-        defer_after_s: auto-defer delay for slow handlers.
+        defer_after_s: auto-defer delay for slow handlers; gate: who may run what (after
+        the admin-only and DM checks, before options are parsed; default: everyone).
     """
 
     def __init__(self, rest: Rest, *, prefix: str | None = "!", admin_ids: Collection[int] = (),
-                 defer_after_s: float = DEFER_AFTER_S) -> None:
-        self.rest, self.prefix = rest, prefix
+                 defer_after_s: float = DEFER_AFTER_S, gate: Gate | None = None) -> None:
+        self.rest, self.prefix, self.gate = rest, prefix, gate or Gate()
         self.admin_ids = frozenset(int(i) for i in admin_ids)
         self.defer_after_s = defer_after_s
         self._commands: dict[str, Command] = {}
@@ -203,7 +181,7 @@ class CommandRegistry:
         return [self._commands[k] for k in sorted(self._commands)]
 
     def command(self, name: str, description: str, *, options: Sequence[Option] = (),
-                admin_only: bool = False, dm_allowed: bool = True,
+                admin_only: bool = False, dm_allowed: bool = True, secret: bool = False,
                 autocomplete: Autocomplete | None = None) -> Callable[[Handler], Handler]:
         """Decorator registering `async def handler(ctx)` as /name and !name.
 
@@ -211,13 +189,13 @@ class CommandRegistry:
             1-32 lowercase chars, description 1-100, <= 25 options, required first) or a
             duplicate name.
         """
-        _check_command(name, description, options)
+        check_command(name, description, options)
         if name in self._commands:
             raise ValueError(f"command {name!r} is registered twice; pick another name")
 
         def register(handler: Handler) -> Handler:
             self._commands[name] = Command(name, description, handler, tuple(options),
-                                           admin_only, dm_allowed, autocomplete)
+                                           admin_only, dm_allowed, autocomplete, secret)
             return handler
         return register
 
@@ -286,7 +264,8 @@ class CommandRegistry:
                             raw: dict[str, dict]) -> None:
         focused = next((o for o in raw.values() if o.get("focused")), None)
         choices: list[dict] = []
-        if command is not None and command.autocomplete is not None and focused is not None:
+        if (command is not None and command.autocomplete is not None and focused is not None
+                and await self.gate.allows_autocomplete(ctx, command)):
             try:
                 found = await command.autocomplete(ctx, focused["name"], str(focused["value"]))
             except Exception:
@@ -332,6 +311,13 @@ class CommandRegistry:
 
     async def _run(self, command: Command, ctx: CommandContext, raw: dict[str, object],
                    prefix: str) -> None:
+        if command.secret and not ctx.is_dm:  # whoever posted it, wherever: delete, explain
+            await refuse_pasted_secret(ctx, command, prefix)
+            return
+        await self.gate.run(ctx, command, lambda: self._checked_call(command, ctx, raw, prefix))
+
+    async def _checked_call(self, command: Command, ctx: CommandContext,
+                            raw: dict[str, object], prefix: str) -> None:
         if ctx.is_dm and not command.dm_allowed:
             await ctx.reply(f"`{prefix}{command.name}` works in a server channel, not in DMs.",
                             ephemeral=True)
@@ -386,19 +372,3 @@ class CommandRegistry:
         if ctx.is_interaction and not ctx.responded:
             await ctx.reply("Done.", ephemeral=True)
 
-
-def _check_command(name: str, description: str, options: Sequence[Option]) -> None:
-    if not (1 <= len(name) <= 32) or name != name.lower() or not all(
-            ch.isalnum() or ch in "-_'" for ch in name):
-        raise ValueError(f"command name {name!r} must be 1-32 lowercase letters, digits, - or _")
-    if not 1 <= len(description) <= 100:
-        raise ValueError(f"description of /{name} is {len(description)} characters; "
-                         "Discord wants 1-100")
-    if len(options) > 25:
-        raise ValueError(f"/{name} has {len(options)} options; Discord allows 25")
-    seen_optional = False
-    for option in options:
-        if option.required and seen_optional:
-            raise ValueError(f"/{name}: required option {option.name!r} must come before "
-                             "optional ones")
-        seen_optional = seen_optional or not option.required

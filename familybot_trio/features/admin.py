@@ -269,7 +269,8 @@ def setup(app: App) -> None:
         await purge(app, ctx)
 
     @reg.command("admin_token_set", "Save a Steam access token (slash command or DM only)",
-                 admin_only=True, options=[string("token", "The webapi_token text", max_length=4000)])
+                 admin_only=True, secret=True,
+                 options=[string("token", "The webapi_token text", max_length=4000)])
     async def admin_token_set(ctx: CommandContext) -> None:
         await token_set(app, ctx)
 

@@ -86,8 +86,14 @@ async def test_token_set_and_status_never_show_the_token(start_world, caplog) ->
     world = await start_world(features=["admin"])
     member2 = int(world.sandbox.family.members[1].steamid)
     good = make_token(member2, 20 * 3600)
+    dm = 1_300_000_000_000_000_001
     with trio.fail_after(20):
-        reply = await ask(world, "admin_token_set", {"token": good})
+        # a secret-carrying command works only in a DM, even as a slash command
+        before = world.app.tokens.peek()
+        refused = await ask(world, "admin_token_set", {"token": good})
+        assert refused.is_ephemeral and "DM only" in refused.content
+        assert world.app.tokens.peek() == before
+        reply = await ask(world, "admin_token_set", {"token": good}, channel_id=dm, guild_id=None)
         assert reply.is_ephemeral and reply.content.startswith("Saved.")
         assert str(member2) in reply.content
         assert world.app.tokens.peek().steamid == member2
@@ -97,10 +103,12 @@ async def test_token_set_and_status_never_show_the_token(start_world, caplog) ->
         reply = await ask(world, "admin_token_status")
         assert reply.is_ephemeral and str(member2) in reply.content and "h left" in reply.content
 
-        bad = await ask(world, "admin_token_set", {"token": "definitely-not-a-jwt-secret"})
+        bad = await ask(world, "admin_token_set", {"token": "definitely-not-a-jwt-secret"},
+                        channel_id=dm, guild_id=None)
         assert "Not saved" in bad.content and "not a Steam access token" in bad.content
         expired = make_token(member2, -3600)
-        reply = await ask(world, "admin_token_set", {"token": expired})
+        reply = await ask(world, "admin_token_set", {"token": expired}, channel_id=dm,
+                          guild_id=None)
         assert "Not saved" in reply.content and "expired" in reply.content
         assert world.app.tokens.peek().value == good            # bad ones changed nothing
 
@@ -113,10 +121,10 @@ async def test_token_set_and_status_never_show_the_token(start_world, caplog) ->
         assert "deleted your message" in refusal.content
         await world.discord.rest.wait_for_request("DELETE", f"/messages/{msg_id}")
         assert world.app.tokens.peek().value == good
-        dm = 1_300_000_000_000_000_001
         await world.discord.send_message(dm, f"!admin_token_set {leaked}", author_id=ADMIN,
                                          guild_id=None)
-        await world.discord.wait_for_message(dm, lambda m: "Saved." in (m.content or ""))
+        await world.discord.wait_for_message(
+            dm, lambda m: m.kind == "message" and "Saved." in (m.content or ""))
         assert world.app.tokens.peek().value == leaked
     posted = everything_posted(world)
     logged = caplog.text + " ".join(str(r.args) for r in caplog.records)
@@ -124,6 +132,24 @@ async def test_token_set_and_status_never_show_the_token(start_world, caplog) ->
         assert secret not in posted
         assert secret not in logged
         assert secret.split(".")[-1] not in posted
+
+
+async def test_a_non_admin_pasting_a_token_in_a_channel_has_it_deleted(start_world) -> None:
+    """Issue 14: the wrong person's paste is just as exposed: deleted, and they are told why."""
+    world = await start_world(features=["admin", "steam_login"])
+    member2 = int(world.sandbox.family.members[1].steamid)
+    leaked = make_token(member2, 10 * 3600)
+    before = world.app.tokens.peek()
+    with trio.fail_after(20):
+        for command in ("admin_token_set", "admin_steam_paste_token"):
+            msg_id = await world.discord.send_message(CHAN, f"!{command} {leaked}",
+                                                      author_id=DISCORD_IDS[2])
+            await world.discord.rest.wait_for_request("DELETE", f"/messages/{msg_id}")
+            told = await world.discord.wait_for_message(
+                CHAN, lambda m: m.kind == "message" and f"!{command}" in (m.content or ""))
+            assert "deleted your message" in told.content and "DM only" in told.content
+    assert world.app.tokens.peek() == before
+    assert leaked not in everything_posted(world)
 
 
 async def test_status_shows_schedules_gateway_token_and_cache(start_world) -> None:
