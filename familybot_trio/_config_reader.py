@@ -66,6 +66,14 @@ class Reader:
             return default
         return value
 
+    def boolean(self, data: Mapping[str, Any], key: str, dotted: str, default: bool) -> bool:
+        """data[key] as a TOML boolean (missing -> default)."""
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(dotted, value, "write true or false without quotes")
+            return default
+        return value
+
     def number(self, data: Mapping[str, Any], key: str, dotted: str, default: float,
                lo: float, hi: float) -> float:
         value = data.get(key, default)

@@ -117,7 +117,8 @@ class Thresholds:
     "near the low", >= 1.0); bundle_threshold (more new games than this at once are announced
     as one summary); new_games_announce_since (UTC date: older acquisitions are not announced);
     free_games_repeat_after_days (`[free_games] repeat_after_days`: a giveaway of a game
-    announced before is announced again once this many days have passed since).
+    announced before is announced again once this many days have passed since);
+    new_games_digest (post the daily digest of removals, extra copies and exclusions).
     """
 
     wishlist_min_members: int = 2
@@ -126,6 +127,7 @@ class Thresholds:
     bundle_threshold: int = 5
     new_games_announce_since: dt.date | None = None
     free_games_repeat_after_days: int = 180
+    new_games_digest: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +320,7 @@ def _thresholds(r: Reader, data: Mapping[str, Any]) -> Thresholds:
     """`[wishlist]`, `[deals]`, `[new_games]` and `[free_games]`."""
     wl = r.table(data, "wishlist", {"min_members"})
     deals = r.table(data, "deals", {"min_discount_pct", "historical_low_buffer"})
-    ng = r.table(data, "new_games", {"announce_since", "bundle_threshold"})
+    ng = r.table(data, "new_games", {"announce_since", "bundle_threshold", "digest"})
     fg = r.table(data, "free_games", {"repeat_after_days"})
     since = ng.get("announce_since")
     if since is not None and (not isinstance(since, dt.date) or isinstance(since, dt.datetime)):
@@ -338,6 +340,7 @@ def _thresholds(r: Reader, data: Mapping[str, Any]) -> Thresholds:
         free_games_repeat_after_days=r.integer(fg, "repeat_after_days",
                                                "free_games.repeat_after_days",
                                                d.free_games_repeat_after_days, lo=1, hi=3650),
+        new_games_digest=r.boolean(ng, "digest", "new_games.digest", d.new_games_digest),
     )
 
 

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from familybot_trio.app import App
 
 #: Every feature, in the order /help lists them.
-ALL: Final = ("new_games", "wishlist", "deals", "coop", "common_games", "owned", "stats",
-              "members", "profile", "free_games", "admin", "admin_outbox", "steam_login",
-              "help")
+ALL: Final = ("new_games", "library_digest", "wishlist", "deals", "coop", "common_games",
+              "owned", "stats", "members", "profile", "free_games", "admin", "admin_outbox",
+              "steam_login", "help")
 
 
 def import_all(names: Sequence[str] | None = None) -> None:

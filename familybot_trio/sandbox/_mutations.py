@@ -56,6 +56,12 @@ def remove_library_app(sb: Sandbox, appid: int) -> None:
     sb.family.library.pop(F.AppId(appid), None)
 
 
+def set_exclude_reason(sb: Sandbox, appid: int, reason: int) -> None:
+    """Change why a library app is (not) lent: 0 shareable, e.g. 1 excluded by the publisher."""
+    aid = F.AppId(appid)
+    sb.family.library[aid] = dataclasses.replace(sb.family.library[aid], exclude_reason=reason)
+
+
 def set_price(sb: Sandbox, appid: int, initial_cents: int, discount_pct: int | None = None) -> None:
     """Change the regular USD price (cents); keep the current discount unless given."""
     aid = _known(sb, appid)

@@ -27,6 +27,7 @@ from familybot_trio.store._schema import SCHEMA_VERSION
 from familybot_trio.store.cache import CacheRepo
 from familybot_trio.store.catalog import CatalogRepo
 from familybot_trio.store.library import RETURN_WINDOW, LibraryRepo, Planner
+from familybot_trio.store.library_events import LibraryEventsRepo
 from familybot_trio.store.members import MembersRepo
 from familybot_trio.store.outbox import OutboxRepo, insert_drafts
 from familybot_trio.store.records import (
@@ -37,6 +38,7 @@ from familybot_trio.store.records import (
     LibraryChange,
     LibraryDelta,
     LibraryEntry,
+    LibraryEvent,
     MemberRecord,
     OutboxDraft,
     OutboxId,
@@ -57,7 +59,7 @@ T = TypeVar("T")
 
 __all__ = [
     "RETURN_WINDOW", "SCHEMA_VERSION", "AppDetails", "AppId", "FetchAnomaly", "LibraryApp",
-    "LibraryChange", "LibraryDelta", "LibraryEntry", "MemberRecord", "OutboxDraft", "OutboxId",
+    "LibraryChange", "LibraryDelta", "LibraryEntry", "LibraryEvent", "MemberRecord", "OutboxDraft", "OutboxId",
     "OutboxRow", "OwnedGame", "Planner", "Price", "ReplaceResult", "ScheduleRun", "Snowflake",
     "SnapshotResult", "SteamID64", "Store", "WishlistItem", "insert_drafts",
 ]
@@ -71,6 +73,7 @@ class Store:
         self.path = db.path
         self.members = MembersRepo(db)
         self.library = LibraryRepo(db)
+        self.library_events = LibraryEventsRepo(db)
         self.catalog = CatalogRepo(db)
         self.wishlist = WishlistRepo(db)
         self.owned = OwnedGamesRepo(db)

@@ -146,6 +146,21 @@ _V4: Final = (
     "ALTER TABLE outbox ADD COLUMN dropped_at INTEGER",
 )
 
+# v5: library changes other than new games (removals, extra copies, exclusions), recorded by
+# apply_snapshot in the snapshot's own transaction and posted as one daily digest;
+# digested_at is set in the transaction that queues the digest's outbox rows.
+_V5: Final = (
+    """CREATE TABLE library_events (
+        id             INTEGER PRIMARY KEY,
+        kind           TEXT NOT NULL,
+        appid          INTEGER NOT NULL,
+        owners         TEXT NOT NULL DEFAULT '',
+        exclude_reason INTEGER NOT NULL DEFAULT 0,
+        at             INTEGER NOT NULL,
+        digested_at    INTEGER)""",
+    "CREATE INDEX library_events_pending ON library_events(digested_at, id)",
+)
+
 #: MIGRATIONS[i] brings the database from user_version i to i + 1.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

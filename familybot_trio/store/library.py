@@ -20,6 +20,7 @@ from typing import Final
 
 from familybot_trio.store import _guard
 from familybot_trio.store._db import Database
+from familybot_trio.store.library_events import record_events
 from familybot_trio.store.outbox import insert_drafts
 from familybot_trio.store.records import (
     AppId,
@@ -41,6 +42,32 @@ RETURN_WINDOW: Final = dt.timedelta(days=30)
 Planner = Callable[[LibraryDelta], Sequence[OutboxDraft]]
 
 _EMPTY: Final = LibraryDelta(new=(), returned=(), removed=(), is_initial=False)
+
+
+def _active_state(c: sqlite3.Connection) -> dict[int, tuple[int, frozenset[int]]]:
+    """appid -> (exclude_reason, owner SteamID64s) of every active app, before a snapshot."""
+    owners: dict[int, set[int]] = {}
+    for appid, steamid in c.execute("SELECT appid, steamid FROM library_owners"):
+        owners.setdefault(appid, set()).add(steamid)
+    return {a: (reason, frozenset(owners.get(a, ()))) for a, reason in c.execute(
+        "SELECT appid, exclude_reason FROM library_apps WHERE removed_at IS NULL")}
+
+
+def _changes(before: dict[int, tuple[int, frozenset[int]]], snapshot: dict[AppId, LibraryEntry]
+             ) -> tuple[tuple[tuple[AppId, tuple[SteamID64, ...]], ...],
+                        tuple[tuple[AppId, int], ...]]:
+    """Extra copies and new exclusions among apps that were active before the snapshot."""
+    copies, excluded = [], []
+    for appid, e in sorted(snapshot.items()):
+        old = before.get(appid)
+        if old is None:
+            continue
+        added = sorted({int(s) for s in e.owner_steamids} - old[1])
+        if added:
+            copies.append((appid, tuple(SteamID64(s) for s in added)))
+        if old[0] == 0 and e.exclude_reason != 0:
+            excluded.append((appid, e.exclude_reason))
+    return tuple(copies), tuple(excluded)
 
 
 class LibraryRepo:
@@ -73,6 +100,7 @@ class LibraryRepo:
             rows = c.execute("SELECT appid, removed_at, exclude_reason FROM library_apps").fetchall()
             known = {r[0]: r[1] for r in rows}
             excluded = {r[0] for r in rows if r[2] != 0}
+            before = _active_state(c)
             active = [a for a, removed in known.items() if removed is None]
             reason = None if force else _guard.judge(len(active), len(snapshot))
             if reason is not None:
@@ -105,8 +133,12 @@ class LibraryRepo:
             c.executemany("INSERT OR IGNORE INTO library_owners (appid, steamid) VALUES (?, ?)",
                           [(a, int(s)) for a, e in snapshot.items() for s in e.owner_steamids])
             _guard.note_fetch(c, "library", "family", len(snapshot), now_ts)
+            copies, newly_excluded = _changes(before, snapshot)
             delta = LibraryDelta(new=tuple(new), returned=tuple(returned), removed=gone,
-                                 is_initial=not known, shareable=tuple(shareable))
+                                 is_initial=not known, shareable=tuple(shareable),
+                                 copies_added=copies, excluded=newly_excluded)
+            if known:
+                record_events(c, delta, now_ts)
             ids = insert_drafts(c, plan(delta), now) if plan is not None else []
             return SnapshotResult(applied=True, delta=delta, outbox_ids=tuple(ids))
 

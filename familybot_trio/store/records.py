@@ -90,7 +90,9 @@ class LibraryDelta:
     within it, usually not re-announced); removed (appids gone from the library);
     is_initial (the first snapshot ever: everything is "new", announce with care);
     shareable (already in the library, stored with a non-zero exclude_reason that is 0 now:
-    shareable for the first time, announce like a new game).
+    shareable for the first time, announce like a new game);
+    copies_added ((appid, owners who newly own it) for apps the family already had);
+    excluded ((appid, new exclude_reason) for apps that were shareable and no longer are).
     """
 
     new: tuple[LibraryChange, ...]
@@ -98,6 +100,24 @@ class LibraryDelta:
     removed: tuple[AppId, ...]
     is_initial: bool
     shareable: tuple[LibraryChange, ...] = ()
+    copies_added: tuple[tuple[AppId, tuple[SteamID64, ...]], ...] = ()
+    excluded: tuple[tuple[AppId, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryEvent:
+    """One recorded change of the family library, waiting for the daily digest.
+
+    Attributes: id; kind: "removed", "copy_added" or "excluded"; appid; at (UTC);
+        owners (copy_added: the members who newly own it); exclude_reason (excluded).
+    """
+
+    id: int
+    kind: str
+    appid: AppId
+    at: dt.datetime
+    owners: tuple[SteamID64, ...] = ()
+    exclude_reason: int = 0
 
 
 @dataclass(frozen=True, slots=True)
