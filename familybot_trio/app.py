@@ -39,6 +39,7 @@ from familybot_trio.config import Config
 from familybot_trio.errors import FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
 from familybot_trio.schedule import Scheduler
+from familybot_trio._startup import wait_for_gateway_bot
 from familybot_trio.outbox_sender import OutboxSender
 from familybot_trio.store import OutboxDraft, Store
 from familybot_trio.upstream import codec
@@ -200,7 +201,7 @@ class App:
             self.rest, prefix="!" if cfg.prefix_commands else None, admin_ids=cfg.admin_ids)
         self.shard = Shard(token=cfg.secrets.discord_token,
                            intents=Intents.for_bot(prefix_commands=cfg.prefix_commands),
-                           get_gateway_bot=self.rest.get_gateway_bot,
+                           get_gateway_bot=lambda: wait_for_gateway_bot(self.rest, now=self.now),
                            run_sync=functools.partial(blocking.run_sync, "gateway_decode"))
 
     async def _setup_features(self) -> None:
