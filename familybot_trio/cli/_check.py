@@ -8,6 +8,7 @@ error texts come from our error classes, which never carry one.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Final, TextIO
 import trio
 
 from familybot_trio.cli import _clients
+from familybot_trio.cli._clients import Clients
 from familybot_trio.config import Config
 from familybot_trio.errors import ConfigError, FamilybotError, TokenExpired, Unauthorized
 from familybot_trio.store.records import AppId
@@ -55,87 +57,96 @@ async def run_checks(config: Config) -> list[CheckRow]:
         (access token); ITAD lookup/id/shop/61/v1.
     Cancellation: safe; clients are closed.
     """
-    rows: list[CheckRow] = []
     async with _clients.open_clients(config) as c:
-
-        async def check(name: str, required: bool, fn: Callable[[], Awaitable[str]]) -> None:
-            try:
-                with trio.fail_after(CHECK_TIMEOUT_S):
-                    detail = await fn()
-                status = "WARN" if detail.startswith("warning:") else "OK"
-                rows.append(CheckRow(name, status, detail, required))
-            except Skip as exc:
-                rows.append(CheckRow(name, "SKIP", str(exc), required))
-            except trio.TooSlowError:
-                rows.append(CheckRow(name, "FAIL", f"no answer within {CHECK_TIMEOUT_S:.0f} s; "
-                                     "check the network and the [upstream] URL", required))
-            except (FamilybotError, GatewayError) as exc:
-                rows.append(CheckRow(name, "FAIL", str(exc), required))
-
-        async def discord_token() -> str:
-            if not config.secrets.discord_token:
-                raise Unauthorized("FAMILYBOT_DISCORD_TOKEN is not set; copy the bot token "
-                                   "from the developer portal (Bot -> Reset Token)")
-            info = await c.rest.get_gateway_bot()
-            limit = info.get("session_start_limit", {})
-            return (f"token accepted; {info.get('shards', 1)} shard(s), "
-                    f"{limit.get('remaining', '?')}/{limit.get('total', '?')} sessions left today")
-
-        async def steam_key() -> str:
-            if not config.secrets.steam_api_key:
-                raise Unauthorized("FAMILYBOT_STEAM_API_KEY is not set; get one at "
-                                   "https://steamcommunity.com/dev/apikey")
-            ids = [m.steamid for m in config.members]
-            found = await c.steam.get_player_summaries(ids)
-            missing = [str(i) for i in ids if i not in found]
-            if missing:
-                return ("warning: key works, but Steam knows no profile for " + ", ".join(missing)
-                        + "; check those steamid values")
-            return f"key works; {len(found)} member profile(s) found"
-
-        async def access_token() -> str:
-            token = await c.tokens.load()
-            if token is None:
-                raise Unauthorized(f"no access token saved; {SET_HINT}")
-            if token.is_expired():
-                raise TokenExpired(token.expires_at)
-            membership = await c.steam.get_family_group_for_user(token.steamid)
-            left_h = token.expires_in_hours()
-            group = getattr(membership, "family_groupid", None)
-            text = f"token of {token.steamid} works; expires in {left_h:.1f} h"
-            if group is not None and int(group) != config.family_group_id:
-                # Every family call would fail with HTTP 400: this is a required fix.
-                raise ConfigError(str(config.path), "family.group_id", config.family_group_id,
-                                  f"the access token's owner {token.steamid} is in family "
-                                  f"group {group}: set `group_id = {group}` under [family]")
-            if left_h < TOKEN_WARN_HOURS:
-                return f"warning: {text}; renew it soon with `familybot-trio token set`"
-            return text
-
-        async def itad_key() -> str:
-            if c.itad is None:
-                raise Skip("FAMILYBOT_ITAD_API_KEY not set: prices come without historical lows")
-            found = await c.itad.lookup_steam_apps([ITAD_PROBE_APPID])
-            hit = found.get(ITAD_PROBE_APPID)
-            return "key works" + ("" if hit and hit.itad_id else " (probe app not found)")
-
-        def channel(channel_id: int) -> Callable[[], Awaitable[str]]:
-            async def probe() -> str:
-                if not config.secrets.discord_token:
-                    raise Skip("needs the Discord token")
-                pins = await c.rest.get_pinned_messages(channel_id)
-                return f"bot can read channel {channel_id} ({len(pins)} pinned)"
-            return probe
-
-        await check("discord token", True, discord_token)
-        await check("steam web api key", True, steam_key)
-        await check("steam access token", True, access_token)
-        await check("itad key", False, itad_key)
-        for name in ("new_games", "wishlist", "deals", "free_games", "admin_reports"):
+        plan: list[tuple[str, bool, Callable[[], Awaitable[str]]]] = [
+            ("discord token", True, functools.partial(_discord_token, config, c)),
+            ("steam web api key", True, functools.partial(_steam_key, config, c)),
+            ("steam access token", True, functools.partial(_access_token, config, c)),
+            ("itad key", False, functools.partial(_itad_key, c)),
+        ]
+        for name in CHANNELS:
             cid = getattr(config.channels, name)
             if cid is not None:
-                await check(f"channel {name}", True, channel(cid))
-    return rows
+                plan.append((f"channel {name}", True, functools.partial(_channel, config, c, cid)))
+        return [await _run_one(name, required, probe) for name, required, probe in plan]
+
+
+#: The config.channels fields checked, in display order.
+CHANNELS: Final = ("new_games", "wishlist", "deals", "free_games", "admin_reports")
+
+
+async def _run_one(name: str, required: bool, probe: Callable[[], Awaitable[str]]) -> CheckRow:
+    """One probe as a row: its detail (OK, or WARN when it starts "warning:"), SKIP or FAIL."""
+    try:
+        with trio.fail_after(CHECK_TIMEOUT_S):
+            detail = await probe()
+        return CheckRow(name, "WARN" if detail.startswith("warning:") else "OK", detail, required)
+    except Skip as exc:
+        return CheckRow(name, "SKIP", str(exc), required)
+    except trio.TooSlowError:
+        return CheckRow(name, "FAIL", f"no answer within {CHECK_TIMEOUT_S:.0f} s; "
+                        "check the network and the [upstream] URL", required)
+    except (FamilybotError, GatewayError) as exc:
+        return CheckRow(name, "FAIL", str(exc), required)
+
+
+# ------------------------------------------------------------------ the probes
+async def _discord_token(config: Config, c: Clients) -> str:
+    if not config.secrets.discord_token:
+        raise Unauthorized("FAMILYBOT_DISCORD_TOKEN is not set; copy the bot token "
+                           "from the developer portal (Bot -> Reset Token)")
+    info = await c.rest.get_gateway_bot()
+    limit = info.get("session_start_limit", {})
+    return (f"token accepted; {info.get('shards', 1)} shard(s), "
+            f"{limit.get('remaining', '?')}/{limit.get('total', '?')} sessions left today")
+
+
+async def _steam_key(config: Config, c: Clients) -> str:
+    if not config.secrets.steam_api_key:
+        raise Unauthorized("FAMILYBOT_STEAM_API_KEY is not set; get one at "
+                           "https://steamcommunity.com/dev/apikey")
+    ids = [m.steamid for m in config.members]
+    found = await c.steam.get_player_summaries(ids)
+    missing = [str(i) for i in ids if i not in found]
+    if missing:
+        return ("warning: key works, but Steam knows no profile for " + ", ".join(missing)
+                + "; check those steamid values")
+    return f"key works; {len(found)} member profile(s) found"
+
+
+async def _access_token(config: Config, c: Clients) -> str:
+    token = await c.tokens.load()
+    if token is None:
+        raise Unauthorized(f"no access token saved; {SET_HINT}")
+    if token.is_expired():
+        raise TokenExpired(token.expires_at)
+    membership = await c.steam.get_family_group_for_user(token.steamid)
+    left_h = token.expires_in_hours()
+    group = getattr(membership, "family_groupid", None)
+    text = f"token of {token.steamid} works; expires in {left_h:.1f} h"
+    if group is not None and int(group) != config.family_group_id:
+        # Every family call would fail with HTTP 400: this is a required fix.
+        raise ConfigError(str(config.path), "family.group_id", config.family_group_id,
+                          f"the access token's owner {token.steamid} is in family "
+                          f"group {group}: set `group_id = {group}` under [family]")
+    if left_h < TOKEN_WARN_HOURS:
+        return f"warning: {text}; renew it soon with `familybot-trio token set`"
+    return text
+
+
+async def _itad_key(c: Clients) -> str:
+    if c.itad is None:
+        raise Skip("FAMILYBOT_ITAD_API_KEY not set: prices come without historical lows")
+    found = await c.itad.lookup_steam_apps([ITAD_PROBE_APPID])
+    hit = found.get(ITAD_PROBE_APPID)
+    return "key works" + ("" if hit and hit.itad_id else " (probe app not found)")
+
+
+async def _channel(config: Config, c: Clients, channel_id: int) -> str:
+    if not config.secrets.discord_token:
+        raise Skip("needs the Discord token")
+    pins = await c.rest.get_pinned_messages(channel_id)
+    return f"bot can read channel {channel_id} ({len(pins)} pinned)"
 
 
 def print_table(rows: list[CheckRow], out: TextIO) -> None:
