@@ -8,3 +8,5 @@ Layout (see README.md and the module docstrings):
 """
 
 __version__ = "0.1.0"
+
+__all__: list[str] = []  # a namespace of subpackages and modules; import those

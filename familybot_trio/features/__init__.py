@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Final
 if TYPE_CHECKING:
     from familybot_trio.app import App
 
+__all__ = ["ALL", "import_all", "setup"]
+
 #: Every feature, in the order /help lists them.
 ALL: Final = ("new_games", "library_digest", "wishlist", "deals", "coop", "common_games",
               "owned", "stats", "members", "profile", "free_games", "admin", "admin_outbox",

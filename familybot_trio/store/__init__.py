@@ -22,7 +22,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Self, TypeVar
 
-from familybot_trio.store._db import Database, _guarded
+from familybot_trio.store import _db
+from familybot_trio.store._db import _guarded
 from familybot_trio.store._schema import SCHEMA_VERSION
 from familybot_trio.store.cache import CacheRepo
 from familybot_trio.store.catalog import CatalogRepo
@@ -55,20 +56,23 @@ from familybot_trio.store.records import (
 from familybot_trio.store.state import StateRepo
 from familybot_trio.store.wishlist import OwnedGamesRepo, WishlistRepo
 
-T = TypeVar("T")
+_T = TypeVar("_T")
 
 __all__ = [
     "RETURN_WINDOW", "SCHEMA_VERSION", "AppDetails", "AppId", "FetchAnomaly", "LibraryApp",
     "LibraryChange", "LibraryDelta", "LibraryEntry", "LibraryEvent", "MemberRecord", "OutboxDraft", "OutboxId",
     "OutboxRow", "OwnedGame", "Planner", "Price", "ReplaceResult", "ScheduleRun", "Snowflake",
     "SnapshotResult", "SteamID64", "Store", "WishlistItem", "insert_drafts",
+    # the repositories: the types of Store's attributes (store.library, store.catalog, ...)
+    "CacheRepo", "CatalogRepo", "LibraryRepo", "MembersRepo", "OutboxRepo", "OwnedGamesRepo",
+    "StateRepo", "WishlistRepo",
 ]
 
 
 class Store:
     """The open database and its repositories. Build with `await Store.open(path)`."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: _db.Database) -> None:
         self._db = db
         self.path = db.path
         self.members = MembersRepo(db)
@@ -88,7 +92,7 @@ class Store:
         Raises: StoreError (cannot open, cannot use WAL, schema newer than this code).
         Cancellation: the migration finishes before Cancelled is raised.
         """
-        return cls(await Database.open(Path(path)))
+        return cls(await _db.Database.open(Path(path)))
 
     @classmethod
     @asynccontextmanager
@@ -104,7 +108,7 @@ class Store:
         """Close all connections; idempotent; waits for an in-flight write (bounded)."""
         await self._db.aclose()
 
-    async def run_write(self, fn: Callable[[sqlite3.Connection], T], *, op: str = "") -> T:
+    async def run_write(self, fn: Callable[[sqlite3.Connection], _T], *, op: str = "") -> _T:
         """Escape hatch: run `fn(conn)` in one write transaction on the writer connection.
 
         Args: fn: sync, runs in the writer thread; raise to roll back everything it did;
@@ -115,7 +119,7 @@ class Store:
         """
         return await self._db.write(fn, op or getattr(fn, "__name__", "run_write"))
 
-    async def run_read(self, fn: Callable[[sqlite3.Connection], T], *, op: str = "") -> T:
+    async def run_read(self, fn: Callable[[sqlite3.Connection], _T], *, op: str = "") -> _T:
         """Escape hatch: run `fn(conn)` on a query_only reader inside one read snapshot.
 
         Returns: what fn returns. Raises: StoreError.

@@ -24,10 +24,11 @@ from typing import Any, Final
 import httpx
 import trio
 
-from gateway._threads import RunSync, default_run_sync
-from gateway.rest import Rest
+from gateway import _threads
+from gateway import rest as _rest
 from gateway.testing._gateway_server import FakeGateway
-from gateway.testing._identity import APPLICATION_ID, BOT_USER, iso_timestamp, user_json
+from gateway.testing import _identity
+from gateway.testing._identity import APPLICATION_ID, BOT_USER
 from gateway.testing._rest_server import (
     FakeRest,
     InteractionState,
@@ -36,8 +37,8 @@ from gateway.testing._rest_server import (
 )
 
 __all__ = ["APPLICATION_ID", "BOT_USER", "CHANNEL_ID", "GUILD_ID", "USER_ID", "FakeDiscord",
-           "FakeGateway", "FakeRest", "InteractionHandle", "MessageRecord", "RecordedRequest",
-           "open_rest"]
+           "FakeGateway", "FakeRest", "InteractionHandle", "InteractionState", "MessageRecord",
+           "RecordedRequest", "open_rest"]
 
 #: Defaults for scripted events (snowflakes as ints; JSON carries them as strings).
 GUILD_ID: Final = 1234
@@ -52,7 +53,7 @@ _APP_PERMISSIONS: Final = str(1 << 10 | 1 << 11 | 1 << 14 | 1 << 15 | 1 << 16 | 
 def _member(user: dict[str, Any]) -> dict[str, Any]:
     """A Guild Member Object (resources/guild.mdx) for a plain member."""
     return {"user": user, "roles": [], "nick": None, "avatar": None, "banner": None,
-            "joined_at": iso_timestamp(0.0), "premium_since": None, "deaf": False,
+            "joined_at": _identity.iso_timestamp(0.0), "premium_since": None, "deaf": False,
             "mute": False, "flags": 0, "pending": False, "permissions": _APP_PERMISSIONS,
             "communication_disabled_until": None}
 
@@ -124,7 +125,7 @@ class FakeDiscord:
 
     def __init__(self, *, token: str = "fake-token", heartbeat_interval_ms: int = 41250,
                  guild_ids: tuple[int, ...] = (GUILD_ID,), allowed_intents: int = 1 << 15,
-                 run_sync: RunSync = default_run_sync) -> None:
+                 run_sync: _threads.RunSync = _threads.default_run_sync) -> None:
         self.token = token
         self.rest = FakeRest(token=token)
         self.gateway = FakeGateway(heartbeat_interval_ms=heartbeat_interval_ms, token=token,
@@ -189,7 +190,7 @@ class FakeDiscord:
             if key == focused:
                 opt["focused"] = True
             opts.append(opt)
-        author = user_json(user_id, bot=False)
+        author = _identity.user_json(user_id, bot=False)
         # Interaction Object (interactions/receiving-and-responding.mdx): every field Discord
         # sends for a guild-installed app; `context` 0 = guild, 1 = the bot's DM.
         payload: dict[str, Any] = {
@@ -217,14 +218,14 @@ class FakeDiscord:
         """Dispatch MESSAGE_CREATE as if a user typed `content`; returns the message id."""
         await self.gateway.wait_for_op(2)
         message_id = next(self._ids)
-        author = user_json(author_id, bot=bot)
+        author = _identity.user_json(author_id, bot=bot)
         # Message Create event: a Message Object (resources/message.mdx) plus guild_id and
         # member in guilds (topics/gateway-events.mdx "Message Create").
         payload: dict[str, Any] = {
             "id": str(message_id), "channel_id": str(channel_id), "content": content,
             "author": author, "type": 0, "mentions": [], "mention_roles": [],
             "mention_everyone": False, "attachments": [], "embeds": [], "components": [],
-            "timestamp": iso_timestamp(trio.current_time()), "edited_timestamp": None,
+            "timestamp": _identity.iso_timestamp(trio.current_time()), "edited_timestamp": None,
             "tts": False, "pinned": False, "flags": 0,
         }
         if guild_id is not None:
@@ -242,7 +243,7 @@ class FakeDiscord:
 
 
 @asynccontextmanager
-async def open_rest(fake: FakeDiscord | FakeRest, **kw: Any) -> AsyncIterator[Rest]:
+async def open_rest(fake: FakeDiscord | FakeRest, **kw: Any) -> AsyncIterator[_rest.Rest]:
     """A `Rest` bound to a serving fake, with its own httpx client (closed on exit).
 
     Args: kw: extra Rest arguments (max_wait_s, limiter).
@@ -252,4 +253,4 @@ async def open_rest(fake: FakeDiscord | FakeRest, **kw: Any) -> AsyncIterator[Re
     # verify=False: plain http on loopback, and it skips loading the CA bundle, a file read
     # of ~50 ms that would hold the loop (a real bot builds its client with open_client).
     async with httpx.AsyncClient(timeout=httpx.Timeout(3600.0), verify=False) as client:
-        yield Rest(token=rest_fake.token, client=client, base_url=rest_fake.url, **kw)
+        yield _rest.Rest(token=rest_fake.token, client=client, base_url=rest_fake.url, **kw)
