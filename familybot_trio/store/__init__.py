@@ -64,7 +64,8 @@ __all__ = [
     "OutboxRow", "OwnedGame", "Planner", "Price", "ReplaceResult", "ScheduleRun", "Snowflake",
     "SnapshotResult", "SteamID64", "Store", "WishlistItem", "insert_drafts",
     # the repositories: the types of Store's attributes (store.library, store.catalog, ...)
-    "CacheRepo", "CatalogRepo", "LibraryRepo", "MembersRepo", "OutboxRepo", "OwnedGamesRepo",
+    "CacheRepo", "CatalogRepo", "LibraryEventsRepo", "LibraryRepo", "MembersRepo", "OutboxRepo",
+    "OwnedGamesRepo",
     "StateRepo", "WishlistRepo",
 ]
 
