@@ -32,6 +32,7 @@ class StaticData:
     appdetails: dict[int, dict[str, Any]]
     errors: dict[str, bytes]
     epic: list[tuple[dict[str, Any], str]]
+    epic_error: dict[str, Any]
     reddit_rss: str
     summary_template: dict[str, Any]
     itad_lookup_template: dict[str, Any]
@@ -53,7 +54,9 @@ def load_static() -> StaticData:
     epic = [(json.loads(_read(f"epic/{f}")), at) for f, at in EPIC_FILES]
     summaries = json.loads(_read("steam_webapi/user_get_player_summaries_in_game_anonymized.json"))
     lookup = json.loads(_read("itad/games_lookup_v1_found.json"))
-    return StaticData(appdetails, errors, epic, _read(f"reddit/{REDDIT_FILE}").decode("utf-8"),
+    epic_error = json.loads(_read("epic/free_games_promotions_error_invalid_country.json"))
+    return StaticData(appdetails, errors, epic, epic_error,
+                      _read(f"reddit/{REDDIT_FILE}").decode("utf-8"),
                       summaries["response"]["players"][0], lookup)
 
 

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+
+from familybot_trio.sandbox import _epic_regions
 
 if TYPE_CHECKING:
     from familybot_trio.sandbox._context import SandboxContext as Sandbox  # what _server meets
@@ -15,9 +18,17 @@ if TYPE_CHECKING:
 async def free_games_promotions(sb: Sandbox, req: Request) -> Response:
     """GET /epic/freeGamesPromotions?locale=&country=&allowCountries= (the recorded mix).
 
-    locale/country are accepted and ignored: the recordings are CA/US bodies.
+    Priced for `country` (default "US") with `fmtPrice` in `locale` (sandbox/_epic_regions.py:
+    recorded prices where the recording's country matches, derived ones elsewhere); an
+    invalid country gets Epic's recorded invalid_country_code error body.
     """
-    return Response(sb.feeds.epic_json, 200, media_type="application/json;charset=UTF-8")
+    country = req.query_params.get("country", "US")
+    locale = req.query_params.get("locale", "en-US")
+    currency = _epic_regions.currency_for(country)
+    if currency is None:
+        return sb.json(_epic_regions.invalid_country(sb.static.epic_error, country))
+    raw = sb.feeds.epic_json
+    return await sb.json_big(lambda: _epic_regions.reprice(json.loads(raw), currency, locale))
 
 
 def _reddit_headers(sb: Sandbox) -> dict[str, str]:

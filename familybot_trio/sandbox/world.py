@@ -38,10 +38,11 @@ BOT_TOKEN = "sandbox-bot-token"
 
 
 def write_config(path: Path, sandbox: Sandbox, discord: FakeDiscord, data_dir: Path, *,
-                 extra: str = "", link_members: int = 4) -> Path:
+                 extra: str = "", link_members: int = 4, country: str = "US") -> Path:
     """Write a config.toml pointing every upstream at the sandbox and Discord at the fake.
 
-    Args: link_members: how many sandbox members get a Discord id (the rest stay unlinked).
+    Args: link_members: how many sandbox members get a Discord id (the rest stay unlinked);
+        country: the family's `[prices] country`.
     Returns: path.
     """
     fam = sandbox.family
@@ -54,7 +55,7 @@ def write_config(path: Path, sandbox: Sandbox, discord: FakeDiscord, data_dir: P
         lines.append("")
     lines += ["[channels]", *(f'{k} = "{v}"' for k, v in CHANNELS.items()), "",
               "[admins]", f'discord_ids = ["{DISCORD_IDS[0]}"]', "",
-              "[prices]", 'country = "US"', 'language = "en"', "",
+              "[prices]", f'country = "{country}"', 'language = "en"', "",
               "[upstream]", *(f'{k} = "{sandbox.urls[k]}"'
                               for k in ("steam_webapi", "storefront", "itad", "epic", "reddit",
                                         "steam_auth")),
@@ -82,7 +83,7 @@ class World:
     @classmethod
     async def start(cls, tmp: Path, *, features: Sequence[str] | None = None,
                     now: Callable[[], dt.datetime] = utcnow, extra_config: str = "",
-                    latency_ms: float = 0, start_app: bool = True,
+                    latency_ms: float = 0, start_app: bool = True, country: str = "US",
                     task_status: trio.TaskStatus[World] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve the sandbox and FakeDiscord, write the config, run the App; until cancelled.
 
@@ -95,7 +96,7 @@ class World:
             data_dir = tmp / "data"
             cfg_path = await blocking.run_sync("files", functools.partial(
                 write_config, tmp / "config.toml", sandbox, discord, data_dir,
-                extra=extra_config))
+                extra=extra_config, country=country))
             env = {"FAMILYBOT_DISCORD_TOKEN": BOT_TOKEN,
                    "FAMILYBOT_STEAM_API_KEY": sandbox.api_key,
                    "FAMILYBOT_ITAD_API_KEY": sandbox.itad_key}
