@@ -141,6 +141,8 @@ class SandboxFamily:
     playtimes: dict[tuple[SteamID64, AppId], Playtime] = field(default_factory=dict)
     private_owned: set[SteamID64] = field(default_factory=set)
     private_wishlist: set[SteamID64] = field(default_factory=set)
+    #: appid -> the lowest price ever at another shop (GOG) in USD cents; absent: none lower
+    other_shop_low_cents: dict[AppId, int] = field(default_factory=dict)
 
     def member(self, steamid: int) -> Member | None:
         """The member with that SteamID64, or None."""

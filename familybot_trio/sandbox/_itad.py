@@ -1,9 +1,14 @@
 """Fake api.isthereanydeal.com (prefix /itad), shapes from ITAD's own documentation examples.
 
 The key goes in `?key=` or the `ITAD-API-Key` header; a missing or wrong key answers the
-documented error body `{"status_code": 403, "reason_phrase": "..."}`. Batch endpoints take a
-JSON array of 1..200 items. Steam (shop 61) prices are the sandbox's live storefront prices;
-historical lows come from `family.history_low_cents` (knob: `set_historical_low`).
+documented error body `{"status_code": 403, "reason_phrase": "..."}`. The shop-id lookup
+(`POST /lookup/id/shop/{shopId}/v1`) needs no key (its OpenAPI security lists `{}` first);
+a wrong key there is still refused. Batch endpoints take a JSON array of 1..200 items.
+
+Steam (shop 61) prices are the sandbox's live storefront prices. Steam's own low (a deal's
+`storeLow`) comes from `family.history_low_cents` (knob: `set_historical_low`); another
+shop's (GOG, 35) from `family.other_shop_low_cents` (knob: `set_other_shop_low`), and the
+all-store `historyLow` is the lower of the two. `shops` picks which shops' deals are listed.
 """
 
 from __future__ import annotations
@@ -36,8 +41,10 @@ def _amount(usd_cents: int, country: str) -> dict[str, Any]:
     return {"amount": cents / 100, "amountInt": cents, "currency": currency_of(country)[0]}
 
 
-def _check_key(sb: Sandbox, req: Request) -> Response | None:
+def _check_key(sb: Sandbox, req: Request, *, optional: bool = False) -> Response | None:
     key = req.query_params.get("key") or req.headers.get("ITAD-API-Key")
+    if not key and optional:
+        return None
     if not key:
         return _error(401, "Unauthorized: pass your API key as ?key= or the ITAD-API-Key header")
     if key != sb.itad_key:
@@ -45,9 +52,10 @@ def _check_key(sb: Sandbox, req: Request) -> Response | None:
     return None
 
 
-async def _keyed_batch(sb: Sandbox, req: Request) -> list[Any] | Response:
+async def _keyed_batch(sb: Sandbox, req: Request, *, key_optional: bool = False
+                       ) -> list[Any] | Response:
     """The key check and the JSON-array body every batch endpoint starts with."""
-    if denied := _check_key(sb, req):
+    if denied := _check_key(sb, req, optional=key_optional):
         return denied
     try:
         body = json.loads(await req.body())
@@ -72,17 +80,27 @@ def _deal(sb: Sandbox, appid: F.AppId, country: str) -> dict[str, Any]:
     return {"shop": STEAM, "price": _amount(price.final_cents, country),
             "regular": _amount(price.initial_cents, country), "cut": price.discount_pct,
             "voucher": None,
-            "storeLow": _amount(sb.family.history_low_cents.get(appid, price.final_cents), country),
+            "storeLow": _amount(_steam_low_cents(sb, appid), country),
             "flag": None, "drm": [], "platforms": [{"id": 1, "name": "Windows"}],
             "timestamp": _timestamp(sb, 3), "expiry": None,
             "url": f"https://itad.link/{gid}/"}
 
 
-def _low(sb: Sandbox, appid: F.AppId, country: str) -> dict[str, Any]:
+def _steam_low_cents(sb: Sandbox, appid: F.AppId) -> int:
+    return sb.family.history_low_cents.get(appid, sb.family.prices[appid].final_cents)
+
+
+def _low(sb: Sandbox, appid: F.AppId, country: str, *, any_store: bool = True
+         ) -> dict[str, Any]:
+    """A historical low object: the all-store low (any_store) or Steam's own."""
     price = sb.family.prices[appid]
-    low = sb.family.history_low_cents.get(appid, price.final_cents)
+    low = _steam_low_cents(sb, appid)
+    other = sb.family.other_shop_low_cents.get(appid)
+    shop = STEAM
+    if any_store and other is not None and other < low:
+        low, shop = other, OTHER_SHOP
     cut = 100 - (low * 100 // price.initial_cents) if price.initial_cents else 0
-    return {"shop": STEAM, "price": _amount(low, country),
+    return {"shop": shop, "price": _amount(low, country),
             "regular": _amount(price.initial_cents, country), "cut": cut,
             "timestamp": _timestamp(sb, 0 if low == price.final_cents else 200)}
 
@@ -116,8 +134,8 @@ async def lookup(sb: Sandbox, req: Request) -> Response:
 
 
 async def lookup_id_shop(sb: Sandbox, req: Request) -> Response:
-    """POST /lookup/id/shop/61/v1 with ["app/N", ...] -> {"app/N": uuid | null}."""
-    body = await _keyed_batch(sb, req)
+    """POST /lookup/id/shop/61/v1 with ["app/N", ...] -> {"app/N": uuid | null} (keyless)."""
+    body = await _keyed_batch(sb, req, key_optional=True)
     if isinstance(body, Response):
         return body
     out: dict[str, str | None] = {}
@@ -145,6 +163,9 @@ async def prices(sb: Sandbox, req: Request) -> Response:
                 other = dict(deals[0], shop=OTHER_SHOP, url=f"https://itad.link/{gid}/gog/")
                 other["price"] = _amount(sb.family.prices[appid].initial_cents, country)
                 other["cut"] = 0
+                gog_low = sb.family.other_shop_low_cents.get(appid)
+                other["storeLow"] = _amount(gog_low if gog_low is not None
+                                            else sb.family.prices[appid].initial_cents, country)
                 deals.append(other)
             if shops:
                 deals = [d for d in deals if str(d["shop"]["id"]) in shops]
@@ -171,7 +192,7 @@ async def storelow(sb: Sandbox, req: Request) -> Response:
     if isinstance(body, Response):
         return body
     country = req.query_params.get("country", "US")
-    return sb.json([{"id": gid, "lows": [_low(sb, appid, country)]}
+    return sb.json([{"id": gid, "lows": [_low(sb, appid, country, any_store=False)]}
                     for gid, appid in _priced(sb, body)])
 
 

@@ -30,6 +30,11 @@ class Fault(enum.StrEnum):
     HANG = "hang"                               # accept the request, never answer
     MALFORMED_JSON = "malformed_json"           # 200, JSON content type, truncated body
     HTML = "html"                               # 200, an HTML error page instead of JSON
+    # Steam service methods: HTTP 200, body {"response":{}}, the outcome in x-eresult only
+    ERESULT_FAIL = "eresult_2"
+    ERESULT_ACCESS_DENIED = "eresult_15"
+    ERESULT_SERVICE_UNAVAILABLE = "eresult_20"
+    ERESULT_RATE_LIMITED = "eresult_84"
 
 
 @dataclass(slots=True)
@@ -68,6 +73,10 @@ def fault_response(rule: FaultRule, errors: dict[str, bytes]) -> Response | None
             return Response(HTML_ERROR_BODY, 200, media_type="text/html; charset=UTF-8")
         case Fault.HANG:
             return None
+        case Fault.ERESULT_FAIL | Fault.ERESULT_ACCESS_DENIED | Fault.ERESULT_RATE_LIMITED \
+                | Fault.ERESULT_SERVICE_UNAVAILABLE:
+            return Response(b'{"response":{}}', 200, media_type="application/json; charset=utf-8",
+                            headers={"x-eresult": rule.fault.value.removeprefix("eresult_")})
         case _:
             code = int(rule.fault.value)
             return Response(f"<html><body><h1>{code} Server Error</h1></body></html>".encode(),

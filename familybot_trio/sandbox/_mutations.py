@@ -91,6 +91,16 @@ def set_historical_low(sb: Sandbox, appid: int, cents: int | None = None) -> Non
                                         if cents is None else cents)
 
 
+def set_other_shop_low(sb: Sandbox, appid: int, cents: int | None) -> None:
+    """Another shop (GOG, ITAD shop 35) once sold `appid` for `cents` (USD): ITAD's all-store
+    historyLow becomes the lower of it and Steam's low; None forgets it."""
+    aid = _known(sb, appid)
+    if cents is None:
+        sb.family.other_shop_low_cents.pop(aid, None)
+    else:
+        sb.family.other_shop_low_cents[aid] = cents
+
+
 def clear_wishlist(sb: Sandbox, steamid: int) -> None:
     """Empty a member's wishlist (GetWishlist then answers {"items": []})."""
     sb.family.wishlists[F.SteamID64(steamid)] = {}

@@ -79,8 +79,9 @@ class Sandbox:
     counts (Counter of "<upstream>.<endpoint>"), rate_limits (upstream -> RateLimit),
     latency_ms / endpoint_latency_ms (endpoint prefix -> extra ms), feeds (FeedBodies).
     Knobs: fail_next, clear_faults, set_rate_limit, reset_counts, total_requests,
-    expire_access_token, issue_access_token, rebase_feeds. Mutations: add_library_app, set_exclude_reason,
-    remove_library_app, set_price, start_sale, end_sale, set_historical_low,
+    expire_access_token, issue_access_token, rebase_feeds. Mutations: add_library_app,
+    set_exclude_reason, remove_library_app, set_price, start_sale, end_sale,
+    set_historical_low, set_other_shop_low,
     clear_wishlist, add_to_wishlist, remove_from_wishlist (see _mutations.py).
     """
 
@@ -282,7 +283,11 @@ class Sandbox:
         limit = self.rate_limits.get(upstream)
         if limit is not None and (wait_s := limit.try_acquire()) is not None:
             return rate_limited_response(upstream, wait_s)
-        return await route[1](self, req)
+        response = await route[1](self, req)
+        if upstream == "steam_webapi" and response.status_code == 200 \
+                and "x-eresult" not in response.headers:
+            response.headers["x-eresult"] = "1"  # Steam sends the outcome on every answer
+        return response
 
     # ---------------------------------------------------------------- knobs
 
@@ -322,6 +327,7 @@ class Sandbox:
     start_sale = _mutations.start_sale
     end_sale = _mutations.end_sale
     set_historical_low = _mutations.set_historical_low
+    set_other_shop_low = _mutations.set_other_shop_low
     clear_wishlist = _mutations.clear_wishlist
     add_to_wishlist = _mutations.add_to_wishlist
     remove_from_wishlist = _mutations.remove_from_wishlist

@@ -23,7 +23,7 @@ from familybot_trio.sandbox import _family as F
 if TYPE_CHECKING:
     from familybot_trio.sandbox._context import SandboxContext as Sandbox  # what _server meets
 
-_EUR = ("EUR", 0.95, "{},€", ",")
+_EUR = ("EUR", 0.95, "{}€", ",")  # recorded bodies: "9,75€" (no space, comma decimals)
 #: country (ISO 3166-1 alpha-2, upper) -> (currency, rate from USD, display format, decimal mark)
 CURRENCIES: Final[dict[str, tuple[str, float, str, str]]] = {
     "US": ("USD", 1.0, "${}", "."), "GB": ("GBP", 0.85, "£{}", "."),
@@ -51,6 +51,21 @@ def format_cents(cents: int, cc: str) -> str:
     """Display string like Steam's: "$9.99", "9,75€", "R$ 24,99"."""
     _cur, _rate, fmt, mark = currency_of(cc)
     return fmt.format(f"{cents // 100}{mark}{cents % 100:02d}")
+
+
+#: EUserReviewScore (steam/steammessages_storebrowse.steamclient.proto) -> Steam's label.
+REVIEW_LABELS: Final = {5: "Mixed", 6: "Mostly Positive", 7: "Positive", 8: "Very Positive",
+                        9: "Overwhelmingly Positive"}
+
+
+def _review_summary(appid: int) -> dict[str, Any]:
+    """A deterministic StoreReviewSummary for an app (the recorded shape, made-up numbers)."""
+    count = 50 + appid % 9000
+    positive = 60 + appid % 40
+    score = 9 if positive >= 95 and count >= 500 else 8 if positive >= 80 \
+        else 6 if positive >= 70 else 5
+    return {"review_count": count, "percent_positive": positive, "review_score": score,
+            "review_score_label": REVIEW_LABELS[score]}
 
 
 class Storefront:
@@ -127,6 +142,8 @@ class Storefront:
             item["basic_info"] = {
                 "short_description": f"{info.name} by {info.developer}.",
                 "publishers": [{"name": info.publisher}], "developers": [{"name": info.developer}]}
+        if want.get("include_reviews"):  # StoreItem.Reviews, as in the recorded sample
+            item["reviews"] = {"summary_filtered": _review_summary(appid)}
         if want.get("include_assets"):
             item["assets"] = {"asset_url_format": f"steam/apps/{appid}/${{FILENAME}}",
                               "main_capsule": "capsule_616x353.jpg", "header": "header.jpg",

@@ -107,9 +107,10 @@ class Itad:
 
     async def _post(self, path: str, body: list[str], params: dict[str, str | int], what: str
                     ) -> Any:
+        headers = {KEY_HEADER: self._key} if self._key else {}  # the lookup needs none
         _, data = await request_json(
             self._client, UPSTREAM, "POST", f"{self._base}{path}", params=params,
-            json_body=body, headers={KEY_HEADER: self._key}, what=what,
+            json_body=body, headers=headers, what=what,
             policy=self._policy, auth_hint=KEY_HINT,
         )
         return data
@@ -119,7 +120,8 @@ class Itad:
 
         Returns: every asked appid that ITAD answered for (itad_id None: unknown to ITAD).
         Raises: Unauthorized (bad key), RateLimited, UpstreamError.
-        Upstream: POST /lookup/id/shop/61/v1 body ["app/<appid>", ...]
+        Upstream: POST /lookup/id/shop/61/v1 body ["app/<appid>", ...]; keyless (the
+            OpenAPI security of lookup-gid-shopid-v1 allows none), the key is sent when set.
         """
         unique = list(dict.fromkeys(appids))
         out: dict[AppId, ItadLookup] = {}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import types
 from collections.abc import Sequence
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
@@ -26,6 +27,7 @@ import steam.webapi
 from familybot_trio import blocking
 from familybot_trio.errors import NotFound, TokenExpired, Unauthorized, UpstreamError
 from familybot_trio.upstream import _steam_parse as parse
+from familybot_trio.upstream._eresult import error_for_eresult, parse_eresult
 from familybot_trio.upstream._http import (
     RetryPolicy,
     Transient,
@@ -60,6 +62,21 @@ PLAYER_SUMMARIES_BATCH: Final = 100  # GetPlayerSummaries accepts <= 100 steamid
 KEY_HINT: Final = "check STEAM_API_KEY (steamcommunity.com/dev/apikey)"
 
 
+def get_items_input(appids: Sequence[AppId], *, country: str, language: str = "english"
+                    ) -> dict[str, Any]:
+    """The `input_json` of IStoreBrowseService/GetItems: a CStoreBrowse_GetItems_Request.
+
+    Only fields the request messages define (SteamDatabase/Protobufs
+    steam/steammessages_storebrowse.steamclient.proto): `ids` (StoreItemID.appid), `context`
+    (StoreBrowseContext), `data_request` (StoreBrowseItemDataRequest). Categories need no
+    flag: StoreItem.categories always comes (the message has no include_categories).
+    """
+    return {"ids": [{"appid": int(a)} for a in appids],
+            "context": {"language": language, "country_code": country},
+            "data_request": {"include_basic_info": True, "include_assets": True,
+                             "include_reviews": True}}
+
+
 class SteamWebAPI:
     """Typed Steam Web API calls; one instance per bot.
 
@@ -92,17 +109,24 @@ class SteamWebAPI:
     # ------------------------------------------------------------------ plumbing
 
     def _blocking_get(self, path: tuple[str, str, int], params: dict[str, Any],
-                      parse: Callable[[dict[str, Any]], T]) -> T:
-        """Runs in a worker thread: one GET through the steam package, then `parse` of the
-        `response` object (parsing big bodies here keeps it off the loop). Never on the loop.
+                      parse: Callable[[dict[str, Any]], T], auth: str = "key") -> T:
+        """Runs in a worker thread: one GET through the steam package, the `x-eresult`
+        header checked (`_eresult`), then `parse` of the `response` object (parsing big
+        bodies here keeps it off the loop). Never on the loop.
         """
         interface, method, version = path
-        params = dict(params, http_timeout=self._policy.timeout_s)
-        body = steam.webapi.get(
-            interface, method, version,
-            apihost=self._apihost, https=self._https, session=self._session, params=params,
-        )
         what = f"{interface}/{method}"
+        params = dict(params, http_timeout=self._policy.timeout_s)
+        caller = types.SimpleNamespace(last_response=None)  # the package keeps the response
+        body = steam.webapi.get(
+            interface, method, version, apihost=self._apihost, https=self._https,
+            caller=caller, session=self._session, params=params,
+        )
+        headers = getattr(caller.last_response, "headers", None) or {}
+        error = error_for_eresult(parse_eresult(headers.get("x-eresult")), upstream=UPSTREAM,
+                                  what=what, auth=auth, policy=self._policy, auth_hint=KEY_HINT)
+        if error is not None:
+            raise error
         if not isinstance(body, dict):
             raise malformed(UPSTREAM, what, f"top level is {type(body).__name__}")
         response = body.get("response", body)
@@ -130,7 +154,8 @@ class SteamWebAPI:
         Returns: what parse returns.
         Raises: TokenExpired (expired/refused access token), Unauthorized (key refused),
             NotFound (404), RateLimited (429 after retries), UpstreamError (5xx, network,
-            timeout, non-JSON body).
+            timeout, non-JSON body); a 200 whose `x-eresult` header is not 1 raises what
+            `_eresult.error_for_eresult` maps it to.
         Cancellation: the caller leaves at once; the thread finishes its request and the
             result is dropped (reads only), its limiter token returns when it ends.
         Upstream: https://{apihost}/{interface}/{method}/v{version}/
@@ -153,7 +178,7 @@ class SteamWebAPI:
             try:
                 return await blocking.run_sync(
                     UPSTREAM, self._blocking_get, (interface, method, version), params, parse,
-                    abandon_on_cancel=True,
+                    auth, abandon_on_cancel=True,
                 )
             except requests.HTTPError as exc:  # str(exc) holds the URL with key=: never use
                 resp = exc.response
@@ -301,12 +326,7 @@ class SteamWebAPI:
         out: dict[AppId, GameDetails] = {}
 
         async def one(batch: list[AppId]) -> None:
-            input_json = {
-                "ids": [{"appid": a} for a in batch],
-                "context": {"language": language, "country_code": country},
-                "data_request": {"include_basic_info": True, "include_categories": True,
-                                 "include_assets": True, "include_reviews": True},
-            }
+            input_json = get_items_input(batch, country=country, language=language)
             out.update(await self.call("IStoreBrowseService", "GetItems", 1,
                                        {"input_json": input_json},
                                        functools.partial(parse.store_items, country=country),

@@ -125,6 +125,24 @@ async def test_a_price_at_its_historical_low_alerts_even_with_a_small_discount(s
     assert await _keys(world) == [f"deal:{at_low}:1"]
 
 
+async def test_steams_low_above_another_shops_low_says_so(start_world) -> None:
+    clock = Clock()
+    world = await start_world(features=["deals"], now=clock)
+    fam = world.sandbox.family
+    _quiet(fam)
+    target = _targets(fam, 1)[0]
+    world.sandbox.start_sale(target, 50)
+    final = fam.prices[F.AppId(target)].final_cents
+    world.sandbox.set_historical_low(target)              # Steam's own low: this price
+    world.sandbox.set_other_shop_low(target, final - 200)  # another shop went $2 lower
+    with trio.fail_after(60):
+        await _run(world, clock)
+    (post,) = _posts_for(world, target)
+    embed = post.embeds[0]
+    assert embed["title"].startswith("Lowest price ever on Steam: ")  # not "ever" anywhere
+    assert f"Steam's low ${final / 100:.2f}" in embed["description"]
+
+
 async def test_first_run_on_many_sales_posts_one_digest_within_discords_limits(start_world
                                                                                ) -> None:
     clock = Clock()
