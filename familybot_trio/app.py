@@ -148,11 +148,7 @@ class App:
                 self.nursery = nursery
                 handlers = await nursery.start(_serve_nursery, "handlers")
                 self.ready = await nursery.start(self.shard.run, self._dispatch, handlers)
-                stored = await self.store.state.get(COMMANDS_HASH_KEY)
-                new_hash = await self.registry.sync(self.ready.application_id,
-                                                    stored_hash=stored)
-                if new_hash != stored:
-                    await self.store.state.set(COMMANDS_HASH_KEY, new_hash, self.now())
+                await self._register_commands()
                 await nursery.start(self.scheduler.run)
                 nursery.start_soon(self.outbox_sender.run, name="outbox sender")
                 task_status.started(self)
@@ -170,6 +166,29 @@ class App:
                     except Exception:  # closing one client must not skip the others
                         log.exception("error while closing a client")
                 await self.store.aclose()
+
+    async def _register_commands(self) -> None:
+        """Sync slash commands; a refusal keeps the bot running with what Discord has.
+
+        A 400 (e.g. 50035 naming `3.options.0.description`) or a daily-limit error is
+        logged with Discord's field paths and told to the admins once per start; the hash
+        is not stored, so the next start tries again. Exiting instead would turn the
+        systemd unit into a restart loop that spends an identify each time.
+        """
+        stored = await self.store.state.get(COMMANDS_HASH_KEY)
+        try:
+            new_hash = await self.registry.sync(self.ready.application_id, stored_hash=stored)
+        except HTTPError as exc:
+            log.error("Discord refused the slash commands; running with the ones it had "
+                      "[cause:%s]", exc)
+            fields = ", ".join(exc.field_paths[:10]) or "none named"
+            await self.report_admin(
+                f"Discord refused the slash commands (HTTP {exc.status}, code {exc.code}: "
+                f"{exc.message}; fields: {fields}). The bot keeps running with the commands "
+                f"registered before, and `!` commands work. The details are in the log.")
+            return
+        if new_hash != stored:
+            await self.store.state.set(COMMANDS_HASH_KEY, new_hash, self.now())
 
     async def stop(self) -> None:
         """Ask `run` to shut down cleanly: gateway close 1000, schedules cancelled."""

@@ -180,7 +180,7 @@ class OutboxSender:
         """Pin a posted message; a refusal tells the admins once (Pin Messages) and is logged.
 
         Returns: True if pinned. Never raises for Discord errors.
-        Upstream: PUT /channels/{channel.id}/pins/{message.id}
+        Upstream: PUT /channels/{channel.id}/messages/pins/{message.id}
         """
         try:
             await self._app.rest.pin_message(channel_id, message_id)
@@ -189,7 +189,7 @@ class OutboxSender:
             log.warning("message posted but not pinned [channel:%d cause:%s]", channel_id, exc)
             if exc.status == 403:
                 await self._tell(f"pin:{channel_id}", f"I posted in {where} but could not pin "
-                                 f"the message: give the bot Pin Messages (Manage Messages) in "
+                                 f"the message: give the bot the Pin Messages permission in "
                                  f"{where}. I will pin it on the next run.")
             return False
         await self._recovered_cause(f"pin:{channel_id}")

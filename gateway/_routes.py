@@ -59,8 +59,10 @@ class Route:
 GATEWAY_BOT: Final = "/gateway/bot"
 CHANNEL_MESSAGES: Final = "/channels/{channel_id}/messages"
 CHANNEL_MESSAGE: Final = "/channels/{channel_id}/messages/{message_id}"
-CHANNEL_PINS: Final = "/channels/{channel_id}/pins"
-CHANNEL_PIN: Final = "/channels/{channel_id}/pins/{message_id}"
+# Pins: the /messages/pins routes (OpenAPI list_pins, create_pin); /channels/{id}/pins is
+# deprecated (operationId deprecated_list_pins / deprecated_create_pin).
+CHANNEL_PINS: Final = "/channels/{channel_id}/messages/pins"
+CHANNEL_PIN: Final = "/channels/{channel_id}/messages/pins/{message_id}"
 USER_DM_CHANNELS: Final = "/users/@me/channels"
 GLOBAL_COMMANDS: Final = "/applications/{application_id}/commands"
 GUILD_COMMANDS: Final = "/applications/{application_id}/guilds/{guild_id}/commands"

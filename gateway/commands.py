@@ -29,7 +29,7 @@ import trio
 from gateway._command import Autocomplete, Command, Gate, Handler, refuse_pasted_secret
 from gateway._options import (ArgumentError, Option, OptionType, boolean, check_command, integer,
                               string, user)
-from gateway.errors import GatewayError, HTTPError
+from gateway.errors import GatewayError, HTTPError, NotFound
 from gateway.messages import CONTENT_MAX, NO_MENTIONS, Embed, pack_embeds, split_lines, truncate
 from gateway.rest import EPHEMERAL, Rest
 
@@ -113,7 +113,7 @@ class CommandContext:
             if not self._acked:
                 try:
                     await self.rest.interaction_callback(int(it["id"]), token, CALLBACK_MESSAGE, data)
-                except HTTPError as exc:
+                except NotFound as exc:
                     if exc.code != UNKNOWN_INTERACTION or ephemeral:
                         raise
                     log.warning("interaction expired before the reply, posting to the channel "

@@ -5,7 +5,8 @@
     │                          (4004, 4010-4014); carries close_code and a fix
     ├── SessionStartLimitError no identifies left today (session_start_limit.remaining == 0)
     └── HTTPError              a REST call failed; carries status, code (Discord's JSON
-        │                      error code), message, method, route
+        │                      error code), message, method, route, and for 50035 the
+        │                      `errors` tree and field_errors / field_paths
         ├── RateLimited        429 we chose not to wait out (carries retry_after_s, scope)
         ├── CloudflareBanned   an HTML 429 from Cloudflare: stop calling for a long while
         ├── Forbidden          403
@@ -47,13 +48,49 @@ class HTTPError(GatewayError):
 
     Attributes: status (HTTP status), code (Discord JSON error code or 0), message
     (Discord's message, at most 200 chars of body otherwise), method, route (template,
-    never with a token).
+    never with a token), errors (the nested 50035 `errors` tree, or None), field_errors
+    (`[(path, error code, message)]` flattened from it, e.g. `("options.0.min_value",
+    "NUMBER_TYPE_MAX", "...")`); the exception text lists the paths, so a log line names the
+    field Discord refused. Upstream: reference.mdx "Error Messages".
     """
 
-    def __init__(self, status: int, code: int, message: str, *, method: str, route: str) -> None:
+    def __init__(self, status: int, code: int, message: str, *, method: str, route: str,
+                 errors: dict | None = None) -> None:
         self.status, self.code, self.message = status, code, message
         self.method, self.route = method, route
-        super().__init__(f"{method} {route} failed: HTTP {status}, Discord code {code}: {message}")
+        self.errors = errors
+        self.field_errors = flatten_form_errors(errors)
+        text = f"{method} {route} failed: HTTP {status}, Discord code {code}: {message}"
+        if self.field_errors:
+            shown = "; ".join(f"{p}: {c} {m}".rstrip() for p, c, m in self.field_errors[:10])
+            more = len(self.field_errors) - 10
+            text += f" [{shown}{f'; and {more} more' if more > 0 else ''}]"
+        super().__init__(text)
+
+    @property
+    def field_paths(self) -> list[str]:
+        """The dotted paths of the refused fields (["embeds.0.title", ...])."""
+        return [p for p, _, _ in self.field_errors]
+
+
+def flatten_form_errors(tree: object, prefix: str = "") -> list[tuple[str, str, str]]:
+    """Discord's nested 50035 `errors` object -> [(dotted path, code, message)], in order.
+
+    A leaf is `{"_errors": [{"code", "message"}]}`; the keys above it (object keys and list
+    indexes) form the path; errors on the body itself get the path "_root".
+    """
+    out: list[tuple[str, str, str]] = []
+    if not isinstance(tree, dict):
+        return out
+    for key, value in tree.items():
+        if key == "_errors" and isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    out.append((prefix or "_root", str(item.get("code", "")),
+                                str(item.get("message", ""))[:200]))
+        else:
+            out.extend(flatten_form_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out
 
 
 class RateLimited(HTTPError):

@@ -28,6 +28,8 @@ import trio
 
 from gateway import _routes as r
 from gateway._buckets import RateLimiter
+from gateway._responses import error_of, scope_of
+from gateway._retry import IDEMPOTENT, INTERACTION_CALLBACK, NOT_IDEMPOTENT, RetryPolicy
 from gateway._routes import Route
 from gateway._threads import RunSync, default_run_sync
 from gateway.errors import (
@@ -48,8 +50,9 @@ log = logging.getLogger("gateway.rest")
 
 DEFAULT_BASE_URL: Final = "https://discord.com/api/v10"
 USER_AGENT: Final = "DiscordBot (https://github.com/familybot-trio/familybot-trio, 0.1.0) trio"
-#: 5xx / connection failures: attempts in total, first backoff (doubles each time).
-MAX_ATTEMPTS: Final = 4
+#: 5xx / connection failures: attempts for idempotent calls (per-route policies are in
+#: gateway._retry), first backoff (doubles each time).
+MAX_ATTEMPTS: Final = IDEMPOTENT.attempts
 BACKOFF_BASE_S: Final = 0.5
 #: A 429 asking us to wait longer than this is raised instead of waited out.
 MAX_WAIT_S: Final = 60.0
@@ -113,16 +116,19 @@ class Rest:
 
     async def request(self, route: Route, *, json_body: object = None,
                       query: dict[str, str] | None = None,
-                      files: Sequence[Attachment] = ()) -> Any:
+                      files: Sequence[Attachment] = (),
+                      policy: RetryPolicy = IDEMPOTENT) -> Any:
         """Make one REST call with rate limiting and retries.
 
         Args: route: method, template and params; json_body: JSON payload or None;
             query: query-string parameters; files: attachments, sent as multipart/form-data
-            with the JSON in `payload_json` (Upstream: Reference > Uploading Files).
+            with the JSON in `payload_json` (Upstream: Reference > Uploading Files);
+            policy: which failures are retried and the per-attempt timeout (gateway._retry).
         Returns: the decoded JSON body, or None for 204.
         Raises: RateLimited (429 longer than max_wait_s), CloudflareBanned (HTML 429 or
-            ban in force), Forbidden (403), NotFound (404), ServerError (5xx or connection
-            failure after MAX_ATTEMPTS), HTTPError (other 4xx; carries Discord's code).
+            ban in force), Forbidden (403), NotFound (404), ServerError (5xx or transport
+            failure the policy does not retry, or still failing after its attempts),
+            HTTPError (other 4xx; carries Discord's code and, for 50035, the field paths).
         Cancellation: safe; a request already sent may still take effect at Discord.
         """
         headers = dict(self._headers)
@@ -137,6 +143,8 @@ class Rest:
         elif json_body is not None:
             headers["Content-Type"] = "application/json"
             upload["content"] = json.dumps(json_body)
+        if policy.timeout_s is not None:
+            upload["timeout"] = policy.timeout_s
         attempt = 0
         while True:
             banned_s = self.limiter.banned_for_s()
@@ -145,6 +153,7 @@ class Rest:
                     429, 0, f"REST calls paused for {banned_s:.0f} s after a Cloudflare ban; "
                     "stop restarting the bot and check for a request loop",
                     method=route.method, route=route.template)
+            error: httpx.TransportError | None = None
             async with self.limiter.acquire(route) as permit:
                 try:
                     resp = await self._client.request(
@@ -152,26 +161,28 @@ class Rest:
                         params=query, **upload,
                     )
                 except httpx.TransportError as exc:
-                    resp = None
+                    resp, error = None, exc
                     failure = f"connection failed: {type(exc).__name__}"
                 else:
                     permit.update(resp.headers)
                     if resp.status_code == 429:
                         wait_s = self._on_429(route, resp, permit)
                         if wait_s > self.max_wait_s:
-                            raise RateLimited(wait_s, _scope(resp), method=route.method,
+                            raise RateLimited(wait_s, scope_of(resp), method=route.method,
                                               route=route.template)
                         continue  # the next acquire waits the bucket / global pause out
             if resp is not None and resp.status_code < 500:
                 return self._result(route, resp)
+            status = resp.status_code if resp is not None else 0
             if resp is not None:
-                failure = f"HTTP {resp.status_code}"
+                failure = f"HTTP {status}"
             attempt += 1
-            if attempt >= MAX_ATTEMPTS:
-                status = resp.status_code if resp is not None else 0
-                code, message = _error_of(resp) if resp is not None else (0, failure)
-                raise ServerError(status, code, f"{message} (gave up after {attempt} attempts; "
-                                  "Discord may be having an outage)",
+            retry = policy.retries(error, status)
+            if attempt >= policy.attempts or not retry:
+                code, message, _ = error_of(resp) if resp is not None else (0, failure, None)
+                why = (f"gave up after {attempt} attempts; Discord may be having an outage"
+                       if retry else "not retried: Discord may have acted on it already")
+                raise ServerError(status, code, f"{message} ({why})",
                                   method=route.method, route=route.template)
             delay = BACKOFF_BASE_S * 2 ** (attempt - 1)
             log.warning("discord server error, retrying [route:%s cause:%s attempt:%d wait_s:%.1f]",
@@ -190,7 +201,7 @@ class Rest:
                 f"Cloudflare blocks this IP for too many invalid requests; all calls pause for "
                 f"{CLOUDFLARE_BACKOFF_S:.0f} s", method=route.method, route=route.template,
             ) from None
-        scope = _scope(resp)
+        scope = scope_of(resp)
         permit.retry_after(scope, retry_after)
         return retry_after
 
@@ -198,11 +209,12 @@ class Rest:
         status = resp.status_code
         if status < 400:
             return None if status == 204 or not resp.content else resp.json()
-        code, message = _error_of(resp)
+        code, message, errors = error_of(resp)
         if status in (401, 403):
             self.limiter.invalid_requests += 1
         cls = {403: Forbidden, 404: NotFound}.get(status, HTTPError)
-        raise cls(status, code, message, method=route.method, route=route.template)
+        raise cls(status, code, message, method=route.method, route=route.template,
+                  errors=errors)
 
     # ---- calls -------------------------------------------------------------------------
 
@@ -247,7 +259,8 @@ class Rest:
             body["attachments"] = [{"id": str(i), "filename": f.filename}
                                    for i, f in enumerate(files)]
         return await self.request(Route("POST", r.CHANNEL_MESSAGES, {"channel_id": channel_id}),
-                                  json_body=body, files=files)
+                                  json_body=body, files=files,
+                                  policy=IDEMPOTENT if nonce is not None else NOT_IDEMPOTENT)
 
     async def get_messages(self, channel_id: int, *, limit: int = 50) -> list[dict]:
         """The channel's most recent messages, newest first (needs Read Message History).
@@ -275,13 +288,21 @@ class Rest:
             Route("DELETE", r.CHANNEL_MESSAGE, {"channel_id": channel_id, "message_id": message_id}))
 
     async def get_pinned_messages(self, channel_id: int) -> list[dict]:
-        """Pinned messages of a channel. Upstream: GET /channels/{channel.id}/pins"""
-        return await self.request(Route("GET", r.CHANNEL_PINS, {"channel_id": channel_id}))
+        """Pinned messages of a channel, newest pin first (the first page: up to 50).
+
+        Returns: message objects. Upstream: GET /channels/{channel.id}/messages/pins
+        (list_pins; answers {"items": [{"pinned_at", "message"}], "has_more"}).
+        """
+        page = await self.request(Route("GET", r.CHANNEL_PINS, {"channel_id": channel_id}),
+                                  query={"limit": "50"})
+        return [item["message"] for item in page.get("items") or ()]
 
     async def pin_message(self, channel_id: int, message_id: int) -> None:
-        """Pin a message (needs MANAGE_MESSAGES / PIN_MESSAGES).
+        """Pin a message; needs the Pin Messages permission (since 2026-01-12, no longer
+        part of Manage Messages: discord-api-docs #7958).
 
-        Upstream: PUT /channels/{channel.id}/pins/{message.id}
+        Raises: Forbidden (50013) without it, HTTPError 30003 at the channel's pin limit.
+        Upstream: PUT /channels/{channel.id}/messages/pins/{message.id}
         """
         await self.request(
             Route("PUT", r.CHANNEL_PIN, {"channel_id": channel_id, "message_id": message_id}))
@@ -312,7 +333,9 @@ class Rest:
         Args: type: 4 message, 5 deferred message, 6 deferred update, 7 update message,
             8 autocomplete result; data: the message / choices payload.
         Raises: NotFound (10062: deadline missed or unknown), HTTPError (40060: already
-            acknowledged), see `request`.
+            acknowledged), ServerError at once on a 5xx or no answer within
+            gateway._retry.INTERACTION_TIMEOUT_S (never resent: it may have arrived),
+            see `request`.
         Upstream: POST /interactions/{interaction.id}/{interaction.token}/callback
         """
         body: dict[str, Any] = {"type": type}
@@ -322,19 +345,20 @@ class Rest:
             Route("POST", r.INTERACTION_CALLBACK,
                   {"interaction_id": interaction_id, "webhook_token": interaction_token},
                   exempt_global=True),
-            json_body=body)
+            json_body=body, policy=INTERACTION_CALLBACK)
 
     async def create_followup(self, application_id: int, interaction_token: str,
                               **fields: Any) -> dict:
         """Send a follow-up message to an answered interaction (token valid 15 min).
 
         Args: fields: content, embeds, allowed_mentions, flags (64 = ephemeral).
+        Raises: ServerError at once on a 5xx (not retried: it may have been posted).
         Upstream: POST /webhooks/{application.id}/{interaction.token}?wait=true
         """
         return await self.request(
             Route("POST", r.WEBHOOK, {"webhook_id": application_id,
                                       "webhook_token": interaction_token}, exempt_global=True),
-            json_body=_no_mentions(dict(fields)), query={"wait": "true"})
+            json_body=_no_mentions(dict(fields)), query={"wait": "true"}, policy=NOT_IDEMPOTENT)
 
     async def edit_original(self, application_id: int, interaction_token: str,
                             **fields: Any) -> dict:
@@ -368,23 +392,3 @@ def _no_mentions(body: dict[str, Any]) -> dict[str, Any]:
     """
     body["allowed_mentions"] = {"parse": []}
     return body
-
-
-def _scope(resp: httpx.Response) -> str:
-    scope = resp.headers.get("x-ratelimit-scope")
-    if scope:
-        return scope
-    try:
-        is_global = bool(resp.json().get("global"))
-    except (ValueError, AttributeError):
-        is_global = False
-    return "global" if is_global or resp.headers.get("x-ratelimit-global") else "user"
-
-
-def _error_of(resp: httpx.Response) -> tuple[int, str]:
-    """Discord's JSON error code and message, or (0, first 200 chars of the body)."""
-    try:
-        body = resp.json()
-        return int(body.get("code", 0)), str(body.get("message", ""))[:200]
-    except (ValueError, AttributeError, TypeError):
-        return 0, resp.text[:200]

@@ -52,7 +52,7 @@ async def run_checks(config: Config) -> list[CheckRow]:
 
     Args: config: loaded with require_secrets=False (missing secrets become FAIL rows).
     Returns: the rows in display order.
-    Upstream: Discord GET /gateway/bot, GET /channels/{id}/pins; Steam
+    Upstream: Discord GET /gateway/bot, GET /channels/{id}/messages/pins; Steam
         ISteamUser/GetPlayerSummaries/v2 (key), IFamilyGroupsService/GetFamilyGroupForUser/v1
         (access token); ITAD lookup/id/shop/61/v1.
     Cancellation: safe; clients are closed.

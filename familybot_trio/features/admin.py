@@ -33,7 +33,7 @@ from familybot_trio import blocking
 from familybot_trio.errors import TokenExpired, Unauthorized
 from familybot_trio.upstream.tokens import SET_HINT, AccessToken
 from gateway.commands import CommandContext
-from gateway.errors import HTTPError
+from gateway.errors import HTTPError, NotFound
 from gateway.messages import Embed, EmbedField, split_lines
 from gateway._options import string
 
@@ -60,7 +60,6 @@ TOKEN_WARNED_KEY: Final = "admin.token_warned"
 TOKEN_CHECK_JOB: Final = "token_check"
 STATUS_COLOR: Final = 0x5865F2
 #: Discord JSON error code "Unknown Message" (the message no longer exists).
-UNKNOWN_MESSAGE: Final = 10008
 
 
 def _when(ts: float | dt.datetime | None) -> str:
@@ -144,9 +143,9 @@ async def _delete_invoking_message(ctx: CommandContext) -> bool:
         return False
     try:
         await ctx.rest.delete_message(ctx.channel_id, int(message_id))
+    except NotFound:  # Unknown Message (10008): already gone (the admin was quicker)
+        return True
     except HTTPError as exc:
-        if exc.code == UNKNOWN_MESSAGE:  # already gone (the admin was quicker)
-            return True
         # e.g. missing MANAGE_MESSAGES: the reply asks the admin to delete it
         log.warning("could not delete a message holding a token [channel:%d cause:%s]",
                     ctx.channel_id, exc)

@@ -29,7 +29,7 @@ from familybot_trio.signin import RENEW_JOB_S, SignIn, SignInNeeded, qr_text
 from familybot_trio.upstream.steam_auth import QrChallenge
 from gateway._options import string
 from gateway.commands import CommandContext
-from gateway.errors import HTTPError
+from gateway.errors import HTTPError, NotFound
 from gateway.rest import Attachment
 
 if TYPE_CHECKING:
@@ -39,7 +39,6 @@ log = logging.getLogger("familybot_trio.features.steam_login")
 
 JOB: Final = "steam_token_renewal"
 #: Discord JSON error code "Unknown Message" (the message no longer exists).
-UNKNOWN_MESSAGE: Final = 10008
 DM_ONLY: Final = ("Steam sign-in commands work in a DM only (the QR code and tokens are "
                   "secrets). DM me the same command.")
 
@@ -96,8 +95,9 @@ async def paste(app: App, signin: SignIn, ctx: CommandContext, route: str) -> No
             try:
                 await ctx.rest.delete_message(ctx.channel_id, int(message_id))
                 deleted = True
+            except NotFound:  # Unknown Message (10008): already gone
+                deleted = True
             except HTTPError as exc:
-                deleted = exc.code == UNKNOWN_MESSAGE  # already gone
                 log.warning("could not delete a pasted secret [channel:%d cause:%s]",
                             ctx.channel_id, exc)
         await ctx.reply("Not saved: everyone in this channel has seen it. "

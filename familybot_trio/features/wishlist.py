@@ -227,7 +227,7 @@ async def publish(app: App, channel_id: int, embeds: Sequence[Embed]) -> list[in
 
     Args: channel_id; embeds: one per message. Returns: the message ids now in use.
     Raises: HTTPError other than 404 on an edit (the job fails and is retried with backoff).
-    Upstream: PATCH/POST /channels/{id}/messages, PUT /channels/{id}/pins/{id}.
+    Upstream: PATCH/POST /channels/{id}/messages, PUT /channels/{id}/messages/pins/{id}.
     """
     saved: dict[str, Any] = await app.store.state.get(WISHLIST_MESSAGES_KEY) or {}
     ids: list[int] = [int(i) for i in saved.get("message_ids", [])] \

@@ -112,6 +112,7 @@ class FakeRest(_Handlers):
         self._messages: dict[int, MessageRecord] = {}
         self._ids = itertools.count(_FIRST_ID)
         self._faults: list[_Fault] = []
+        self._slow: list[_Fault] = []  # status field holds the delay, s
         self._windows: dict[str, tuple[float, int]] = {}  # bucket key -> (window start, used)
         self._global: list[float] = []
         self._changed = trio.Event()
@@ -169,6 +170,13 @@ class FakeRest(_Handlers):
         self.requests.append(dataclasses.replace(record, status=response.status_code))
         self._changed.set()
         self._changed = trio.Event()
+        for slow in list(self._slow):
+            if slow.method == request.method and slow.match in path:
+                slow.times -= 1
+                if slow.times <= 0:
+                    self._slow.remove(slow)
+                await trio.sleep(slow.status)  # acted on already; only the answer is late
+                break
         return response
 
     def _respond(self, req: RecordedRequest) -> Response:
@@ -247,6 +255,11 @@ class FakeRest(_Handlers):
     def clear_faults(self, match: str | None = None) -> None:
         """Forget scripted faults (all, or those whose match is `match`): the outage ends."""
         self._faults = [f for f in self._faults if match is not None and f.match != match]
+
+    def slow_next(self, method: str, match: str, delay_s: float, *, times: int = 1) -> None:
+        """Handle the next matching request(s) at once but send the answer `delay_s` later
+        (trio clock): a slow link or a Discord hiccup after the request took effect."""
+        self._slow.append(_Fault(method, match, delay_s, b"", {}, times))  # type: ignore[arg-type]
 
     def rate_limit_next(self, method: str, match: str, *, scope: str = "user",
                         retry_after: float = 0.5, times: int = 1) -> None:

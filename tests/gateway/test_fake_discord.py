@@ -84,7 +84,7 @@ async def test_scripted_failure_through_the_composite(clock: MockClock) -> None:
             await nursery.start(fake.serve)
             async with open_rest(fake) as rest:
                 fake.fail_next("POST", "/channels/3/messages", 500, times=1)
-                await rest.create_message(3, content="after a 500")
+                await rest.create_message(3, content="after a 500", nonce="n-500")
                 record = await fake.wait_for_message(3, lambda m: "500" in (m.content or ""))
             nursery.cancel_scope.cancel()
     assert [q.status for q in fake.rest.requests] == [500, 200]

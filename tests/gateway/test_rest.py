@@ -158,3 +158,16 @@ async def test_limits_checked_before_sending(clock: MockClock) -> None:
             with pytest.raises(ValueError, match="1-25"):
                 await rest.create_message(7, content="x", nonce="n" * 26)
     assert fake.requests == []  # nothing reached Discord
+
+
+async def test_invalid_form_body_names_the_fields(clock: MockClock) -> None:
+    bad = [{"name": "ok", "description": "d", "options": [
+        {"name": "flag", "description": "d", "type": 5, "min_value": 1}]}, {"name": "Bad"}]
+    with trio.fail_after(60):
+        async with serving() as (_, rest):
+            with pytest.raises(HTTPError) as err:
+                await rest.bulk_overwrite_commands(1, bad)
+    assert err.value.status == 400 and err.value.code == 50035
+    assert err.value.field_paths == ["0.options.0.min_value", "1.name", "1.description"]
+    assert "0.options.0.min_value: APPLICATION_COMMAND_OPTION_INVALID" in str(err.value)
+    assert err.value.errors["1"]["name"]["_errors"][0]["code"] == "APPLICATION_COMMAND_INVALID_NAME"

@@ -132,10 +132,26 @@ async def test_5xx_is_retried_with_backoff(clock: MockClock) -> None:
         async with serving() as (fake, rest):
             fake.fail_next("POST", "/channels/1/messages", 502, body="<html>Bad Gateway</html>",
                            times=2)
-            msg = await rest.create_message(1, content="made it")
+            msg = await rest.create_message(1, content="made it", nonce="n-5xx")
     a, b, c = stamps(fake, "/channels/1/")
     assert b - a >= 0.5 and c - b >= 1.0  # exponential backoff between attempts
     assert msg["content"] == "made it" and len(fake.messages(1)) == 1
+
+
+async def test_not_idempotent_posts_are_not_retried_on_5xx(clock: MockClock) -> None:
+    """A 5xx may come after Discord saved the message: without a nonce, never post twice."""
+    with trio.fail_after(120):
+        async with serving() as (fake, rest):
+            fake.fail_next("POST", "/channels/1/messages", 502, body="<html>Bad Gateway</html>")
+            with pytest.raises(ServerError) as plain:
+                await rest.create_message(1, content="once")
+            fake.add_interaction(5, "tok5", application_id=9, channel_id=1)
+            await rest.interaction_callback(5, "tok5", 5)
+            fake.fail_next("POST", "/webhooks/9/tok5", 500)
+            with pytest.raises(ServerError) as followup:
+                await rest.create_followup(9, "tok5", content="once")
+    assert "not retried" in str(plain.value) and "not retried" in str(followup.value)
+    assert [q.status for q in fake.requests if q.method == "POST"] == [502, 204, 500]
 
 
 async def test_5xx_gives_up_with_server_error(clock: MockClock) -> None:
@@ -171,3 +187,18 @@ async def test_bucket_hash_learned_from_headers_is_shared_by_major_param(clock: 
     assert bucket_hash.endswith(":channel_id=1") and not bucket_hash.startswith("POST")
     assert stamps(fake, "/channels/1/")[-1] - t0 >= 0.9  # remaining 0 -> waited the reset
     assert fake.rate_limit_violations == 0
+
+
+async def test_interaction_callback_times_out_inside_the_deadline_and_is_not_resent(
+        clock: MockClock) -> None:
+    with trio.fail_after(120):
+        async with serving() as (fake, rest):
+            state = fake.add_interaction(6, "tok6", application_id=9, channel_id=1)
+            fake.slow_next("POST", "/callback", 10.0)
+            t0 = trio.current_time()
+            with pytest.raises(ServerError) as err:
+                await rest.interaction_callback(6, "tok6", 4, {"content": "hi"})
+            took = trio.current_time() - t0
+    assert took < 3.0 and "not retried" in str(err.value)  # INTERACTION_TIMEOUT_S, once
+    assert state.callback_types == [4]  # it did arrive: a resend would have been 40060
+    assert [q.path for q in fake.requests] == ["/interactions/6/tok6/callback"]
