@@ -1,16 +1,7 @@
-"""config.toml plus secrets from the environment, validated into frozen dataclasses.
+"""`load_config`: config.toml and the environment into a validated `Config`, one section each.
 
-The file holds everything that is not secret: the family (group id, members and their
-Discord links), channel ids, admins, price country and language, schedule intervals,
-thresholds, the data directory, limiter overrides, log levels and upstream base URLs (so the
-sandbox can stand in for Steam, ITAD, Epic, Reddit and Discord). Secrets come only from the
-environment (`FAMILYBOT_DISCORD_TOKEN`, `FAMILYBOT_STEAM_API_KEY`, `FAMILYBOT_ITAD_API_KEY`)
-and live in `Secrets`, whose fields never appear in a repr.
-
-Every problem becomes a `ConfigError` naming the file, the dotted key, the bad value and the
-fix. All problems are collected: the first is raised and the others are attached as notes,
-so one run of `familybot-trio check` lists them all. `load_config` is sync and does file I/O:
-call it through `blocking.run_sync("files", load_config, path)`.
+Walks the parsed TOML with `_reader.Reader`, which collects every problem; the first is
+raised with the others attached as notes. Sync and blocking (reads the file).
 """
 
 from __future__ import annotations
@@ -19,7 +10,6 @@ import datetime as dt
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
@@ -27,145 +17,17 @@ from typing import Any, Final
 from babel import Locale, UnknownLocaleError
 
 from familybot_trio import blocking
-from familybot_trio._config_reader import Reader, load_toml
+from familybot_trio.config._reader import Reader, load_toml
+from familybot_trio.config._records import (DEFAULT_SCHEDULES_MIN, DEFAULT_UPSTREAMS,
+                                            ENV_DISCORD_TOKEN, ENV_ITAD_API_KEY,
+                                            ENV_STEAM_API_KEY, Channels, Config, Member,
+                                            Schedules, Secrets, Thresholds)
 from familybot_trio.errors import ConfigError
-from familybot_trio.store.records import MemberRecord, Snowflake, SteamID64  # one definition each
-
-ENV_DISCORD_TOKEN: Final = "FAMILYBOT_DISCORD_TOKEN"
-ENV_STEAM_API_KEY: Final = "FAMILYBOT_STEAM_API_KEY"
-ENV_ITAD_API_KEY: Final = "FAMILYBOT_ITAD_API_KEY"
-
-#: upstream name -> real base URL; `[upstream]` overrides any of them (the sandbox does).
-DEFAULT_UPSTREAMS: Final[Mapping[str, str]] = {
-    "steam_webapi": "https://api.steampowered.com",
-    "storefront": "https://store.steampowered.com",
-    "itad": "https://api.isthereanydeal.com",
-    "epic": "https://store-site-backend-static.ak.epicgames.com",
-    "reddit": "https://www.reddit.com",
-    "steam_auth": "https://login.steampowered.com",
-    "discord_rest": "https://discord.com/api/v10",
-}
-
-#: schedule job -> default interval in minutes (`[schedules] <job>_min`).
-DEFAULT_SCHEDULES_MIN: Final[Mapping[str, float]] = {
-    "new_games": 60,
-    "wishlist": 360,
-    "deals": 720,
-    "free_games": 30,
-    "token_check": 60,
-    "backup": 7 * 24 * 60,
-}
+from familybot_trio.store.records import Snowflake
 
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _COUNTRY_RE: Final = re.compile(r"^[A-Z]{2}$")
 _MAX_MEMBERS: Final = 6  # a Steam Family holds at most 6 accounts
-
-
-@dataclass(frozen=True, slots=True)
-class Secrets:
-    """Secrets from the environment; repr shows only which ones are set.
-
-    Attributes: discord_token (bot token), steam_api_key (Web API key), itad_api_key;
-    each "" when absent and `load_config(require_secrets=False)` allowed that.
-    """
-
-    discord_token: str = field(default="", repr=False)
-    steam_api_key: str = field(default="", repr=False)
-    itad_api_key: str = field(default="", repr=False)
-
-    def __repr__(self) -> str:
-        present = [n for n in ("discord_token", "steam_api_key", "itad_api_key") if getattr(self, n)]
-        return f"Secrets(set={present})"
-
-    __str__ = __repr__
-
-
-#: One family member from config: the store's record type (SteamID64, name, Discord id),
-#: so the App seeds the store with config.members as they are.
-Member = MemberRecord
-
-
-@dataclass(frozen=True, slots=True)
-class Channels:
-    """Discord channel ids where each kind of announcement goes (None = feature posts nowhere)."""
-
-    new_games: Snowflake | None = None
-    wishlist: Snowflake | None = None
-    deals: Snowflake | None = None
-    free_games: Snowflake | None = None
-    admin_reports: Snowflake | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Schedules:
-    """Intervals of the periodic jobs, in seconds."""
-
-    new_games_s: float = DEFAULT_SCHEDULES_MIN["new_games"] * 60
-    wishlist_s: float = DEFAULT_SCHEDULES_MIN["wishlist"] * 60
-    deals_s: float = DEFAULT_SCHEDULES_MIN["deals"] * 60
-    free_games_s: float = DEFAULT_SCHEDULES_MIN["free_games"] * 60
-    token_check_s: float = DEFAULT_SCHEDULES_MIN["token_check"] * 60
-    backup_s: float = DEFAULT_SCHEDULES_MIN["backup"] * 60
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Decision thresholds of the features.
-
-    Attributes: wishlist_min_members (a game must be wished by >= this many members);
-    deal_min_discount_pct (0-100); historical_low_buffer (a price <= history low x this is
-    "near the low", >= 1.0); bundle_threshold (more new games than this at once are announced
-    as one summary); new_games_announce_since (UTC date: older acquisitions are not announced);
-    free_games_repeat_after_days (`[free_games] repeat_after_days`: a giveaway of a game
-    announced before is announced again once this many days have passed since);
-    new_games_digest (post the daily digest of removals, extra copies and exclusions).
-    """
-
-    wishlist_min_members: int = 2
-    deal_min_discount_pct: int = 30
-    historical_low_buffer: float = 1.2
-    bundle_threshold: int = 5
-    new_games_announce_since: dt.date | None = None
-    free_games_repeat_after_days: int = 180
-    new_games_digest: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Config:
-    """The whole validated configuration (secrets only as `secrets`, hidden from repr).
-
-    Attributes: path (the file read); family_group_id; members (config order); channels;
-    admin_ids; country (ISO 3166-1 alpha-2, e.g. "US"); language (a locale like "en" or
-    "fr_FR", for storefront texts and price formatting); schedules; thresholds; data_dir
-    (absolute); prefix_commands; limits (blocking.LIMITS overrides); log_level and
-    log_levels (logger name -> level); upstreams (name -> base URL without trailing "/").
-    """
-
-    path: Path
-    family_group_id: int
-    members: tuple[Member, ...]
-    channels: Channels
-    admin_ids: frozenset[Snowflake]
-    country: str
-    language: str
-    schedules: Schedules
-    thresholds: Thresholds
-    data_dir: Path
-    prefix_commands: bool
-    limits: Mapping[str, int]
-    log_level: str
-    log_levels: Mapping[str, str]
-    upstreams: Mapping[str, str]
-    secrets: Secrets = field(default_factory=Secrets, repr=False)
-
-    @property
-    def db_path(self) -> Path:
-        """The SQLite file inside data_dir."""
-        return self.data_dir / "familybot.db"
-
-    def member(self, steamid: int) -> Member | None:
-        """The member with this SteamID64, or None."""
-        return next((m for m in self.members if m.steamid == steamid), None)
 
 
 def _members(r: Reader, raw: object) -> tuple[Member, ...]:
@@ -389,3 +251,6 @@ def _upstreams(r: Reader, data: Mapping[str, Any]) -> dict[str, str]:
         if k in DEFAULT_UPSTREAMS and (url := r.url(v, f"upstream.{k}")) is not None:
             upstreams[k] = url
     return upstreams
+
+
+__all__ = ["load_config"]
