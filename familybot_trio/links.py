@@ -24,7 +24,7 @@ from typing import Final
 from urllib.parse import quote, unquote, urlsplit
 
 __all__ = ["STORES", "StoreLink", "StoreRule", "epic_page", "from_url", "gog_game",
-           "markdown_link", "steam_app"]
+           "markdown_link", "steam_app", "steam_profile"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +141,26 @@ def gog_game(slug: str) -> StoreLink | None:
     if not _GOG_SLUG.match(slug):
         return None
     return StoreLink("GOG", f"https://www.gog.com/en/game/{slug}", f"gog:game/{slug}")
+
+
+_PROFILE_PATH: Final = re.compile(r"^/(?:id/([A-Za-z0-9_-]{2,32})|profiles/(\d{17}))/?$")
+
+
+def steam_profile(steamid64: int, profileurl: str = "") -> str:
+    """A Steam Community profile link: the vanity form of `profileurl` when it is one
+    (https://steamcommunity.com/id/<name>/ from GetPlayerSummaries), else /profiles/<id>/.
+
+    Rebuilt from its parts like every other link; any other host or path is ignored.
+    """
+    try:
+        parts = urlsplit(profileurl.strip())
+        ok_host = (parts.hostname or "").lower() == "steamcommunity.com" and parts.port is None
+    except ValueError:
+        ok_host = False
+    if ok_host and "@" not in parts.netloc and (m := _PROFILE_PATH.match(parts.path)):
+        if m.group(1):
+            return f"https://steamcommunity.com/id/{m.group(1)}/"
+    return f"https://steamcommunity.com/profiles/{int(steamid64)}/"
 
 
 def _host_ok(rule: StoreRule, host: str) -> bool:

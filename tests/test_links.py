@@ -87,3 +87,66 @@ def test_every_store_says_where_its_hosts_come_from() -> None:
     for name, rule in links.STORES.items():
         assert rule.hosts and rule.source, name
         assert all(h == h.lower() and "/" not in h for h in rule.hosts)
+
+
+#: Every post of the recorded r/FreeGameFindings feed whose tag names a PC store: what its
+#: link becomes (rebuilt url, identity), or None when the link is not on that store.
+RECORDED_FEED = {
+    # [Epic Games] (Other): store.epicgames.com/p/<slug>: a product page, slug kept
+    "Firestone Online Idle RPG - Special Offer": (
+        "https://store.epicgames.com/p/firestone-online-idle-rpg-bfd04b",
+        "epic:firestone-online-idle-rpg-bfd04b"),
+    "Botanicula": ("https://store.epicgames.com/p/botanicula-50043d", "epic:botanicula-50043d"),
+    # [Steam]: /app/<appid>/<name>/: rebuilt from the appid only
+    "AtmaSphere": ("https://store.steampowered.com/app/753660/", "steam:app/753660"),
+    "DOCAAY": ("https://store.steampowered.com/app/3182450/", "steam:app/3182450"),
+    "Metro 2033 Redux": {
+        "Steam": ("https://store.steampowered.com/app/286690/", "steam:app/286690"),
+        "GOG": ("https://www.gog.com/en/game/metro_2033_redux", "gog:game/metro_2033_redux")},
+    # [Steam] posts linking to gleam.io (key raffles): not a Steam host
+    "Combat Force": None, "Cavern of Dreams": None, "Trivia Vault: Boxing Trivia": None,
+    "Money Theft": None,
+    # [Indiegala]: freebies.indiegala.com/<game>: the store's host, path kept
+    "Journey of the Sword": ("https://freebies.indiegala.com/journey-of-the-sword",
+                             "url:freebies.indiegala.com/journey-of-the-sword"),
+    "Idle Champions of the Forgotten Realms - Astarion's Champions of Renown Pack": (
+        "https://store.epicgames.com/p/idle-champions-of-the-forgotten-realms",
+        "epic:idle-champions-of-the-forgotten-realms"),
+    "Arcadegeddon - Arcadegeddon": (   # a /p/ link: kept as a product page
+        "https://store.epicgames.com/p/arcadegeddon-arcadgeddon-f2p-promo-bundle-dc81c5",
+        "epic:arcadegeddon-arcadgeddon-f2p-promo-bundle-dc81c5"),
+    "River City Girls": ("https://store.epicgames.com/p/river-city-girls-e6f608",
+                         "epic:river-city-girls-e6f608"),
+    # [Steam] (Game) with a bare /app/<appid>/ link
+    "Granny Kick Neighbor": ("https://store.steampowered.com/app/1301290/", "steam:app/1301290"),
+    # [Steam] (DLC) linking to givee.club: not a Steam host
+    "LostMagic - Adventurer's Starter Kit": None,
+}
+
+
+def test_every_recorded_feed_link() -> None:
+    from familybot_trio.features._free_offers import PC_STORES
+    from familybot_trio.upstream import freegames
+    from tests.upstream.conftest import fixture_text
+
+    seen = set()
+    for post in freegames.parse_reddit_atom(fixture_text("reddit/fgf_new_rss_2025-04-18.xml")):
+        store = PC_STORES.get(post.store.lower())
+        if store is None or post.is_psa:
+            continue
+        want = RECORDED_FEED[post.name]
+        if isinstance(want, dict):
+            want = want[store]
+        link = links.from_url(store, post.url)
+        assert (None if link is None else (link.url, link.identity)) == want, post.name
+        seen.add(post.name)
+    assert seen == set(RECORDED_FEED)
+
+
+def test_steam_profile_links_are_rebuilt() -> None:
+    sid = 76561197960287930
+    assert links.steam_profile(sid, "https://steamcommunity.com/id/gabelogannewell/") == \
+        "https://steamcommunity.com/id/gabelogannewell/"
+    for odd in ("https://evil.example/id/x/", "https://steamcommunity.com/id/x)[y](z/",
+                "https://steamcommunity.com@evil.example/id/abc/", "", "not a url"):
+        assert links.steam_profile(sid, odd) == f"https://steamcommunity.com/profiles/{sid}/"

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Final
 
 import trio
 
+from familybot_trio import links
 from familybot_trio.errors import UpstreamError
 from familybot_trio.features import _common
 from familybot_trio.store import MemberRecord, Snowflake, SteamID64
@@ -65,7 +66,8 @@ def profile_embed(app: App, summary: PlayerSummary, recent: tuple[RecentGame, ..
     fields.append(EmbedField("Recently played", value))
     who = f"family member {escape_text(member.name)}" if member else "not in the family"
     return Embed(title=escape_text(summary.personaname or summary.steamid),
-                 url=summary.profileurl or None, thumbnail_url=summary.avatarfull or None,
+                 url=links.steam_profile(int(summary.steamid), summary.profileurl),
+                 thumbnail_url=summary.avatarfull or None,
                  fields=tuple(fields), footer=f"SteamID64 {summary.steamid} · {who}")
 
 
