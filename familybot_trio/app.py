@@ -23,8 +23,10 @@ the same transaction as the state, and the post carries the row's nonce with enf
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import functools
+import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -120,6 +122,9 @@ class App:
                                    on_recovery=self._job_recovered, record=self._record_run)
         self.ready: Ready | None = None
         self.outbox_sender = OutboxSender(self)
+        self.dashboard: Any = None  # familybot_trio.web.Dashboard when [dashboard] enabled
+        #: Gateway dispatches seen by name (READY, RESUMED, ...), for /metrics and the console.
+        self.gateway_events: collections.Counter[str] = collections.Counter()
         self._stop = trio.Event()
         self._cleanup: list[Callable[[], Awaitable[None]]] = []
 
@@ -151,6 +156,11 @@ class App:
                 await self._register_commands()
                 await nursery.start(self.scheduler.run)
                 nursery.start_soon(self.outbox_sender.run, name="outbox sender")
+                if cfg.dashboard.enabled:
+                    # First import reads and compiles many files (starlette, jinja2, ...).
+                    web = await blocking.run_sync("files", importlib.import_module,
+                                                  "familybot_trio.web")
+                    self.dashboard = await nursery.start(web.Dashboard(self).serve)
                 task_status.started(self)
                 await self._stop.wait()
                 with trio.move_on_after(STOP_TIMEOUT_S) as scope:
@@ -232,6 +242,7 @@ class App:
 
     async def _dispatch(self, event_name: str, data: dict) -> None:
         """Gateway dispatch -> command registry; a failing handler never reaches the nursery."""
+        self.gateway_events[event_name] += 1
         try:
             await self.registry.handle(event_name, data)
         except (GatewayError, FamilybotError) as exc:

@@ -14,7 +14,7 @@ from typing import Final
 import trio
 
 from familybot_trio import logs
-from familybot_trio.cli import _outbox, _steam
+from familybot_trio.cli import _dashboard, _outbox, _steam
 from familybot_trio.config import Config, load_config
 from familybot_trio.errors import ConfigError, FamilybotError
 from gateway.errors import GatewayError
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="run the bot against fakes (no keys, no network)")
     _steam.add_steam_parser(sub)  # steam login | status | logout | paste-cookie | paste-token
     _outbox.add_outbox_parser(sub, [cfg])  # outbox list | retry | drop
+    _dashboard.add_dashboard_parser(sub)  # dashboard revoke | link
     return p
 
 
@@ -133,6 +134,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _steam.run(args, config)
     if cmd == "outbox":
         return _outbox.run(args, config)
+    if cmd == "dashboard":
+        return _dashboard.run(args, config)
     if cmd == "check":
         return trio.run(_check.check_cmd, config)
     if cmd == "populate":

@@ -13,15 +13,17 @@ so one run of `familybot-trio check` lists them all. `load_config` is sync and d
 call it through `blocking.run_sync("files", load_config, path)`.
 
 Layout: `_records` (Config and its parts, defaults), `_load` (load_config, one helper per
-section), `_reader` (the TOML file and the value converters that collect errors).
+section), `_reader` (the TOML file and the value converters that collect errors),
+`_dashboard` (the `[dashboard]` table and FAMILYBOT_DISCORD_CLIENT_SECRET).
 """
 
+from familybot_trio.config._dashboard import DashboardConfig
 from familybot_trio.config._load import load_config
 from familybot_trio.config._records import (DEFAULT_SCHEDULES_MIN, DEFAULT_UPSTREAMS,
                                             ENV_DISCORD_TOKEN, ENV_ITAD_API_KEY,
                                             ENV_STEAM_API_KEY, Channels, Config, Member,
                                             Schedules, Secrets, Thresholds)
 
-__all__ = ["DEFAULT_SCHEDULES_MIN", "DEFAULT_UPSTREAMS", "ENV_DISCORD_TOKEN", "ENV_ITAD_API_KEY",
+__all__ = ["DEFAULT_SCHEDULES_MIN", "DEFAULT_UPSTREAMS", "DashboardConfig", "ENV_DISCORD_TOKEN", "ENV_ITAD_API_KEY",
            "ENV_STEAM_API_KEY", "Channels", "Config", "Member", "Schedules", "Secrets",
            "Thresholds", "load_config"]

@@ -17,6 +17,7 @@ from typing import Any, Final
 from babel import Locale, UnknownLocaleError
 
 from familybot_trio import blocking
+from familybot_trio.config._dashboard import read_dashboard
 from familybot_trio.config._reader import Reader, load_toml
 from familybot_trio.config._records import (DEFAULT_SCHEDULES_MIN, DEFAULT_UPSTREAMS,
                                             ENV_DISCORD_TOKEN, ENV_ITAD_API_KEY,
@@ -77,7 +78,7 @@ def _secrets(path: Path, env: Mapping[str, str], required: bool) -> tuple[Secret
 
 _TOP_KEYS: Final = {"family", "members", "channels", "admins", "prices", "schedules", "wishlist",
                     "deals", "new_games", "data_dir", "prefix_commands", "limits", "logging",
-                    "upstream", "free_games"}
+                    "upstream", "free_games", "dashboard"}
 
 
 def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
@@ -112,6 +113,7 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
     log_level, log_levels = _logging(r, data)
     upstreams = _upstreams(r, data)
 
+    dashboard = read_dashboard(r, data, env)
     secrets, secret_errors = _secrets(path, env, require_secrets)
     errors = r.errors + secret_errors
     if errors:
@@ -125,7 +127,7 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
                   thresholds=thresholds, data_dir=data_dir, prefix_commands=prefix,
                   limits=MappingProxyType(limits), log_level=log_level,
                   log_levels=MappingProxyType(log_levels),
-                  upstreams=MappingProxyType(upstreams), secrets=secrets)
+                  upstreams=MappingProxyType(upstreams), secrets=secrets, dashboard=dashboard)
 
 
 # ------------------------------------------------------------------ one section each

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from familybot_trio.config._dashboard import DashboardConfig
 from familybot_trio.store.records import MemberRecord, Snowflake  # one definition each
 
 ENV_DISCORD_TOKEN: Final = "FAMILYBOT_DISCORD_TOKEN"
@@ -133,6 +134,7 @@ class Config:
     log_levels: Mapping[str, str]
     upstreams: Mapping[str, str]
     secrets: Secrets = field(default_factory=Secrets, repr=False)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
 
     @property
     def db_path(self) -> Path:

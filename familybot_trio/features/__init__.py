@@ -22,7 +22,7 @@ __all__ = ["ALL", "import_all", "setup"]
 #: Every feature, in the order /help lists them.
 ALL: Final = ("new_games", "library_digest", "wishlist", "deals", "coop", "common_games",
               "owned", "stats", "members", "profile", "free_games", "admin", "admin_outbox",
-              "steam_login", "help")
+              "steam_login", "dashboard", "help")
 
 
 def import_all(names: Sequence[str] | None = None) -> None:

@@ -84,6 +84,7 @@ class World:
     async def start(cls, tmp: Path, *, features: Sequence[str] | None = None,
                     now: Callable[[], dt.datetime] = utcnow, extra_config: str = "",
                     latency_ms: float = 0, start_app: bool = True, country: str = "US",
+                    extra_env: dict[str, str] | None = None,
                     task_status: trio.TaskStatus[World] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve the sandbox and FakeDiscord, write the config, run the App; until cancelled.
 
@@ -99,7 +100,7 @@ class World:
                 extra=extra_config, country=country))
             env = {"FAMILYBOT_DISCORD_TOKEN": BOT_TOKEN,
                    "FAMILYBOT_STEAM_API_KEY": sandbox.api_key,
-                   "FAMILYBOT_ITAD_API_KEY": sandbox.itad_key}
+                   "FAMILYBOT_ITAD_API_KEY": sandbox.itad_key, **(extra_env or {})}
             config = await blocking.run_sync("files", lambda: load_config(cfg_path, env))
             app = App(config, now=now, features=features)
             world = cls(sandbox, discord, app, config, tmp, nursery.cancel_scope)

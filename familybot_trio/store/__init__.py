@@ -11,7 +11,7 @@ reads use a pool of reader connections under "sqlite_read" (WAL lets them run be
 write). No sqlite3 error escapes: they become familybot_trio.errors.StoreError.
 Repositories: members, library, catalog (details, prices, ITAD ids), wishlist, owned,
 outbox, state (kv, schedule runs, posted free games, fetch anomalies), cache (generic
-expiring text cache backing upstream.CatalogCache).
+expiring text cache backing upstream.CatalogCache), sessions (dashboard sign-in).
 """
 
 from __future__ import annotations
@@ -53,13 +53,14 @@ from familybot_trio.store.records import (
     SteamID64,
     WishlistItem,
 )
+from familybot_trio.store.sessions import DashboardSession, SessionsRepo
 from familybot_trio.store.state import StateRepo
 from familybot_trio.store.wishlist import OwnedGamesRepo, WishlistRepo
 
 _T = TypeVar("_T")
 
 __all__ = [
-    "RETURN_WINDOW", "SCHEMA_VERSION", "AppDetails", "AppId", "FetchAnomaly", "LibraryApp",
+    "RETURN_WINDOW", "SCHEMA_VERSION", "AppDetails", "AppId", "DashboardSession", "FetchAnomaly", "LibraryApp",
     "LibraryChange", "LibraryDelta", "LibraryEntry", "LibraryEvent", "MemberRecord", "OutboxDraft", "OutboxId",
     "OutboxRow", "OwnedGame", "Planner", "Price", "ReplaceResult", "ScheduleRun", "Snowflake",
     "SnapshotResult", "SteamID64", "Store", "WishlistItem", "insert_drafts",
@@ -85,6 +86,7 @@ class Store:
         self.outbox = OutboxRepo(db)
         self.state = StateRepo(db)
         self.cache = CacheRepo(db)
+        self.sessions = SessionsRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Self:

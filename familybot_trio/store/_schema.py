@@ -161,6 +161,25 @@ _V5: Final = (
     "CREATE INDEX library_events_pending ON library_events(digested_at, id)",
 )
 
+# v6: dashboard sign-in. Only SHA-256 hashes of the session cookie and of one-time link
+# tokens are stored, so a copy of the database signs nobody in.
+_V6: Final = (
+    """CREATE TABLE dashboard_sessions (
+        token_hash   TEXT PRIMARY KEY,
+        discord_id   INTEGER NOT NULL,
+        username     TEXT NOT NULL,
+        csrf_token   TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL)""",
+    """CREATE TABLE dashboard_links (
+        token_hash   TEXT PRIMARY KEY,
+        discord_id   INTEGER NOT NULL,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        used_at      INTEGER)""",
+)
+
 #: MIGRATIONS[i] brings the database from user_version i to i + 1.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -33,6 +33,7 @@ import tenacity
 import trio
 
 from familybot_trio.errors import NotFound, RateLimited, Unauthorized, UpstreamError
+from familybot_trio.upstream import _stats
 from familybot_trio.upstream._rate import RATES, Rate, TokenBucket, bucket
 from familybot_trio.upstream._redact import (
     SECRET_PARAMS,
@@ -120,10 +121,16 @@ async def call_with_retry(
         t0 = trio.current_time()
         await bucket(upstream).take()
         waited["rate limit"] += trio.current_time() - t0
+        t1 = trio.current_time()
         try:
             with trio.fail_after(policy.timeout_s):
-                return await attempt()
-        except trio.TooSlowError as exc:
+                result = await attempt()
+        except Exception as exc:
+            failed = exc.error if isinstance(exc, Transient) else exc
+            _stats.record(upstream, "rate_limited" if isinstance(failed, RateLimited) else
+                          "error", trio.current_time() - t1, str(failed)[:200])
+            if not isinstance(exc, trio.TooSlowError):
+                raise
             raise Transient(
                 UpstreamError(
                     f"{upstream} did not answer {what} within {policy.timeout_s:.0f} s; "
@@ -131,6 +138,8 @@ async def call_with_retry(
                     upstream=upstream,
                 )
             ) from exc
+        _stats.record(upstream, "ok", trio.current_time() - t1)
+        return result
 
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

@@ -29,6 +29,7 @@ from gateway import rest as _rest
 from gateway.testing._gateway_server import FakeGateway
 from gateway.testing import _identity
 from gateway.testing._identity import APPLICATION_ID, BOT_USER
+from gateway.testing._oauth import FakeOAuth
 from gateway.testing._rest_server import (
     FakeRest,
     InteractionState,
@@ -37,7 +38,7 @@ from gateway.testing._rest_server import (
 )
 
 __all__ = ["APPLICATION_ID", "BOT_USER", "CHANNEL_ID", "GUILD_ID", "USER_ID", "FakeDiscord",
-           "FakeGateway", "FakeRest", "InteractionHandle", "InteractionState", "MessageRecord",
+           "FakeGateway", "FakeOAuth", "FakeRest", "InteractionHandle", "InteractionState", "MessageRecord",
            "RecordedRequest", "open_rest"]
 
 #: Defaults for scripted events (snowflakes as ints; JSON carries them as strings).
@@ -132,6 +133,7 @@ class FakeDiscord:
                                    allowed_intents=allowed_intents, guild_ids=guild_ids,
                                    run_sync=run_sync)
         self.application_id = APPLICATION_ID
+        self.oauth = self.rest.oauth = FakeOAuth(APPLICATION_ID)  # OAuth2 on the REST port
         self._ids = itertools.count(1_250_000_000_000_000_000)
 
     @property

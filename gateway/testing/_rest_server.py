@@ -116,6 +116,7 @@ class FakeRest(_Handlers):
         self._windows: dict[str, tuple[float, int]] = {}  # bucket key -> (window start, used)
         self._global: list[float] = []
         self._changed = trio.Event()
+        self.oauth: Any = None  # a FakeOAuth answering the OAuth2 paths (see _oauth.py)
 
     # ---- serving ------------------------------------------------------------------------
 
@@ -155,6 +156,11 @@ class FakeRest(_Handlers):
     async def _handle(self, request: Request) -> Response:
         path = request.url.path.removeprefix(API_PREFIX)
         raw = await request.body()
+        if self.oauth is not None:  # gateway/testing/_oauth.py, mounted by FakeDiscord
+            answer = self.oauth.respond(request.method, path, request.headers, raw,
+                                        dict(request.query_params))
+            if answer is not None:
+                return answer
         ctype = request.headers.get("content-type", "")
         try:
             if ctype.startswith("multipart/form-data"):

@@ -1,0 +1,269 @@
+"""Family pages: library, wishlist, deals, free games, members, "what can we play".
+
+Each page reads through the same objects and feature functions as the Discord commands
+(`app.store`, `app.catalog`, features.deals.current_deals, features.coop.coop_games,
+features.common_games.owned_lists, features.free_games.collect), so the page and the
+command give the same answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlencode
+
+import trio
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from familybot_trio.errors import FamilybotError
+from familybot_trio.features import _common
+from familybot_trio.web._auth import Principal, require
+
+if TYPE_CHECKING:
+    from familybot_trio.web._server import Dashboard
+
+#: Library rows per page (the page stays fast and readable with 2,000 apps).
+PAGE_ROWS: Final = 100
+SORTS: Final = ("name", "copies", "acquired", "appid")
+#: Longest a page waits for an upstream (free games, deals) before showing what it has (s).
+UPSTREAM_WAIT_S: Final = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class LibraryFilter:
+    """The library page's query: q (name contains), owner (SteamID64 text), type, copies
+    (minimum), excluded ("hide", "all", "only"), sort (one of SORTS), desc, page (0-based)."""
+
+    q: str = ""
+    owner: str = ""
+    type: str = ""
+    copies: int = 1
+    excluded: str = "hide"
+    sort: str = "name"
+    desc: bool = False
+    page: int = 0
+
+    @classmethod
+    def from_query(cls, q: Any) -> LibraryFilter:
+        """Parse query parameters; anything malformed falls back to the default."""
+        def num(name: str, default: int, lo: int, hi: int) -> int:
+            try:
+                return min(hi, max(lo, int(q.get(name, default))))
+            except ValueError:
+                return default
+        excluded = q.get("excluded", "hide")
+        sort = q.get("sort", "name")
+        return cls(q=q.get("q", "")[:100].strip(), owner=q.get("owner", "")[:20],
+                   type=q.get("type", "")[:20], copies=num("copies", 1, 1, 6),
+                   excluded=excluded if excluded in ("hide", "all", "only") else "hide",
+                   sort=sort if sort in SORTS else "name", desc=q.get("desc") == "1",
+                   page=num("page", 0, 0, 10_000))
+
+    def url(self, **changes: Any) -> str:
+        """This filter's URL with some fields changed (for the page links)."""
+        values = {"q": self.q, "owner": self.owner, "type": self.type, "copies": self.copies,
+                  "excluded": self.excluded, "sort": self.sort, "desc": int(self.desc),
+                  "page": self.page, **changes}
+        return "/?" + urlencode(values)
+
+
+async def library_rows(dash: Dashboard, f: LibraryFilter) -> dict[str, Any]:
+    """The library page's context: filtered, sorted rows of one page, plus filter choices.
+
+    Raises: StoreError; UpstreamError when app details are missing and the catalog fails.
+    """
+    app = dash.app
+    apps = await app.store.library.apps()
+    names = await _common.member_names(app)
+    ids = [a.appid for a in apps]
+    details: dict[int, Any] = {}
+    for start in range(0, len(ids), _common.CATALOG_CHUNK):
+        details.update(await app.catalog.details(ids[start:start + _common.CATALOG_CHUNK],
+                                                 country=app.config.country))
+    needle = f.q.casefold()
+    rows = []
+    types: set[str] = set()
+    for a in apps:
+        d = details.get(a.appid)
+        kind = (d.type if d else None) or a.app_type or "unknown"
+        types.add(kind)
+        name = d.name if d else f"app {a.appid}"
+        if needle and needle not in name.casefold():
+            continue
+        if f.owner and f.owner not in {str(s) for s in a.owner_steamids}:
+            continue
+        if f.type and kind != f.type:
+            continue
+        if len(a.owner_steamids) < f.copies:
+            continue
+        excluded = a.exclude_reason != 0
+        if (f.excluded == "hide" and excluded) or (f.excluded == "only" and not excluded):
+            continue
+        rows.append((name, a, kind, excluded))
+    key = {"name": lambda r: (r[0].casefold(), r[1].appid),
+           "copies": lambda r: (len(r[1].owner_steamids), r[0].casefold()),
+           "acquired": lambda r: (r[1].rt_time_acquired or r[1].first_seen_at, r[0].casefold()),
+           "appid": lambda r: r[1].appid}[f.sort]
+    rows.sort(key=key, reverse=f.desc)
+    first = f.page * PAGE_ROWS
+    shown = [{"appid": a.appid, "name": name, "type": kind, "copies": len(a.owner_steamids),
+              "owners": ", ".join(sorted(names.get(int(s), str(s)) for s in a.owner_steamids)),
+              "acquired": _date(a.rt_time_acquired), "excluded": excluded}
+             for name, a, kind, excluded in rows[first:first + PAGE_ROWS]]
+    return {"f": f, "rows": shown, "total": len(rows), "first": first, "sorts": SORTS,
+            "types": sorted(types), "members": sorted(names.items(), key=lambda kv: kv[1]),
+            "prev_url": f.url(page=f.page - 1) if f.page > 0 else None,
+            "next_url": f.url(page=f.page + 1) if first + PAGE_ROWS < len(rows) else None}
+
+
+def _date(when: dt.datetime | None) -> str:
+    return "" if when is None else f"{when:%Y-%m-%d}"
+
+
+def _money(app: Any, cents: int | None, currency: str | None) -> str:
+    return "" if cents is None else _common.format_money(app, cents, currency)
+
+
+def routes(dash: Dashboard) -> list[BaseRoute]:
+    """The family pages (members and admins)."""
+    app = dash.app
+
+    async def page(p: Principal, name: str, context: dict[str, Any]) -> Response:
+        assert dash.assets is not None
+        return await dash.assets.page(name, {**dash.nav(p), **context})
+
+    @require(dash)
+    async def library(request: Request, p: Principal) -> Response:
+        return await page(p, "library.html", await library_rows(
+            dash, LibraryFilter.from_query(request.query_params)))
+
+    @require(dash)
+    async def wishlist(request: Request, p: Principal) -> Response:
+        members = await app.store.members.all()
+        names = {int(m.steamid): m.name for m in members}
+        wanted: dict[int, list[int]] = {}
+        for m in members:
+            for item in await app.store.wishlist.items(m.steamid):
+                wanted.setdefault(int(item.appid), []).append(int(m.steamid))
+        owned = {a.appid for a in await app.store.library.apps()}
+        ids = [a for a in wanted if a not in owned]
+        details, prices = await _common.catalog_chunked(app, ids)  # type: ignore[arg-type]
+        rows = []
+        for appid in ids:
+            d, pr = details.get(appid), prices.get(appid)  # type: ignore[call-overload]
+            store = pr.store if pr else (d.price if d else None)
+            currency = (store.currency if store else None) or (pr.currency if pr else None)
+            low = pr.store_low_cents if pr and pr.store_low_cents is not None else \
+                (pr.history_low_cents if pr else None)
+            rows.append({"appid": appid, "name": d.name if d else f"app {appid}",
+                         "who": ", ".join(sorted(names[s] for s in wanted[appid])),
+                         "count": len(wanted[appid]),
+                         "price": _money(app, store.final_cents, currency) if store else
+                         ("free" if d and d.is_free else "no price"),
+                         "discount": f"-{store.discount_pct} %" if store and
+                         store.is_discounted else "", "low": _money(app, low, currency)})
+        rows.sort(key=lambda r: (-r["count"], r["name"].casefold()))
+        return await page(p, "wishlist.html", {"rows": rows,
+                                               "currency": _common.currency_for(
+                                                   app.config.country)})
+
+    @require(dash)
+    async def deals(request: Request, p: Principal) -> Response:
+        from familybot_trio.features import deals as deals_feature
+
+        members = await app.store.members.all()
+        names = {int(m.steamid): m.name for m in members}
+        rows, error = [], None
+        try:
+            with trio.fail_after(UPSTREAM_WAIT_S):
+                found, _ = await deals_feature.current_deals(app, members)
+        except (FamilybotError, trio.TooSlowError) as exc:
+            found, error = [], f"Deals could not be checked just now: {exc}"
+        for d in sorted(found, key=lambda d: d.sort_key):
+            store = d.price.store
+            currency = store.currency if store else d.price.currency
+            rows.append({"appid": d.appid, "name": d.name,
+                         "price": _money(app, store.final_cents if store else None, currency),
+                         "discount": f"-{store.discount_pct} %" if store else "",
+                         "low": _money(app, d.low_cents, currency),
+                         "reason": "historical low" if d.reason == "historical_low"
+                         else "big discount",
+                         "who": ", ".join(sorted(names.get(int(s), str(s))
+                                                 for s in d.wanted_by))})
+        return await page(p, "deals.html", {
+            "rows": rows, "error": error,
+            "min_pct": app.config.thresholds.deal_min_discount_pct})
+
+    @require(dash)
+    async def free(request: Request, p: Principal) -> Response:
+        from familybot_trio.features import free_games
+
+        with trio.move_on_after(UPSTREAM_WAIT_S):
+            found = await free_games.collect(app)
+            return await page(p, "free.html", {
+                "free_now": [{"title": o.title, "url": o.url, "store": o.store,
+                              "until": _date(o.ends_at)} for o in found.free_now],
+                "upcoming": [{"title": o.title, "starts": _date(o.starts_at),
+                              "ends": _date(o.ends_at)} for o in found.upcoming],
+                "mystery": found.mystery_upcoming, "errors": list(found.errors)})
+        return await page(p, "free.html", {"free_now": [], "upcoming": [], "mystery": 0,
+                                           "errors": ["The free-game sources did not answer "
+                                                      "in time; reload in a minute."]})
+
+    @require(dash)
+    async def members(request: Request, p: Principal) -> Response:
+        counts: dict[int, int] = {}
+        for a in await app.store.library.apps():
+            for s in a.owner_steamids:
+                counts[int(s)] = counts.get(int(s), 0) + 1
+        rows = [{"name": m.name, "steamid": m.steamid, "linked": m.discord_id is not None,
+                 "games": counts.get(int(m.steamid), 0)} for m in await app.store.members.all()]
+        return await page(p, "members.html", {"rows": rows})
+
+    @require(dash)
+    async def play(request: Request, p: Principal) -> Response:
+        from familybot_trio.features import common_games, coop
+
+        q = request.query_params
+        try:
+            copies = min(coop.MAX_COPIES, max(coop.MIN_COPIES, int(q.get("copies", 2))))
+        except ValueError:
+            copies = coop.MIN_COPIES
+        everyone = await app.store.members.all()
+        names = {int(m.steamid): m.name for m in everyone}
+        picked = [m for m in everyone if str(m.steamid) in q.getlist("member")]
+        error, common = None, None
+        try:
+            games, _ = await coop.coop_games(app, copies)
+            if len(picked) >= 2:
+                lists = await common_games.owned_lists(app, picked)
+                both = frozenset.intersection(*(ol.appids for ol in lists))
+                details = await app.catalog.details(sorted(both), country=app.config.country)
+                common = sorted(((d.name, a) for a, d in details.items()
+                                 if a in both and d.is_multiplayer),
+                                key=lambda g: (g[0].casefold(), g[1]))
+            elif picked:
+                error = "Pick at least two members to see the games they all own."
+        except (FamilybotError, common_games.CompareError) as exc:
+            games, error = [], str(exc)
+        coop_rows = [{"appid": g.appid, "name": g.details.name, "copies": len(g.owner_steamids),
+                      "owners": ", ".join(sorted(names.get(int(s), str(s))
+                                                 for s in g.owner_steamids)),
+                      "price": coop.price_text(app, g)} for g in games]
+        return await page(p, "play.html", {
+            "members": [(int(m.steamid), m.name) for m in everyone],
+            "picked": {int(m.steamid) for m in picked}, "copies": copies, "coop": coop_rows,
+            "common": common, "error": error,
+            "picked_names": ", ".join(m.name for m in picked)})
+
+    return [
+        Route("/", library, methods=["GET"]),
+        Route("/wishlist", wishlist, methods=["GET"]),
+        Route("/deals", deals, methods=["GET"]),
+        Route("/free", free, methods=["GET"]),
+        Route("/members", members, methods=["GET"]),
+        Route("/play", play, methods=["GET"]),
+    ]

@@ -1,0 +1,128 @@
+"""/healthz and /metrics of a running bot, and the route table's sign-in rule."""
+
+from __future__ import annotations
+
+import trio
+from starlette.routing import Route
+
+from familybot_trio.schedule import Job, JobStatus, RunOutcome
+from familybot_trio.web import PUBLIC_PATHS
+from familybot_trio.web._health import overdue_jobs
+from tests.web.conftest import METRICS_TOKEN, assert_no_secret, open_client
+
+
+async def test_healthz_is_ok_when_ready_and_503_with_the_reason_when_not(start_dashboard) -> None:
+    world = await start_dashboard()
+    async with await open_client(world) as client:
+        with trio.fail_after(20):
+            ok = await client.get("/healthz")
+            assert ok.status_code == 200, ok.text
+            assert ok.json()["status"] == "ok" and ok.json()["gateway"] == "active"
+            assert_no_secret(world, ok)
+            await world.app.shard.close()          # the gateway session ends
+            bad = await client.get("/healthz")
+    assert bad.status_code == 503
+    assert any("gateway is stopped" in r for r in bad.json()["reasons"])
+
+
+def _status(name: str, *, next_run_at: float | None, ended_at: float | None = None,
+            running: bool = False) -> JobStatus:
+    last = None if ended_at is None else RunOutcome(name, True, None, False, ended_at - 1,
+                                                    ended_at, 0.0, 1.0, 0, "schedule")
+    return JobStatus(name, running, 1, 0, last, next_run_at, None)
+
+
+def test_a_job_is_overdue_only_past_three_of_its_intervals() -> None:
+    async def run(ctx: object) -> None:
+        pass
+    job = Job("deals", run, 100.0, 0.1, 50.0, 30.0, 100.0, None)
+    waiting = _status("deals", next_run_at=1000.0)
+    assert overdue_jobs([(job, waiting)], now=1299.0, started_at=0.0) == []
+    assert overdue_jobs([(job, waiting)], now=1301.0, started_at=0.0) == [("deals", 301.0)]
+    stuck = _status("deals", next_run_at=None, ended_at=500.0, running=True)  # hung run
+    assert overdue_jobs([(job, stuck)], now=899.0, started_at=0.0) == []
+    assert overdue_jobs([(job, stuck)], now=1000.0, started_at=0.0)[0][0] == "deals"
+
+
+async def test_metrics_serve_the_bot_in_prometheus_format(start_dashboard) -> None:
+    world = await start_dashboard(features=["admin", "free_games", "dashboard"])
+    with trio.fail_after(30):
+        handle = await world.discord.send_interaction("admin_refresh", {"what": "free"},
+                                                      user_id=world.admin_id)
+        await handle.wait_replies(1)
+        async with await open_client(world) as client:
+            resp = await client.get("/metrics")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
+    text = resp.text
+    for needle in ('familybot_loop_step_seconds_bucket{le="+Inf"}',
+                   'familybot_job_runs_total{job="free_games"} 1.0',
+                   'familybot_job_failures_total{job="free_games"} 0.0',
+                   "familybot_outbox_pending ", "familybot_outbox_oldest_age_seconds ",
+                   'familybot_upstream_requests_total{host="127.0.0.1:',
+                   'upstream="epic"', "familybot_upstream_request_seconds_bucket",
+                   "familybot_gateway_connected 1.0", "familybot_gateway_reconnects_total 0.0",
+                   "familybot_gateway_resumes_total 0.0",
+                   'familybot_commands_total{command="admin_refresh",outcome="ok"} 1.0'):
+        assert needle in text, needle
+    assert_no_secret(world, resp)
+
+
+async def test_metrics_need_the_bearer_token_when_one_is_set(start_dashboard) -> None:
+    world = await start_dashboard(metrics_token=METRICS_TOKEN)
+    async with await open_client(world) as client:
+        with trio.fail_after(20):
+            refused = await client.get("/metrics")
+            wrong = await client.get("/metrics", headers={"authorization": "Bearer nope"})
+            ok = await client.get("/metrics",
+                                  headers={"authorization": f"Bearer {METRICS_TOKEN}"})
+    assert refused.status_code == 401 and "Bearer" in refused.text
+    assert wrong.status_code == 401 and ok.status_code == 200
+    assert METRICS_TOKEN not in refused.text + wrong.text + ok.text
+
+
+async def test_metrics_refuse_proxied_requests_without_a_token(start_dashboard) -> None:
+    world = await start_dashboard()
+    async with await open_client(world) as client:
+        with trio.fail_after(20):
+            proxied = await client.get("/metrics", headers={"x-forwarded-for": "203.0.113.9"})
+    assert proxied.status_code == 401 and "metrics_token" in proxied.text
+
+
+async def test_every_route_needs_a_session_except_health_and_sign_in(start_dashboard) -> None:
+    world = await start_dashboard(metrics_token=METRICS_TOKEN)
+    routes = [r for r in world.app.dashboard.routes() if isinstance(r, Route)]
+    assert len(routes) >= 15
+    checked = 0
+    async with await open_client(world) as client:
+        for route in routes:
+            path = route.path.replace("{name}", "deals").replace("{id}", "1") \
+                .replace("{token}", "x")
+            for method in sorted(route.methods or {"GET"}):
+                if method == "HEAD":
+                    continue
+                with trio.fail_after(20):
+                    resp = await client.request(method, path)
+                assert_no_secret(world, resp)
+                if route.path == "/healthz" or \
+                        any(route.path.startswith(p) for p in PUBLIC_PATHS if p != "/metrics"):
+                    continue
+                checked += 1
+                if method == "GET" and route.path != "/metrics":
+                    assert resp.status_code == 303, (method, path, resp.status_code)
+                    assert resp.headers["location"].startswith("/auth/login?next=")
+                else:
+                    assert resp.status_code == 401, (method, path, resp.status_code)
+    assert checked >= 12
+
+
+async def test_every_response_carries_the_security_headers(start_dashboard) -> None:
+    world = await start_dashboard()
+    async with await open_client(world) as client:
+        with trio.fail_after(20):
+            for path in ("/healthz", "/auth/login", "/", "/nonexistent"):
+                resp = await client.get(path)
+                csp = resp.headers["content-security-policy"]
+                assert "frame-ancestors 'none'" in csp and "script-src" not in csp
+                assert "'unsafe-inline'" not in csp and "default-src 'none'" in csp
+                assert resp.headers["referrer-policy"] == "no-referrer"
+                assert resp.headers["x-frame-options"] == "DENY"
