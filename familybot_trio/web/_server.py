@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from familybot_trio._config_dashboard import CALLBACK_PATH
+from familybot_trio.config._dashboard import CALLBACK_PATH
 from familybot_trio.web import _family, _health, _metrics, _operator, _signin
 from familybot_trio.web._auth import Principal, SignInLimiter, is_loopback_peer
 from familybot_trio.web._logring import LogRing
