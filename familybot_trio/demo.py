@@ -11,7 +11,9 @@ database and a real config.toml. The story:
 5. Epic gives a game away: one free-game post;
 6. family members run /coop 2, /deals, /common_games and /help.
 
-Every message the bot posted is printed (embeds rendered for a terminal), then a summary.
+Every message the bot posted is printed as a family member reads it (`_terminal`: dates
+for Discord timestamps, links as text with the URL after, no markdown; a command's replies
+under the command), then a summary.
 """
 
 from __future__ import annotations
@@ -21,20 +23,19 @@ import functools
 import logging
 import sys
 import tempfile
-import textwrap
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TextIO
 
 import trio
 
+from familybot_trio._terminal import render_message
 from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS, World
 
 log = logging.getLogger("familybot_trio.demo")
 
 #: Upper bound for the whole story (s): the demo must end even if something hangs.
 DEMO_TIMEOUT_S: Final = 120.0
-WIDTH: Final = 78
 _CHANNEL_NAMES: Final = {v: k for k, v in CHANNELS.items()}
 
 #: A made-up game the first member "buys" and the bundle's appids (not in the sandbox catalog).
@@ -43,56 +44,38 @@ BUNDLE_FIRST_APPID: Final = 3_900_100
 BUNDLE_SIZE: Final = 12
 
 
-def render_message(msg: Any, *, out: TextIO) -> None:
-    """Print one posted message: channel, content, then each embed as an indented card."""
-    where = _CHANNEL_NAMES.get(msg.channel_id, str(msg.channel_id))
-    flags = []
-    if getattr(msg, "is_ephemeral", False):
-        flags.append("only you can see this")
-    if getattr(msg, "pinned", False):
-        flags.append("pinned")
-    if getattr(msg, "edits", 0):
-        flags.append(f"edited {msg.edits}x")
-    head = f"#{where}" + (f"  ({', '.join(flags)})" if flags else "")
-    print(f"  ┌─ {head}", file=out)
-    if msg.content:
-        for line in msg.content.splitlines():
-            print(textwrap.indent(textwrap.fill(line, WIDTH - 6) or "", "  │ "), file=out)
-    for embed in msg.embeds:
-        if embed.get("title"):
-            print(f"  │ ▌ {embed['title']}", file=out)
-        if embed.get("url"):
-            print(f"  │ ▌ {embed['url']}", file=out)
-        for line in (embed.get("description") or "").splitlines():
-            print(textwrap.indent(textwrap.fill(line, WIDTH - 8) or "", "  │ ▌ "), file=out)
-        for field in embed.get("fields") or ():
-            print(f"  │ ▌ {field['name']}: {field['value']}".replace("\n", "\n  │ ▌   "),
-                  file=out)
-        if (embed.get("footer") or {}).get("text"):
-            print(f"  │ ▌ — {embed['footer']['text']}", file=out)
-    print("  └" + "─" * (WIDTH - 3), file=out)
-
-
 class Story:
     """Plays the demo against a running World and prints what the bot posted."""
 
     def __init__(self, world: World, out: TextIO) -> None:
         self.world, self.out = world, out
         self._seen: dict[int, int] = {}  # message id -> edits already printed
+        self._commands: dict[int, str] = {}  # interaction id -> "Ada's /coop copies:2"
+        self._shown = 0  # messages printed in the current chapter
         self.chapters: list[tuple[str, int]] = []
+
+    def render(self, msg: Any, reply_to: str | None = None) -> None:
+        """Print one message the way a family member reads it (`_terminal.render_message`)."""
+        names = {uid: self.member_name(i) for i, uid in enumerate(DISCORD_IDS)
+                 if i < len(self.world.sandbox.family.members)}
+        render_message(msg, out=self.out, where=_CHANNEL_NAMES.get(msg.channel_id, "channel"),
+                       reply_to=reply_to, now=self.world.app.now(), names=names,
+                       channels=_CHANNEL_NAMES)
+        self._seen[msg.id] = msg.edits
+        self._shown += 1
 
     def say(self, text: str) -> None:
         print(f"\n== {text}", file=self.out)
 
     def show_new_messages(self) -> int:
-        """Print messages posted or edited since the last call; returns how many."""
-        shown = 0
+        """Print messages posted or edited since the chapter began; returns how many.
+
+        A late follow-up to a command is drawn as a reply to that command."""
         for msg in self.world.discord.messages():
             if self._seen.get(msg.id) == msg.edits or msg.deleted:
                 continue
-            self._seen[msg.id] = msg.edits
-            render_message(msg, out=self.out)
-            shown += 1
+            self.render(msg, self._commands.get(msg.interaction_id or 0))
+        shown, self._shown = self._shown, 0
         if not shown:
             print("  (nothing posted)", file=self.out)
         return shown
@@ -109,7 +92,12 @@ class Story:
         print(f"\n  > {self.member_name(user)} types /{name} {shown}".rstrip(), file=self.out)
         handle = await self.world.discord.send_interaction(
             name, options, user_id=DISCORD_IDS[user], channel_id=CHANNELS["new_games"])
+        label = f"{self.member_name(user)}'s /{name} {shown}".rstrip()
+        self._commands[handle.id] = label
         await handle.wait_response()
+        for reply in handle.replies():  # drawn under the command, as Discord shows a reply
+            if not reply.deleted:
+                self.render(reply, label)
 
     def mention(self, value: object) -> object:
         """Show a Discord user id option as @name, like Discord's client does."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from familybot_trio import demo
@@ -33,3 +34,25 @@ def _chapters(text: str) -> list[tuple[str, int]]:
         n, _, title = line.strip().partition("  ")
         rows.append((title.strip(), int(n)))
     return rows
+
+
+#: Discord markup a terminal would show raw (the demo must render every one of them).
+RAW_MARKUP = re.compile(r"<t:-?\d+(:[tTdDfFR])?>|\]\(<?https?://|<https?://|\*\*|__|~~|\|\|"
+                        r"|<@!?&?\d+>|<#\d+>|<a?:\w+:\d+>|\\[*_~`|\[\]<>#@]|^\s*│ ▌ #{1,3} ",
+                        re.M)
+
+
+async def test_demo_output_has_no_raw_markup_and_replies_follow_their_command(
+        tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert await demo.run_demo(out, tmp_path) == 0
+    text = out.getvalue()
+    assert RAW_MARKUP.findall(text) == []
+    lines = text.splitlines()
+    for command in ("/coop copies:2", "/deals", "/help"):
+        typed = next(i for i, line in enumerate(lines) if line.strip().startswith("> ")
+                     and command in line)
+        assert "↳ reply to" in lines[typed + 1] and command in lines[typed + 1]
+    # a link reads as its text with the URL after it
+    assert re.search(r"Lanternfall|Bundle Game 1 \(https://store\.steampowered\.com/app/\d+/\)",
+                     text)
