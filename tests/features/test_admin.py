@@ -166,7 +166,8 @@ async def test_status_shows_schedules_gateway_token_and_cache(start_world) -> No
     assert "h left" in fields["Steam access token"]
     assert world.sandbox.access_token not in json.dumps(reply.embeds)
     assert "`details:US` 1" in fields["Cache"]
-    assert "`posted_free_games` 3" in fields["Tables"]
+    # Deliver Us Mars, two revealed Epic vault games, AtmaSphere and Botanicula (Reddit)
+    assert "`posted_free_games` 5" in fields["Tables"]
     assert fields["Announcements waiting"].isdigit()
 
 
@@ -182,7 +183,7 @@ async def test_admin_commands_work_in_a_dm_as_prefix_commands(start_world) -> No
                                          guild_id=None)
         msg = await world.discord.wait_for_message(dm, lambda m: "SteamID64" in m.content)
     assert "h left" in msg.content and world.sandbox.access_token not in msg.content
-    assert len(await world.app.store.state.posted_free_games()) == 3
+    assert len(await world.app.store.state.posted_free_games()) == 5  # 3 Epic (2 revealed vault games), 2 Reddit
 
 
 async def test_a_failing_schedule_is_reported_once_per_streak(start_world) -> None:
