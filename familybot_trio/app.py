@@ -43,7 +43,7 @@ from familybot_trio.loopblock import LoopBlockDetector
 from familybot_trio.schedule import Scheduler
 from familybot_trio._startup import wait_for_gateway_bot
 from familybot_trio.outbox_sender import OutboxSender
-from familybot_trio.store import OutboxDraft, Store
+from familybot_trio.store import OutboxDraft, OutboxRow, Store
 from familybot_trio.upstream import codec
 from familybot_trio.upstream.catalog import Catalog
 from familybot_trio.upstream.freegames import Epic, FreeGameFindings
@@ -53,6 +53,9 @@ from familybot_trio.upstream.storefront import Storefront
 from familybot_trio.upstream.tokens import AccessTokenStore
 from gateway import CommandRegistry, GatewayError, HTTPError, Intents, Ready, Rest, Shard
 from gateway.rest import open_client
+
+#: A feature's say on a post Discord refused for good (see App.outbox_refusal_hooks).
+RefusalHook = Callable[["App", OutboxRow, Exception], Awaitable[bool]]
 
 log = logging.getLogger("familybot_trio.app")
 
@@ -125,6 +128,9 @@ class App:
         self.dashboard: Any = None  # familybot_trio.web.Dashboard when [dashboard] enabled
         #: Gateway dispatches seen by name (READY, RESUMED, ...), for /metrics and the console.
         self.gateway_events: collections.Counter[str] = collections.Counter()
+        #: row kind -> async hook(app, row, exc) -> True when it handled a refused post
+        #: itself (e.g. personal alerts to closed DMs); set by features in setup().
+        self.outbox_refusal_hooks: dict[str, RefusalHook] = {}
         self._stop = trio.Event()
         self._cleanup: list[Callable[[], Awaitable[None]]] = []
 

@@ -165,6 +165,10 @@ class OutboxSender:
         except Exception as exc:  # one row's failure never stops the sender (Cancelled passes)
             failure = self._classify(row, exc)
             if failure.kind == "permanent":
+                hook = app.outbox_refusal_hooks.get(row.kind)
+                if hook is not None and await hook(app, row, exc):
+                    self.stats["refused"] += 1
+                    return failure  # the feature dealt with it (dropped the row)
                 await self._refused(row, failure, exc)
             return failure
         await app.store.outbox.mark_sent(row.id, message_id, app.now())

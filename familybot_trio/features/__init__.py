@@ -21,8 +21,8 @@ __all__ = ["ALL", "import_all", "setup"]
 
 #: Every feature, in the order /help lists them.
 ALL: Final = ("new_games", "library_digest", "wishlist", "deals", "coop", "common_games",
-              "owned", "stats", "members", "profile", "free_games", "admin", "admin_outbox",
-              "steam_login", "dashboard", "help")
+              "owned", "stats", "notify", "members", "profile", "free_games", "admin",
+              "admin_outbox", "steam_login", "dashboard", "help")
 
 
 def import_all(names: Sequence[str] | None = None) -> None:

@@ -28,6 +28,7 @@ from familybot_trio.store._schema import SCHEMA_VERSION
 from familybot_trio.store.cache import CacheRepo
 from familybot_trio.store.catalog import CatalogRepo
 from familybot_trio.store.library import RETURN_WINDOW, LibraryRepo, Planner
+from familybot_trio.store.alerts import AlertSettings, AlertsRepo
 from familybot_trio.store.library_events import LibraryEventsRepo
 from familybot_trio.store.members import MembersRepo
 from familybot_trio.store.outbox import OutboxRepo, insert_drafts
@@ -60,12 +61,12 @@ from familybot_trio.store.wishlist import OwnedGamesRepo, WishlistRepo
 _T = TypeVar("_T")
 
 __all__ = [
-    "RETURN_WINDOW", "SCHEMA_VERSION", "AppDetails", "AppId", "DashboardSession", "FetchAnomaly", "LibraryApp",
+    "RETURN_WINDOW", "SCHEMA_VERSION", "AlertSettings", "AppDetails", "AppId", "DashboardSession", "FetchAnomaly", "LibraryApp",
     "LibraryChange", "LibraryDelta", "LibraryEntry", "LibraryEvent", "MemberRecord", "OutboxDraft", "OutboxId",
     "OutboxRow", "OwnedGame", "Planner", "Price", "ReplaceResult", "ScheduleRun", "Snowflake",
     "SnapshotResult", "SteamID64", "Store", "WishlistItem", "insert_drafts",
     # the repositories: the types of Store's attributes (store.library, store.catalog, ...)
-    "CacheRepo", "CatalogRepo", "LibraryEventsRepo", "LibraryRepo", "MembersRepo", "OutboxRepo",
+    "AlertsRepo", "CacheRepo", "CatalogRepo", "LibraryEventsRepo", "LibraryRepo", "MembersRepo", "OutboxRepo",
     "OwnedGamesRepo",
     "StateRepo", "WishlistRepo",
 ]
@@ -80,6 +81,7 @@ class Store:
         self.members = MembersRepo(db)
         self.library = LibraryRepo(db)
         self.library_events = LibraryEventsRepo(db)
+        self.alerts = AlertsRepo(db)
         self.catalog = CatalogRepo(db)
         self.wishlist = WishlistRepo(db)
         self.owned = OwnedGamesRepo(db)

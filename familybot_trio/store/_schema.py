@@ -180,6 +180,22 @@ _V6: Final = (
         used_at      INTEGER)""",
 )
 
+# v7: personal alert settings, one row per member (see store/alerts.py).
+_V7: Final = (
+    """CREATE TABLE alert_settings (
+        steamid        INTEGER PRIMARY KEY,
+        discount_pct   INTEGER,
+        at_low         INTEGER NOT NULL DEFAULT 0,
+        on_library     INTEGER NOT NULL DEFAULT 0,
+        on_free        INTEGER NOT NULL DEFAULT 0,
+        quiet_start    INTEGER,
+        quiet_end      INTEGER,
+        timezone       TEXT NOT NULL DEFAULT 'UTC',
+        dm_channel_id  INTEGER,
+        paused         INTEGER NOT NULL DEFAULT 0,
+        since          INTEGER)""",
+)
+
 #: MIGRATIONS[i] brings the database from user_version i to i + 1.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4, _V5, _V6)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -50,11 +50,12 @@ STATUSES: Final = tuple(_WHERE)
 
 
 def insert_drafts(conn: sqlite3.Connection, drafts: Sequence[OutboxDraft],
-                  now: dt.datetime) -> list[OutboxId]:
+                  now: dt.datetime, *, not_before: dt.datetime | None = None) -> list[OutboxId]:
     """Insert drafts inside the caller's write transaction; duplicates are skipped.
 
     Args: conn: the writer connection inside `Store.run_write` (or a planner callback);
-        drafts; now: UTC time of creation.
+        drafts; now: UTC time of creation; not_before: UTC time before which the sender
+        leaves the rows alone (a member's quiet hours); None: due at once.
     Returns: ids of the rows actually inserted (a dedupe_key seen before yields nothing).
     Raises: sqlite3.Error (translated to StoreError by run_write); TypeError if a payload
         is not JSON-serialisable.
@@ -62,11 +63,11 @@ def insert_drafts(conn: sqlite3.Connection, drafts: Sequence[OutboxDraft],
     ids: list[OutboxId] = []
     for draft in drafts:
         cur = conn.execute(
-            "INSERT INTO outbox (kind, dedupe_key, channel_id, payload, nonce, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+            "INSERT INTO outbox (kind, dedupe_key, channel_id, payload, nonce, created_at,"
+            " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
             (draft.kind, draft.dedupe_key, int(draft.channel_id),
              json.dumps(dict(draft.payload), separators=(",", ":")),
-             secrets.token_hex(NONCE_BYTES), to_ts(now)))
+             secrets.token_hex(NONCE_BYTES), to_ts(now), to_ts(not_before)))
         if cur.rowcount:
             ids.append(OutboxId(cur.lastrowid))
     return ids

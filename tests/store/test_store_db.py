@@ -20,6 +20,7 @@ EXPECTED_TABLES = {
     "members", "library_apps", "library_owners", "app_details", "prices", "itad_ids",
     "wishlist_items", "owned_games", "fetches", "outbox", "posted_free_games", "kv",
     "schedule_runs", "fetch_anomalies", "cache", "library_events", "dashboard_sessions", "dashboard_links",
+    "alert_settings",
 }
 
 
@@ -55,7 +56,7 @@ async def test_migrates_stepwise_from_version_1(tmp_path: Path) -> None:
                             "INSERT INTO kv VALUES ('old', '1', 0)")
     with trio.fail_after(10):
         async with Store.open_ctx(path) as store:
-            assert await store.schema_version() == SCHEMA_VERSION == 6
+            assert await store.schema_version() == SCHEMA_VERSION == 7
             assert await store.state.get("old") == 1
             assert "fetch_anomalies" in await store.row_counts()
             assert "library_events" in await store.row_counts()
