@@ -61,14 +61,14 @@ from familybot_trio.store.wishlist import OwnedGamesRepo, WishlistRepo
 _T = TypeVar("_T")
 
 __all__ = [
-    "RETURN_WINDOW", "SCHEMA_VERSION", "AlertSettings", "AppDetails", "AppId", "DashboardSession", "FetchAnomaly", "LibraryApp",
-    "LibraryChange", "LibraryDelta", "LibraryEntry", "LibraryEvent", "MemberRecord", "OutboxDraft", "OutboxId",
-    "OutboxRow", "OwnedGame", "Planner", "Price", "ReplaceResult", "ScheduleRun", "Snowflake",
-    "SnapshotResult", "SteamID64", "Store", "WishlistItem", "insert_drafts",
+    "RETURN_WINDOW", "SCHEMA_VERSION", "AlertSettings", "AppDetails", "AppId",
+    "DashboardSession", "FetchAnomaly", "LibraryApp", "LibraryChange", "LibraryDelta",
+    "LibraryEntry", "LibraryEvent", "MemberRecord", "OutboxDraft", "OutboxId", "OutboxRow",
+    "OwnedGame", "Planner", "Price", "ReplaceResult", "ScheduleRun", "SnapshotResult",
+    "Snowflake", "SteamID64", "Store", "WishlistItem", "insert_drafts",
     # the repositories: the types of Store's attributes (store.library, store.catalog, ...)
-    "AlertsRepo", "CacheRepo", "CatalogRepo", "LibraryEventsRepo", "LibraryRepo", "MembersRepo", "OutboxRepo",
-    "OwnedGamesRepo",
-    "StateRepo", "WishlistRepo",
+    "AlertsRepo", "CacheRepo", "CatalogRepo", "LibraryEventsRepo", "LibraryRepo",
+    "MembersRepo", "OutboxRepo", "OwnedGamesRepo", "SessionsRepo", "StateRepo", "WishlistRepo",
 ]
 
 
