@@ -23,16 +23,30 @@ class FamilybotError(Exception):
     """Root of every error familybot-trio raises on purpose."""
 
 
+class _Missing:
+    """The value of a key that is not there at all (ConfigError says "missing")."""
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+#: ConfigError's value for a key (or environment variable) that is not set at all.
+MISSING = _Missing()
+
+
 class ConfigError(FamilybotError):
     """The configuration is invalid.
 
     Attributes: path (the config file), key (dotted key or env var), value (the bad value,
-    never a secret), fix (what to do).
+    never a secret; MISSING when the key is not there), fix (what to do).
     """
 
     def __init__(self, path: str, key: str, value: object, fix: str) -> None:
         self.path, self.key, self.value, self.fix = path, key, value, fix
-        super().__init__(f"{path}: {key} = {value!r} is invalid: {fix}")
+        if value is MISSING:
+            super().__init__(f"{path}: {key} is missing: {fix}")
+        else:
+            super().__init__(f"{path}: {key} = {value!r} is invalid: {fix}")
 
 
 class StoreError(FamilybotError):

@@ -71,6 +71,8 @@ async def test_token_set_status_and_check_against_world(tmp_path: Path,
             r = await run_cli(world, "check")          # no access token yet: a required FAIL
             assert r.code == 1
             assert "steam access token" in r.out and "FAIL" in r.out
+            row = next(ln for ln in r.out.splitlines() if ln.startswith("steam access token"))
+            assert row.index("familybot-trio steam login") < row.index("token set")
 
             r = await run_cli(world, "token", "set", stdin="not a token\n")
             assert r.code == 1 and "not a Steam access token" in r.err
@@ -123,6 +125,9 @@ async def test_check_reports_bad_token_key_and_revoked_access_token(tmp_path: Pa
             assert "FAIL" in row
             row = next(ln for ln in r.out.splitlines() if ln.startswith("steam access token"))
             assert "FAIL" in row and "token set" in row
+            # the README's main way first, pasting a token as the fallback
+            assert "familybot-trio steam login" in row
+            assert row.index("steam login") < row.index("token set")
             assert "wrong-token-123" not in r.out + r.err
             nursery.cancel_scope.cancel()
 

@@ -104,16 +104,16 @@ storefront = "http://127.0.0.1:8123/"
 
 BAD = [
     # (toml appended to MINIMAL or replacing it, key, value, words of the fix)
-    ('[[members]]\nsteamid = "76561190000000001"\nname = "X"', "members[1].steamid",
+    ('[[members]]\nsteamid = "76561190000000001"\nname = "X"', "[[members]] #2 steamid",
      "76561190000000001", "SteamID64"),
-    ('[[members]]\nsteamid = "76561197960265728"\nname = "X"', "members[1].steamid",
+    ('[[members]]\nsteamid = "76561197960265728"\nname = "X"', "[[members]] #2 steamid",
      "76561197960265728", "SteamID64"),
-    ('[[members]]\nsteamid = "alice"\nname = "X"', "members[1].steamid", "alice", "SteamID64"),
-    ('[[members]]\nsteamid = "76561198000000001"\nname = "Again"', "members[1].steamid",
+    ('[[members]]\nsteamid = "alice"\nname = "X"', "[[members]] #2 steamid", "alice", "SteamID64"),
+    ('[[members]]\nsteamid = "76561198000000001"\nname = "Again"', "[[members]] #2 steamid",
      "76561198000000001", "twice"),
-    ('[[members]]\nsteamid = "76561198000000002"\nname = ""', "members[1].name", "", "display name"),
+    ('[[members]]\nsteamid = "76561198000000002"\nname = ""', "[[members]] #2 name", "", "display name"),
     ('[[members]]\nsteamid = "76561198000000002"\nname = "B"\ndiscord_id = "12ab"',
-     "members[1].discord_id", "12ab", "Copy ID"),
+     "[[members]] #2 discord_id", "12ab", "Copy ID"),
     ('[channels]\ndeals = 17', "channels.deals", 17, "Discord id"),
     ('[channels]\ndealz = "222222222222222223"', "channels.dealz", "<not shown>",
      "did you mean `deals`"),
@@ -161,8 +161,21 @@ def test_missing_group_id_and_members(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path, ENV)
     assert info.value.key == "family.group_id"
+    assert "family.group_id is missing: set it" in str(info.value)
+    assert "None" not in str(info.value) and "invalid" not in str(info.value)
     # the other problem rides along as a note, so `check` shows everything at once
-    assert any("members" in note for note in info.value.__notes__)
+    assert any("members is missing" in note for note in info.value.__notes__)
+
+
+def test_a_members_missing_keys_say_missing_and_members_count_from_1(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + '[[members]]\ndiscord_id = "222222222222222222"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ENV)
+    messages = [str(info.value), *info.value.__notes__]
+    assert f"{path}: [[members]] #2 steamid is missing: add the member's 17-digit SteamID64" \
+        in messages[0]
+    assert any("[[members]] #2 name is missing" in m for m in messages)
+    assert not any("#1" in m or "None" in m for m in messages)  # the first member is fine
 
 
 def test_missing_file_and_syntax(tmp_path: Path) -> None:
@@ -179,6 +192,7 @@ def test_missing_secret_names_env_var_and_optional_mode(tmp_path: Path) -> None:
         load_config(path, env)
     assert info.value.key == "FAMILYBOT_ITAD_API_KEY"
     assert "export FAMILYBOT_ITAD_API_KEY" in info.value.fix
+    assert "FAMILYBOT_ITAD_API_KEY is missing" in str(info.value)
     cfg = load_config(path, {}, require_secrets=False)
     assert cfg.secrets.discord_token == "" and cfg.secrets.itad_api_key == ""
 

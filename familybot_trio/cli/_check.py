@@ -28,6 +28,11 @@ from gateway.errors import GatewayError
 CHECK_TIMEOUT_S: Final = 30.0
 #: An access token with fewer hours left than this is reported as a warning.
 TOKEN_WARN_HOURS: Final = 2.0
+#: What to do about a missing or dead access token: the QR sign-in first (README: the main
+#: way; the bot renews the token itself afterwards), pasting one as the fallback.
+RENEW_HINT: Final = ("sign the bot in with `familybot-trio steam login` (a QR code for the "
+                     "Steam app; the bot renews the token itself from then on); as a "
+                     f"fallback, {SET_HINT}")
 #: A cheap ITAD lookup: Team Fortress 2 is known to every price database.
 ITAD_PROBE_APPID: Final = AppId(440)
 
@@ -115,12 +120,22 @@ async def _steam_key(config: Config, c: Clients) -> str:
 
 
 async def _access_token(config: Config, c: Clients) -> str:
+    """The saved access token works for the family (GetFamilyGroupForUser).
+
+    A missing, expired or refused token fails with RENEW_HINT: `steam login` first (the
+    README's main way: a QR sign-in that renews itself), `token set` as the fallback.
+    """
     token = await c.tokens.load()
     if token is None:
-        raise Unauthorized(f"no access token saved; {SET_HINT}")
+        raise Unauthorized(f"no access token saved; {RENEW_HINT}")
     if token.is_expired():
-        raise TokenExpired(token.expires_at)
-    membership = await c.steam.get_family_group_for_user(token.steamid)
+        raise Unauthorized(f"the access token expired at {token.expires_at:%Y-%m-%d %H:%M} UTC; "
+                           f"{RENEW_HINT}")
+    try:
+        membership = await c.steam.get_family_group_for_user(token.steamid)
+    except TokenExpired:
+        raise Unauthorized("Steam refused the access token (revoked, or its owner signed out "
+                           f"everywhere); {RENEW_HINT}") from None
     left_h = token.expires_in_hours()
     group = getattr(membership, "family_groupid", None)
     text = f"token of {token.steamid} works; expires in {left_h:.1f} h"
@@ -130,7 +145,8 @@ async def _access_token(config: Config, c: Clients) -> str:
                           f"the access token's owner {token.steamid} is in family "
                           f"group {group}: set `group_id = {group}` under [family]")
     if left_h < TOKEN_WARN_HOURS:
-        return f"warning: {text}; renew it soon with `familybot-trio token set`"
+        return (f"warning: {text}; renew it soon: `familybot-trio steam login` (renews "
+                "itself from then on), or `familybot-trio token set`")
     return text
 
 

@@ -35,7 +35,7 @@ from familybot_trio import blocking, console, logs
 from familybot_trio.app import App
 from familybot_trio.config import (ENV_DISCORD_TOKEN, ENV_STEAM_API_KEY, Config, Secrets,
                                    load_config)
-from familybot_trio.errors import ConfigError, FamilybotError
+from familybot_trio.errors import MISSING, ConfigError, FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
 from gateway.errors import FatalCloseError, HTTPError
 
@@ -205,7 +205,7 @@ REQUIRED_FOR_RUN: Final = (("discord_token", ENV_DISCORD_TOKEN),
 
 def require_run_secrets(config: Config) -> None:
     """Raise ConfigError (one note per further problem) when a secret `run` needs is unset."""
-    errors = [ConfigError(f"{config.path} (environment)", var, "<unset>",
+    errors = [ConfigError(f"{config.path} (environment)", var, MISSING,
                           f"export {var}=... before starting (see README)")
               for attr, var in REQUIRED_FOR_RUN if not getattr(config.secrets, attr)]
     if errors:

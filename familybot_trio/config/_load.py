@@ -23,7 +23,7 @@ from familybot_trio.config._records import (DEFAULT_SCHEDULES_MIN, DEFAULT_UPSTR
                                             ENV_DISCORD_TOKEN, ENV_ITAD_API_KEY,
                                             ENV_STEAM_API_KEY, Channels, Config, Member,
                                             Schedules, Secrets, Thresholds)
-from familybot_trio.errors import ConfigError
+from familybot_trio.errors import MISSING, ConfigError
 from familybot_trio.store.records import Snowflake
 
 _LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -31,7 +31,16 @@ _COUNTRY_RE: Final = re.compile(r"^[A-Z]{2}$")
 _MAX_MEMBERS: Final = 6  # a Steam Family holds at most 6 accounts
 
 
+def member_key(index: int) -> str:
+    """How errors name the index-th (0-based) `[[members]]` table: counted from 1."""
+    return f"[[members]] #{index + 1}"
+
+
 def _members(r: Reader, raw: object) -> tuple[Member, ...]:
+    if raw is None:
+        r.fail("members", MISSING, "add one [[members]] table per family member "
+               "with steamid and name")
+        return ()
     if not isinstance(raw, list) or not raw:
         r.fail("members", raw, "add one [[members]] table per family member "
                "with steamid and name")
@@ -40,21 +49,29 @@ def _members(r: Reader, raw: object) -> tuple[Member, ...]:
         r.fail("members", f"{len(raw)} members", f"a Steam Family holds at most {_MAX_MEMBERS}")
     out: list[Member] = []
     for i, item in enumerate(raw):
-        key = f"members[{i}]"
+        key = member_key(i)
         if not isinstance(item, Mapping):
             r.fail(key, item, "each member is a [[members]] table")
             continue
-        r.unknown(item, {"steamid", "name", "discord_id"}, prefix=f"{key}.")
-        sid = r.steamid(item.get("steamid"), f"{key}.steamid")
+        r.unknown(item, {"steamid", "name", "discord_id"}, prefix=f"{key} ")
+        sid = None
+        if "steamid" not in item:
+            r.fail(f"{key} steamid", MISSING, "add the member's 17-digit SteamID64, e.g. "
+                   "steamid = \"76561198000000001\" (see steamid.io)")
+        else:
+            sid = r.steamid(item["steamid"], f"{key} steamid")
         name = item.get("name")
-        if not isinstance(name, str) or not name.strip():
-            r.fail(f"{key}.name", name, "give the display name the bot uses, e.g. name = \"Alice\"")
+        if "name" not in item:
+            r.fail(f"{key} name", MISSING, "give the display name the bot uses, e.g. "
+                   "name = \"Alice\"")
+        elif not isinstance(name, str) or not name.strip():
+            r.fail(f"{key} name", name, "give the display name the bot uses, e.g. name = \"Alice\"")
             name = None
         did = item.get("discord_id")
-        discord_id = r.snowflake(did, f"{key}.discord_id") if did not in (None, "") else None
+        discord_id = r.snowflake(did, f"{key} discord_id") if did not in (None, "") else None
         if sid is not None and any(m.steamid == sid for m in out):
-            r.fail(f"{key}.steamid", item.get("steamid"), "this SteamID64 is listed twice; keep one")
-        elif sid is not None and name:
+            r.fail(f"{key} steamid", item.get("steamid"), "this SteamID64 is listed twice; keep one")
+        elif sid is not None and isinstance(name, str) and name.strip():
             out.append(Member(sid, name.strip(), discord_id))
     return tuple(out)
 
@@ -70,7 +87,7 @@ def _secrets(path: Path, env: Mapping[str, str], required: bool) -> tuple[Secret
             errors.append(ConfigError(f"{path} (environment)", var, "<hidden>",
                                       "the value has leading/trailing whitespace; remove it"))
         elif not value and required:
-            errors.append(ConfigError(f"{path} (environment)", var, "<unset>",
+            errors.append(ConfigError(f"{path} (environment)", var, MISSING,
                                       f"export {var}=... before starting (see README)"))
         values[attr] = value.strip()
     return Secrets(**values), errors
@@ -135,7 +152,7 @@ def _family_group_id(r: Reader, data: Mapping[str, Any]) -> int | None:
     family = r.table(data, "family", {"group_id"})
     group_id = r.integer(family, "group_id", "family.group_id", None, lo=1)
     if group_id is None and "group_id" not in family:
-        r.fail("family.group_id", None, "set it to your Steam family group id (a number); "
+        r.fail("family.group_id", MISSING, "set it to your Steam family group id (a number); "
                "if you do not know it, set any number and run `familybot-trio check`: with "
                "the access token set it prints your family's id")
     return group_id
