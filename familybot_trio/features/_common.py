@@ -19,7 +19,7 @@ from steam.steamid import SteamID
 
 from familybot_trio import links
 from familybot_trio.errors import NotFound, UpstreamError
-from familybot_trio.features._money import Money
+from familybot_trio.features._money import Money, currency_for, locale_for  # noqa: F401 (re-exported)
 from familybot_trio.store import MemberRecord, SteamID64, WishlistItem
 from familybot_trio.upstream.models import AppId, GameDetails, GamePrice
 from gateway._options import quoted

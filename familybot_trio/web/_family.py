@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from familybot_trio.errors import FamilybotError
 from familybot_trio.features import _common
+from familybot_trio.features._money import Money, currency_for
 from familybot_trio.web._auth import Principal, require
 
 if TYPE_CHECKING:
@@ -124,7 +125,13 @@ def _date(when: dt.datetime | None) -> str:
 
 
 def _money(app: Any, cents: int | None, currency: str | None) -> str:
-    return "" if cents is None else _common.format_money(app, cents, currency)
+    return "" if cents is None else Money.for_app(app).amount(cents, currency)
+
+
+def _discount(app: Any, store: Any) -> str:
+    """The discount as every feature writes it (`features._money`), "" when none."""
+    return Money.for_app(app).discount(store.discount_pct) if store and store.is_discounted \
+        else ""
 
 
 def routes(dash: Dashboard) -> list[BaseRoute]:
@@ -162,12 +169,11 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
                          "who": ", ".join(sorted(names[s] for s in wanted[appid])),
                          "count": len(wanted[appid]),
                          "price": _money(app, store.final_cents, currency) if store else
-                         ("free" if d and d.is_free else "no price"),
-                         "discount": f"-{store.discount_pct} %" if store and
-                         store.is_discounted else "", "low": _money(app, low, currency)})
+                         Money.for_app(app).unpriced(is_free=bool(d and d.is_free)),
+                         "discount": _discount(app, store), "low": _money(app, low, currency)})
         rows.sort(key=lambda r: (-r["count"], r["name"].casefold()))
         return await page(p, "wishlist.html", {"rows": rows,
-                                               "currency": _common.currency_for(
+                                               "currency": currency_for(
                                                    app.config.country)})
 
     @require(dash)
@@ -187,10 +193,9 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
             currency = store.currency if store else d.price.currency
             rows.append({"appid": d.appid, "name": d.name,
                          "price": _money(app, store.final_cents if store else None, currency),
-                         "discount": f"-{store.discount_pct} %" if store else "",
+                         "discount": _discount(app, store),
                          "low": _money(app, d.low_cents, currency),
-                         "reason": "historical low" if d.reason == "historical_low"
-                         else "big discount",
+                         "reason": d.headline,  # the deal rule's own words (_deal_rules)
                          "who": ", ".join(sorted(names.get(int(s), str(s))
                                                  for s in d.wanted_by))})
         return await page(p, "deals.html", {
