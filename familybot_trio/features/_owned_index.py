@@ -13,6 +13,7 @@ Matching uses rapidfuzz (`process.extract` with partial and plain ratios on
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from dataclasses import dataclass, field
@@ -51,9 +52,15 @@ class NameIndex:
     _processed: dict[AppId, str] = field(default_factory=dict)
     built: bool = False
 
+    _by_length: tuple[list[str], list[AppId], list[int]] = ([], [], [])
+
     def replace(self, names: dict[AppId, str]) -> None:
         """Swap in a new set of names (one assignment each: readers never see half)."""
-        self._processed = {a: utils.default_process(n) for a, n in names.items() if n}
+        processed = {a: utils.default_process(n) for a, n in names.items() if n}
+        ordered = sorted((len(t), t, a) for a, t in processed.items())
+        self._by_length = ([t for _, t, _ in ordered], [a for _, _, a in ordered],
+                           [n for n, _, _ in ordered])
+        self._processed = processed
         self.names = dict(names)
         self.built = True
 
@@ -61,18 +68,41 @@ class NameIndex:
                ) -> list[tuple[AppId, str, float]]:
         """The best matches of `text`, best first.
 
+        Order: names that start with what was typed, then names with a word that starts
+        with it (shortest first in both), then fuzzy matches (typos) by score. Fuzzy scores
+        are rapidfuzz's native partial_ratio (the best-aligned piece of a name at least as
+        long as the query) or ratio (names shorter than the query), so one keystroke over
+        a few thousand names costs about a millisecond.
         Args: text: what the user typed so far (any case, typos allowed); limit: at most;
-            cutoff: the lowest score (0-100) that counts as a match.
-        Returns: (appid, name, score 0-100) triples. An empty text gives the first names
-            in alphabetical order (score 0).
+            cutoff: the lowest fuzzy score (0-100) that counts as a match.
+        Returns: (appid, name, score 0-100) triples; prefix hits score 100. An empty text
+            gives the first names in alphabetical order (score 0).
         """
         query = utils.default_process(text)
         if not query:
             first = sorted(self.names.items(), key=lambda kv: kv[1].casefold())[:limit]
             return [(a, n, 0.0) for a, n in first]
-        found = process.extract(query, self._processed, scorer=_score, processor=None,
-                                limit=limit, score_cutoff=cutoff)
-        return [(AppId(key), self.names[key], float(score)) for _, score, key in found]
+        starts = sorted((len(n), a) for a, n in self._processed.items() if n.startswith(query))
+        words = sorted((len(n), a) for a, n in self._processed.items()
+                       if f" {query}" in n and not n.startswith(query))
+        found: dict[AppId, float] = {a: 100.0 for _, a in starts[:limit]}
+        for _, a in words[:limit - len(found)]:
+            found[a] = 99.0
+        if len(found) < limit:
+            texts, keys, lengths = self._by_length
+            cut = bisect.bisect_left(lengths, len(query))
+            fuzzy = [(t, sc, keys[cut + i]) for t, sc, i in process.extract(
+                query, texts[cut:], scorer=fuzz.partial_ratio, processor=None,
+                limit=limit * 2, score_cutoff=cutoff)]
+            fuzzy += [(t, sc, keys[i]) for t, sc, i in process.extract(
+                query, texts[:cut], scorer=fuzz.ratio, processor=None, limit=limit,
+                score_cutoff=cutoff)]
+            ranked = sorted(((_score(query, t), a) for t, _, a in fuzzy if a not in found),
+                            reverse=True)
+            for score, a in ranked:
+                if score >= cutoff and len(found) < limit:
+                    found[AppId(a)] = score
+        return [(a, self.names[a], score) for a, score in found.items()]
 
 
 def _score(query: str, choice: str, **kw: object) -> float:

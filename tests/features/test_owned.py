@@ -119,3 +119,17 @@ async def test_autocomplete_answers_from_the_local_index_without_any_upstream_re
                                                   user_id=DISCORD_IDS[1], channel_id=CHANNEL)
     assert {"name": "ELDEN RING", "value": str(ELDEN_RING)} in await handle.wait_choices()
     assert world.sandbox.total_requests() == before
+
+
+def test_name_index_ranks_prefixes_first_then_words_then_typos() -> None:
+    from familybot_trio.features._owned_index import NameIndex
+    idx = NameIndex()
+    idx.replace({1: "Stardew Valley", 2: "Starbound", 3: "A", 4: "The Star Game",
+                 5: "Pixel Game Maker Series Remote Bomber", 6: "Portal 2"})
+    got = [a for a, _, _ in idx.search("star")]
+    assert got[:2] == [2, 1]  # names starting with it, shortest first
+    assert got[2] == 4  # then a word starting with it
+    assert 3 not in got  # a name shorter than the query is no piece of it
+    assert [a for a, _, _ in idx.search("stardew valey", limit=1, cutoff=80)] == [1]  # typo
+    assert idx.search("zzqx no such game qqzz", cutoff=80) == []  # one shared word is no match
+    assert [a for a, _, _ in idx.search("portl")][:1] == [6]
