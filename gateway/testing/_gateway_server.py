@@ -27,7 +27,13 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 from wsproto.connection import ConnectionState
 
-from gateway.testing._identity import APPLICATION_ID, BOT_USER
+from gateway.testing._gateway_rules import (
+    COMPRESSIONS,
+    CloseWith,
+    guild_create_payload,
+    parse_frame,
+    ready_payload,
+)
 from gateway._protocol import MAX_FRAME_BYTES, MAX_PAYLOAD_BYTES, SEND_LIMIT, SEND_WINDOW_S
 from gateway._threads import RunSync, default_run_sync
 
@@ -58,6 +64,7 @@ class _Conn:
     conn_id: int
     ws: WebSocketConnection
     path: str
+    compress: str | None = None  # the `compress` the client asked for
     deflater: Any = field(default_factory=zlib.compressobj)
     lock: trio.Lock = field(default_factory=trio.Lock)
     session: _Session | None = None
@@ -88,12 +95,15 @@ class FakeGateway:
         self.server_close_codes: list[int] = []  # codes this fake closed with
         self.server_close_answered: list[bool] = []  # per server close: client echoed it
         self.paths: list[str] = []  # path+query of every accepted connection
+        self.refused_handshakes: list[str] = []  # path+query of upgrades answered 400
+        self.user_agents: list[str | None] = []  # User-Agent of every accepted handshake
         self.connected_at: list[float] = []  # trio time of every accepted connection
         # Knobs tests flip:
         self.withhold_acks = False  # stop sending op 11
         self.split_frames = False  # split each zlib payload over 2+ messages
         self.first_op_reconnect = 0  # next N connections get op 7 instead of HELLO, then 4000
         self.no_hello_connections = 0  # next N connections never get HELLO (client times out)
+        self.silent_handshakes = 0  # next N connections: TCP accepted, no 101 answer, ever
         self.close_on_identify: int | None = None  # close code answering IDENTIFY
         self.invalidate_identifies = 0  # next N IDENTIFYs answered with op 9 d=false
         self.resume_mode = "replay"  # "replay" | "invalid" | "drop_tcp"
@@ -123,9 +133,22 @@ class FakeGateway:
         self._changed = trio.Event()
 
     async def _handle(self, request: WebSocketRequest) -> None:
+        if self.silent_handshakes:  # a load balancer whose backend is gone
+            self.silent_handshakes -= 1
+            self.paths.append(request.path)
+            self._notify()
+            await trio.sleep_forever()
+        compress = parse_qs(urlsplit(request.path).query).get("compress", [None])[0]
+        if compress not in COMPRESSIONS:
+            self.refused_handshakes.append(request.path)
+            self._notify()
+            await request.reject(400, body=f"compress={compress} is not supported here; "
+                                 "use zlib-stream or none".encode())
+            return
+        self.user_agents.append(dict(request.headers).get(b"user-agent", b"").decode() or None)
         ws = await request.accept()
         self._conn_ids += 1
-        conn = _Conn(self._conn_ids, ws, request.path)
+        conn = _Conn(self._conn_ids, ws, request.path, compress)
         self.paths.append(request.path)
         self.connected_at.append(trio.current_time())
         self._live = conn
@@ -175,8 +198,11 @@ class FakeGateway:
             if len(raw.encode() if isinstance(raw, str) else raw) > MAX_PAYLOAD_BYTES:
                 await self._close(conn, 4002, "payload too large")
                 return
-            payload = json.loads(raw)
-            op, d = payload["op"], payload.get("d")
+            try:
+                op, d = parse_frame(raw, identified=conn.session is not None)
+            except CloseWith as exc:  # only this connection; the fake serves on
+                await self._close(conn, exc.code, exc.reason)
+                return
             self.received.append(Received(conn.conn_id, now, op, d))
             self._notify()
             if op == 1:
@@ -205,11 +231,13 @@ class FakeGateway:
             await self._send(conn, {"op": 9, "d": False})
             return False
         self._session = conn.session = _Session(f"session-{self.identify_count}")
-        ready = {"v": 10, "user": BOT_USER, "session_id": conn.session.session_id,
-                 "resume_gateway_url": self.resume_gateway_url or self.url + RESUME_PATH,
-                 "guilds": [{"id": str(g), "unavailable": True} for g in self.guild_ids],
-                 "application": {"id": str(APPLICATION_ID), "flags": 0}}
+        ready = ready_payload(conn.session.session_id,
+                              self.resume_gateway_url or self.url + RESUME_PATH,
+                              self.guild_ids, d.get("shard"))
         await self._dispatch_on(conn, "READY", ready)
+        if d["intents"] & 1:  # GUILDS: each unavailable guild of READY arrives as GUILD_CREATE
+            for guild_id in self.guild_ids:
+                await self._dispatch_on(conn, "GUILD_CREATE", guild_create_payload(guild_id))
         return False
 
     async def _resume(self, conn: _Conn, d: dict[str, Any]) -> bool:
@@ -235,6 +263,10 @@ class FakeGateway:
 
     # ---------------------------------------------------------------- sending
     async def _send(self, conn: _Conn, payload: dict[str, Any]) -> None:
+        if conn.compress is None:  # no transport compression asked for: text frames
+            async with conn.lock:
+                await conn.ws.send_message(json.dumps(payload, separators=(",", ":")))
+            return
         text = json.dumps(payload, separators=(",", ":")).encode()
         async with conn.lock:  # one zlib stream: compress and send in order
             if len(text) > 64 * 1024:

@@ -12,7 +12,7 @@ WL, ADMIN = CHANNELS["wishlist"], CHANNELS["admin_reports"]
 
 async def test_refused_pin_posts_tells_admins_and_pins_on_the_next_run(start_world) -> None:
     world = await start_world(features=["wishlist"])
-    world.discord.fail_next("PUT", f"/channels/{WL}/pins/", 403, times=10**6,
+    world.discord.fail_next("PUT", f"/channels/{WL}/messages/pins/", 403, times=10**6,
                             body={"code": 50013, "message": "Missing Permissions"})
     with trio.fail_after(60):
         outcome = await world.app.scheduler.run_now("wishlist")

@@ -48,7 +48,8 @@ async def running_shard(*, interval_ms: int = 41250, intents: int = INTENTS, han
 
     shard_kw: further Shard arguments (e.g. run_sync).
     """
-    fake = fake or FakeGateway(heartbeat_interval_ms=interval_ms, token=TOKEN, allowed_intents=0)
+    fake = fake or FakeGateway(heartbeat_interval_ms=interval_ms, token=TOKEN, allowed_intents=0,
+                              guild_ids=())  # no GUILD_CREATE: seq 1 is READY
     async with trio.open_nursery() as servers:
         await servers.start(fake.serve)
         shard = Shard(token=TOKEN, intents=intents, rng=random.Random(7),

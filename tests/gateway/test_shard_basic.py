@@ -21,9 +21,13 @@ def clock() -> MockClock:
 
 async def test_identify_ready_dispatch_and_clean_close(clock: MockClock) -> None:
     with trio.fail_after(300):
-        async with running_shard(interval_ms=10_000) as h:
+        fake = FakeGateway(heartbeat_interval_ms=10_000, token=TOKEN, allowed_intents=0)
+        async with running_shard(interval_ms=10_000, fake=fake) as h:
             assert h.ready.session_id == "session-1"
             assert h.ready.guild_ids == (1234,)
+            await h.wait_for_event("GUILD_CREATE")  # READY's unavailable guild, seq 2
+            ready = next(d for n, d in h.events if n == "READY")
+            assert ready["shard"] == [0, 1]  # Ready Event: the shard is echoed
             ident = h.fake.ops(2)[0].d
             assert ident["token"] == TOKEN and ident["intents"] == INTENTS == 4609
             assert ident["shard"] == [0, 1]
@@ -31,7 +35,7 @@ async def test_identify_ready_dispatch_and_clean_close(clock: MockClock) -> None
             await h.fake.dispatch("MESSAGE_CREATE", {"content": "hi"})
             await h.wait_for_event("MESSAGE_CREATE")
             await h.fake.wait_for_op(1, 3)
-            assert h.shard.latency_ms is not None and h.shard.sequence == 2
+            assert h.shard.latency_ms is not None and h.shard.sequence == 3
         assert h.fake.client_close_codes == [1000]
         assert h.fake.identify_count == 1 and h.fake.resume_count == 0
         assert h.shard.state is ShardState.STOPPED
@@ -74,7 +78,7 @@ async def test_resumable_close_codes_resume(clock: MockClock, code: int) -> None
 
 
 async def test_missing_hello_times_out_and_reconnects(clock: MockClock) -> None:
-    fake = FakeGateway(token=TOKEN, allowed_intents=0)
+    fake = FakeGateway(token=TOKEN, allowed_intents=0, guild_ids=())
     fake.no_hello_connections = 1
     t0 = trio.current_time()
     with trio.fail_after(300):
@@ -85,7 +89,7 @@ async def test_missing_hello_times_out_and_reconnects(clock: MockClock) -> None:
 
 async def test_reconnects_back_off_exponentially_with_jitter(clock: MockClock) -> None:
     """Six connections cut before HELLO: waits are uniform(0, 2**failures), seeded rng."""
-    fake = FakeGateway(token=TOKEN, allowed_intents=0)
+    fake = FakeGateway(token=TOKEN, allowed_intents=0, guild_ids=())
     fake.first_op_reconnect = 6
     with trio.fail_after(600):
         async with running_shard(fake=fake) as h:

@@ -46,7 +46,7 @@ async def test_close_sends_1000_and_reads_the_answer(clock: MockClock,
 async def test_cancelled_from_outside_sends_1000_and_reads_the_answer(
         clock: MockClock, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, "gateway")
-    fake = FakeGateway(token=TOKEN, allowed_intents=0)
+    fake = FakeGateway(token=TOKEN, allowed_intents=0, guild_ids=())
     with trio.fail_after(300):
         async with trio.open_nursery() as servers:
             await servers.start(fake.serve)

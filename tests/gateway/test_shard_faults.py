@@ -107,7 +107,7 @@ async def test_s6_invalid_session_answering_resume_identifies(clock: MockClock) 
 async def test_s7_fatal_close_stops_without_reconnecting(
         clock: MockClock, code: int, intents: int | None, needle: str) -> None:
     """#7: 4004/4013/4014 right after IDENTIFY -> FatalCloseError, exactly one IDENTIFY."""
-    fake = FakeGateway(token=TOKEN, allowed_intents=0)
+    fake = FakeGateway(token=TOKEN, allowed_intents=0, guild_ids=())
     if code == 4013:
         fake.close_on_identify = 4013
     token = "wrong-token" if code == 4004 else TOKEN
@@ -134,7 +134,7 @@ async def test_s7_fatal_close_stops_without_reconnecting(
 
 async def test_s8_identify_storm_is_spaced(clock: MockClock) -> None:
     """#8: every IDENTIFY answered with op 9 false five times: identifies >= 5 s apart."""
-    fake = FakeGateway(token=TOKEN, allowed_intents=0)
+    fake = FakeGateway(token=TOKEN, allowed_intents=0, guild_ids=())
     fake.invalidate_identifies = 5
     with trio.fail_after(600):
         async with running_shard(fake=fake) as h:
@@ -154,7 +154,7 @@ async def test_s8_exhausted_session_starts_wait_reset_after(clock: MockClock) ->
 
 async def test_s10_split_frames_and_fresh_inflater_per_connection(clock: MockClock) -> None:
     """#10: every payload split over 3 messages; a reconnect starts a new zlib stream."""
-    fake = FakeGateway(token=TOKEN, allowed_intents=0)
+    fake = FakeGateway(token=TOKEN, allowed_intents=0, guild_ids=())
     fake.split_frames = True
     with trio.fail_after(300):
         async with running_shard(fake=fake) as h:

@@ -75,7 +75,7 @@ async def test_s5_dead_resume_host_falls_back_to_main_url(clock: MockClock) -> N
     with trio.fail_after(300):
         dead = trio.socket.socket()
         await dead.bind(("127.0.0.1", 0))  # bound, never listening: connection refused
-        fake = FakeGateway(token=TOKEN, allowed_intents=0)
+        fake = FakeGateway(token=TOKEN, allowed_intents=0, guild_ids=())
         fake.resume_gateway_url = f"ws://127.0.0.1:{dead.getsockname()[1]}"
         fake.resume_anywhere = True
         async with running_shard(fake=fake) as h:
@@ -102,7 +102,7 @@ async def test_s9_failed_resumes_end_in_identify(clock: MockClock) -> None:
 async def test_s12_op7_before_hello_reconnects_calmly(clock: MockClock) -> None:
     """#12: op 7 as the very first frame, then a close: reconnect, then identify once."""
     with trio.fail_after(300):
-        fake = FakeGateway(token=TOKEN, allowed_intents=0)
+        fake = FakeGateway(token=TOKEN, allowed_intents=0, guild_ids=())
         fake.first_op_reconnect = 1
         async with running_shard(fake=fake) as h:
             assert len(h.fake.paths) == 2 and h.fake.identify_count == 1

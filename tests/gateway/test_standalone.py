@@ -54,7 +54,7 @@ async def test_shard_and_fake_gateway_run_big_frames_through_the_given_run_sync(
             return await _threads.default_run_sync(fn, *args)
         return run_sync
 
-    fake = FakeGateway(token=TOKEN, allowed_intents=0, run_sync=recording("fake"))
+    fake = FakeGateway(token=TOKEN, allowed_intents=0, guild_ids=(), run_sync=recording("fake"))
     with trio.fail_after(30):
         async with running_shard(fake=fake, run_sync=recording("shard")) as h:
             await h.fake.send_big_dispatch(2 * THREAD_THRESHOLD_BYTES)
