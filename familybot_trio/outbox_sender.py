@@ -70,13 +70,14 @@ class OutboxSender:
 
     Args: app: the running App (store, rest, config, report_admin, now).
     Attributes: stats: counters for the console and the soak (posted, refused, transient,
-        paused, found_in_channel).
+        paused, found_in_channel); poll_s: seconds between passes nobody asked for (POLL_S).
     """
 
     def __init__(self, app: App) -> None:
         self._app = app
         self._lock = trio.Lock()
         self._wake = trio.Event()
+        self.poll_s = POLL_S
         self._streak = 0  # consecutive passes that ended on a transient failure
         self._outage_since: float | None = None
         self._told: dict[str, str] = {}  # cause -> what the admins were told is wrong
@@ -101,7 +102,7 @@ class OutboxSender:
             if wait_s is not None:
                 await trio.sleep(wait_s)
                 continue
-            with trio.move_on_after(POLL_S):
+            with trio.move_on_after(self.poll_s):
                 await self._wake.wait()
             self._wake = trio.Event()
 

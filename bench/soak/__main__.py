@@ -1,0 +1,53 @@
+"""`python -m bench.soak [--days 30] [--seed N] [--out FILE] [--no-tracemalloc]`.
+
+Runs one soak (see bench/soak/__init__.py), prints the invariants and writes them to FILE
+(default bench/results/soak.json; a run per seed is kept under "runs" by seed). Exit 1 when
+an invariant fails: an announcement lost or doubled, an unhandled exception, or outbox rows
+left a day after the last fault ended.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import trio
+
+from bench.soak._clock import ThreadAwareClock
+from bench.soak._soak import SoakOptions, failed, run_soak
+
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "soak.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
+    p.add_argument("--days", type=float, default=30.0, help="simulated days (default 30)")
+    p.add_argument("--seed", type=int, default=1, help="schedule seed (default 1)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON file ({DEFAULT_OUT})")
+    p.add_argument("--no-tracemalloc", action="store_true", help="skip memory tracing (faster)")
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.CRITICAL)  # the bot's own warnings are expected here
+    opts = SoakOptions(days=args.days, seed=args.seed, trace_memory=not args.no_tracemalloc)
+    clock = ThreadAwareClock()
+    with tempfile.TemporaryDirectory(prefix="familybot-soak-") as tmp:
+        results = trio.run(run_soak, opts, Path(tmp), clock, clock=clock)
+    results["failed_invariants"] = failed(results)
+    print(json.dumps(results, indent=2))
+    out: Path = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        saved = json.loads(out.read_text())
+    except (OSError, ValueError):
+        saved = {}
+    runs = saved.get("runs", {})
+    runs[f"seed_{args.seed}_days_{args.days:g}"] = results
+    out.write_text(json.dumps({"runs": dict(sorted(runs.items()))}, indent=2) + "\n")
+    return 1 if results["failed_invariants"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

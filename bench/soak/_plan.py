@@ -1,0 +1,115 @@
+"""The soak's seeded schedule: family changes, faults and restarts, as plain data.
+
+Everything random is decided here from one `random.Random(seed)`, before the run starts,
+so a seed names one exact schedule (the bot's own jitter still comes from its own RNG).
+
+Family changes (all days): a new game every 3-9 h (owner at random); now and then a game
+announced days ago leaves the library and comes back 1-5 days later (a return within 30 days
+is not announced again).
+Faults (until one day before the end, never two Discord REST faults at once):
+- Discord REST: an outage (503 on every create-message, 1-30 min), a Cloudflare HTML 429
+  (the bot pauses REST for 10 min), a route or global 429, a 403 (50013) on the new-games
+  channel for 1-6 h;
+- Discord gateway: a resumable close (4000), op 7 reconnect, op 9 invalid session;
+- Steam: 503s, 429s with Retry-After, a malformed JSON body on GetSharedLibraryApps;
+- hard restarts: the whole App cancelled at a random point and a new one started on the
+  same data directory after 0-40 min.
+The Steam access token is renewed every 20 h (as an admin, or the QR sign-in, would).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Final
+
+DAY_S: Final = 86_400.0
+HOUR_S: Final = 3_600.0
+FIRST_APPID: Final = 5_100_000
+#: Kinds of faults the plan injects (each counted in the results).
+REST_FAULTS: Final = ("rest_outage", "cloudflare_429", "route_429", "global_429",
+                      "channel_403")
+GATEWAY_FAULTS: Final = ("gateway_close_4000", "gateway_op7", "gateway_op9")
+STEAM_FAULTS: Final = ("steam_503", "steam_429", "steam_malformed")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One scheduled change. at_s: simulated seconds after the start; kind; args."""
+
+    at_s: float
+    kind: str
+    args: tuple = ()
+
+
+@dataclass(slots=True)
+class Plan:
+    """The schedule, sorted by time, and the ground truth it implies.
+
+    Attributes: events; new_appids (games that must be announced exactly once, in order);
+        names (appid -> name); faults_end_s (no fault starts or lasts past this).
+    """
+
+    events: list[Event] = field(default_factory=list)
+    new_appids: list[int] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+    faults_end_s: float = 0.0
+
+
+def make_plan(days: float, seed: int, *, members: int) -> Plan:
+    """The schedule for `days` simulated days from `seed`.
+
+    Args: members: how many family members own games (owners are picked by index).
+    """
+    rng = random.Random(seed)
+    end_s = days * DAY_S
+    plan = Plan(faults_end_s=max(end_s - DAY_S, 0.0))
+    ev = plan.events
+    # Family changes.
+    t, n = 2 * HOUR_S, 0
+    added_at: dict[int, float] = {}
+    while t < end_s - 3 * HOUR_S:
+        appid = FIRST_APPID + n
+        name = f"Soak Game {n:03d}"
+        ev.append(Event(t, "add_game", (appid, rng.randrange(members), name)))
+        plan.new_appids.append(appid)
+        plan.names[appid] = name
+        added_at[appid] = t
+        n += 1
+        if rng.random() < 0.2:  # a game announced long ago leaves, then returns
+            old = [a for a, at in added_at.items() if t - at > 2 * DAY_S]
+            if old:
+                gone = rng.choice(old)
+                del added_at[gone]
+                back_s = t + rng.uniform(1, 5) * DAY_S
+                ev.append(Event(t + 60, "remove_game", (gone,)))
+                if back_s < end_s - 3 * HOUR_S:
+                    ev.append(Event(back_s, "return_game", (gone, rng.randrange(members))))
+        t += rng.uniform(3, 9) * HOUR_S
+    # Discord REST faults, one after another.
+    t = rng.uniform(1, 4) * HOUR_S
+    while t < plan.faults_end_s:
+        kind = rng.choice(REST_FAULTS)
+        duration_s = {"rest_outage": rng.uniform(60, 30 * 60),
+                      "channel_403": rng.uniform(1, 6) * HOUR_S}.get(kind, 0.0)
+        duration_s = min(duration_s, plan.faults_end_s - t)
+        ev.append(Event(t, kind, (duration_s, rng.uniform(1, 20))))
+        if duration_s:
+            ev.append(Event(t + duration_s, "rest_recover", (kind,)))
+        t += duration_s + 600 + rng.uniform(2, 10) * HOUR_S
+    for kinds, gap_h in ((GATEWAY_FAULTS, (4, 16)), (STEAM_FAULTS, (3, 12))):
+        t = rng.uniform(*gap_h) * HOUR_S
+        while t < plan.faults_end_s:
+            ev.append(Event(t, rng.choice(kinds), (rng.randint(1, 6),)))
+            t += rng.uniform(*gap_h) * HOUR_S
+    # Hard restarts, and the token renewals.
+    t = rng.uniform(8, 30) * HOUR_S
+    while t < plan.faults_end_s:
+        ev.append(Event(t, "restart", (rng.uniform(0, 40 * 60),)))
+        t += rng.uniform(8, 40) * HOUR_S
+    t = 20 * HOUR_S
+    while t < end_s:
+        ev.append(Event(t, "renew_token"))
+        t += 20 * HOUR_S
+    ev.sort(key=lambda e: e.at_s)
+    return plan
