@@ -21,7 +21,8 @@ from wsproto.connection import ConnectionState
 from gateway import _protocol as P
 
 from gateway._send_limiter import SendLimiter
-from gateway.codec import ZlibStreamInflater
+from gateway._threads import RunSync
+from gateway.codec import ZlibStreamInflater, decode_json, needs_thread
 
 if TYPE_CHECKING:
     from gateway.errors import FatalCloseError
@@ -68,6 +69,25 @@ class Conn:
             self.next = next_step
         if self.scope is not None:
             self.scope.cancel()
+
+    async def receive(self, run_sync: RunSync) -> dict[str, Any]:
+        """The next whole payload: a text frame, or zlib-stream binary frames until a flush.
+
+        Args: run_sync: decodes frames over the codec's threshold off the loop (the shard's).
+        Raises: trio_websocket.ConnectionClosed; DecodeError for a malformed frame.
+        """
+        while True:
+            msg = await self.ws.get_message()
+            if isinstance(msg, str):
+                if needs_thread(len(msg)):
+                    return await run_sync(decode_json, msg)
+                return decode_json(msg)
+            if needs_thread(self.inflater.buffered(msg)):
+                payload = await run_sync(self.inflater.feed, msg)
+            else:
+                payload = self.inflater.feed(msg)
+            if payload is not None:
+                return payload
 
     async def send(self, text: str, *, priority: bool = False) -> bool:
         """Send one text payload behind this connection's limiter.

@@ -24,12 +24,10 @@ shared/docs/discord-protocol.md sections 1.3-1.7 and 5.7.
 
 from __future__ import annotations
 
-import enum
 import logging
 import random
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import trio
@@ -39,31 +37,10 @@ from gateway import _protocol as P
 from gateway._connection import (CONNECT_ERRORS, Conn, Next, close_websocket,
                                  gateway_url_with_query, host_websocket)
 from gateway._send_limiter import SendLimiter, heartbeat_reserve
+from gateway._shard_state import Ready, ShardState
 from gateway._threads import RunSync, default_run_sync
-from gateway.codec import DecodeError, decode_json, encode_json, needs_thread
+from gateway.codec import DecodeError, encode_json
 from gateway.errors import FatalCloseError
-
-
-@dataclass(frozen=True, slots=True)
-class Ready:
-    """What READY told us: session_id, application_id, the bot user dict, guild ids."""
-
-    session_id: str
-    application_id: int
-    user: dict[str, Any]
-    guild_ids: tuple[int, ...]
-
-
-class ShardState(enum.Enum):
-    """Where the shard is; read `Shard.state` for health checks and the console."""
-
-    DISCONNECTED = "disconnected"  # between connections (backoff)
-    CONNECTING = "connecting"  # websocket handshake, waiting for HELLO
-    IDENTIFYING = "identifying"  # IDENTIFY sent, waiting for READY
-    RESUMING = "resuming"  # RESUME sent, waiting for RESUMED
-    ACTIVE = "active"  # READY or RESUMED received
-    FATALLY_CLOSED = "fatally_closed"  # 4004/4010-4014: run() raised FatalCloseError
-    STOPPED = "stopped"  # close() finished
 
 
 class Shard:
@@ -257,24 +234,10 @@ class Shard:
             host.cancel()
 
     # ---------------------------------------------------------------- reader
-    async def _receive(self, conn: Conn) -> dict[str, Any]:
-        while True:
-            msg = await conn.ws.get_message()
-            if isinstance(msg, str):
-                if needs_thread(len(msg)):
-                    return await self._run_sync(decode_json, msg)
-                return decode_json(msg)
-            if needs_thread(conn.inflater.buffered(msg)):
-                payload = await self._run_sync(conn.inflater.feed, msg)
-            else:
-                payload = conn.inflater.feed(msg)
-            if payload is not None:
-                return payload
-
     async def _read(self, conn: Conn) -> None:
         try:
             with trio.fail_after(P.HELLO_TIMEOUT_S):
-                hello = await self._receive(conn)
+                hello = await conn.receive(self._run_sync)
             if hello["op"] == P.Opcode.RECONNECT:
                 self.log.info("gateway sent op 7 before HELLO, reconnecting")
                 conn.end(Next.RESUME)
@@ -290,7 +253,7 @@ class Shard:
             await self._identify_or_resume(conn)
             conn.nursery.start_soon(self._sender, conn)
             while True:
-                await self._handle(conn, await self._receive(conn))
+                await self._handle(conn, await conn.receive(self._run_sync))
         except trio_websocket.ConnectionClosed as exc:
             self._on_closed(conn, exc.reason.code if exc.reason else None,
                             exc.reason.reason if exc.reason else None)
