@@ -123,3 +123,16 @@ def test_appid_and_steamid64_have_one_home() -> None:
                  for p in _imports.module_files(pkg).values()
                  if p.name != "ids.py" and pattern.search(p.read_text(encoding="utf-8"))]
         assert not again, f"{name} is defined again in {again}; import it from familybot_trio.ids"
+
+
+def test_readme_layout_lists_every_package_folder() -> None:
+    text = (_imports.ROOT / "README.md").read_text(encoding="utf-8")
+    assert "\n## Layout\n" in text, "README.md needs a '## Layout' section (one line per folder)"
+    section = text.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    folders = sorted({str(p.parent.relative_to(_imports.ROOT)) + "/"
+                      for pkg in PROJECT for p in _imports.module_files(pkg).values()
+                      if p.name == "__init__.py"})
+    assert "gateway/testing/" in folders  # the walk found the packages
+    missing = [f for f in folders if f"`{f}`" not in section]
+    assert not missing, ("README.md's Layout section does not list these package folders "
+                         f"(add one line each, as `folder/`): {missing}")
