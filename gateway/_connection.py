@@ -9,6 +9,7 @@ ACK on the old socket must not count against the new one: Psycheros #42's reconn
 from __future__ import annotations
 
 import enum
+import math
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -120,26 +121,35 @@ async def host_websocket(url: str, *, task_status: trio.TaskStatus[
 
     Args: url: full gateway URL with query. task_status: started((ws, scope)) once open;
         cancel `scope` once the socket is closed (or the close gave up).
-    Raises (before started): CONNECT_ERRORS when the connection cannot be opened.
+    Raises (before started): CONNECT_ERRORS when the connection cannot be opened, including
+        TimeoutError when open + handshake took over P.CONNECT_TIMEOUT_S.
     Connecting is cancellable; once open the scope is shielded, so when the shard's tasks
     are cancelled (close(), or its nursery from outside) the reader still runs, reads the
     server's answering close frame and the close handshake completes at once.
     """
     started = False
     with trio.CancelScope() as scope:
+        # Our own bound on open + handshake (see P.CONNECT_TIMEOUT_S); lifted once open.
+        handshake = trio.CancelScope(deadline=trio.current_time() + P.CONNECT_TIMEOUT_S)
         try:
-            async with trio_websocket.open_websocket_url(
-                url, max_message_size=P.MAX_FRAME_BYTES, message_queue_size=256,
-                connect_timeout=P.CONNECT_TIMEOUT_S, disconnect_timeout=P.CLOSE_TIMEOUT_S,
-            ) as ws:
-                scope.shield, started = True, True
-                task_status.started((ws, scope))
-                await trio.sleep_forever()
+            with handshake:
+                async with trio_websocket.open_websocket_url(
+                    url, max_message_size=P.MAX_FRAME_BYTES, message_queue_size=256,
+                    connect_timeout=P.CONNECT_TIMEOUT_S, disconnect_timeout=P.CLOSE_TIMEOUT_S,
+                    extra_headers=[(b"User-Agent", P.USER_AGENT.encode())],
+                ) as ws:
+                    handshake.deadline = math.inf
+                    scope.shield, started = True, True
+                    task_status.started((ws, scope))
+                    await trio.sleep_forever()
         except (*CONNECT_ERRORS, trio_websocket.ConnectionClosed) as exc:
             if not started:
                 raise
             # The reader ended (its socket is gone); the shard's reader sees it closed.
             log.debug("websocket ended after the connection [cause:%r]", exc)
+        if handshake.cancelled_caught and not started:
+            raise TimeoutError(f"no websocket handshake answer within {P.CONNECT_TIMEOUT_S:.0f} s "
+                               f"(TCP connected, no HTTP 101)")
 
 
 async def close_websocket(ws: trio_websocket.WebSocketConnection, code: int) -> bool:

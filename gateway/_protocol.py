@@ -126,14 +126,21 @@ HEARTBEAT_RESERVE: Final = 3
 IDENTIFY_SPACING_S: Final = 5.0
 #: After op 9 d=false wait a random 1-5 s before IDENTIFY (Discord staff, api-docs PR #244).
 INVALID_SESSION_WAIT_S: Final = (1.0, 5.0)
-#: RESUME attempts that end without RESUMED before we give the session up and IDENTIFY.
-MAX_FAILED_RESUMES: Final = 3
+#: How long after the last live connection ended we keep trying to RESUME. Discord keeps a
+#: session resumable for "a few minutes" after a non-1000 close (Gateway > Resuming) and
+#: answers op 9 d=false once it is gone, so failed connects within this window never cost
+#: the session (an outage of a second or two used to throw it away after 3 attempts).
+RESUMABLE_FOR_S: Final = 180.0
 #: Reconnect backoff: uniform(0, min(cap, base ** failures)) seconds.
 BACKOFF_BASE: Final = 2.0
 BACKOFF_CAP_S: Final = 60.0
 #: HELLO must come this soon after the handshake (serenity uses 15 s).
 HELLO_TIMEOUT_S: Final = 15.0
-#: Opening handshake timeout (twilight: 10 s).
+#: Opening handshake timeout (twilight: 10 s). Bounds TCP connect + TLS + the HTTP upgrade
+#: together with our own cancel scope: trio-websocket's connect_timeout does not fire when
+#: the TCP connect succeeds and no 101 ever comes (a load balancer with a dead backend).
 CONNECT_TIMEOUT_S: Final = 10.0
+#: Sent on the websocket handshake and on every REST call (Reference > User Agent).
+USER_AGENT: Final = "DiscordBot (https://github.com/familybot-trio/familybot-trio, 0.1.0) trio"
 #: Every close we send waits at most this long for the echo, then drops the TCP stream.
 CLOSE_TIMEOUT_S: Final = 2.0

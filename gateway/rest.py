@@ -26,6 +26,7 @@ import httpcore._backends.trio  # noqa: F401
 import httpx
 import trio
 
+from gateway import _protocol as P
 from gateway import _routes as r
 from gateway._buckets import RateLimiter
 from gateway._responses import error_of, scope_of
@@ -49,7 +50,7 @@ from gateway.messages import EMBEDS_PER_MESSAGE_MAX, check_content
 log = logging.getLogger("gateway.rest")
 
 DEFAULT_BASE_URL: Final = "https://discord.com/api/v10"
-USER_AGENT: Final = "DiscordBot (https://github.com/familybot-trio/familybot-trio, 0.1.0) trio"
+USER_AGENT: Final = P.USER_AGENT
 #: 5xx / connection failures: attempts for idempotent calls (per-route policies are in
 #: gateway._retry), first backoff (doubles each time).
 MAX_ATTEMPTS: Final = IDEMPOTENT.attempts

@@ -80,7 +80,7 @@ class Shard:
         self._starts_remaining, self._starts_total, self._starts_reset_s = 1, 1, 0.0
         self._last_identify_at: float | None = None
         self._identify_delay_s = 0.0
-        self._failed_resumes = 0
+        self._live_ended_at = 0.0  # trio time the last ACTIVE connection ended
         self._closing = False
         self._loop_scope = trio.CancelScope()
         self._stopped = trio.Event()
@@ -181,12 +181,13 @@ class Shard:
                 raise conn.fatal
             if conn.next is Next.SHUTDOWN or self._closing:
                 return
-            if resume and not conn.active:
-                self._failed_resumes += 1
-                if self._failed_resumes >= P.MAX_FAILED_RESUMES:
-                    self.log.warning("resume failed %d times, identifying a new session",
-                                     self._failed_resumes)
-                    conn.next = Next.IDENTIFY
+            now = trio.current_time()
+            if conn.active:
+                self._live_ended_at = now  # the session is resumable from here on
+            elif resume and now - self._live_ended_at >= P.RESUMABLE_FOR_S:
+                self.log.warning("could not resume for %.0f s, identifying a new session",
+                                 now - self._live_ended_at)
+                conn.next = Next.IDENTIFY
             if conn.next is Next.IDENTIFY:
                 self._drop_session()
             failures = 0 if conn.active else failures + 1
@@ -199,7 +200,6 @@ class Shard:
 
     def _drop_session(self) -> None:
         self.session_id = self.sequence = self.resume_gateway_url = None
-        self._failed_resumes = 0
 
     async def _wait_before_identify(self) -> None:
         """Space identifies >= 5 s, honour op 9's 1-5 s and session_start_limit."""
@@ -347,7 +347,6 @@ class Shard:
     def _mark_active(self, conn: Conn) -> None:
         self.state = ShardState.ACTIVE
         conn.active = True
-        self._failed_resumes = 0
 
     # ------------------------------------------------------- heartbeat, sender
     async def _beat(self, conn: Conn) -> None:
