@@ -1,5 +1,6 @@
 """Fake free-game feeds: Epic `freeGamesPromotions` (prefix /epic) and r/FreeGameFindings
-(prefix /reddit). Bodies are the recordings, rebased to "now" and serialised at startup."""
+(prefix /reddit). Bodies are the recordings, rebased to "now" and serialised at startup;
+the Epic body is priced per request for its `country` (sandbox/_epic_regions.py)."""
 
 from __future__ import annotations
 
