@@ -229,8 +229,8 @@ class Shard:
             code = 1000 if shutdown else conn.close_code
             if not await close_websocket(conn.ws, code):
                 self.closes_unanswered += 1
-                self.log.warning("the gateway did not answer our close (code %d) within "
-                                 "%.0f s; dropped the connection", code, P.CLOSE_TIMEOUT_S)
+                self.log.warning("the gateway did not answer our close (code %d; waited at "
+                                 "most %.0f s); dropped the connection", code, P.CLOSE_TIMEOUT_S)
             host.cancel()
 
     # ---------------------------------------------------------------- reader

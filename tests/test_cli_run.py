@@ -17,7 +17,7 @@ from pathlib import Path
 
 import trio
 
-from familybot_trio import blocking, console
+from familybot_trio import blocking, console, offloop
 from familybot_trio.cli._run import console_path, lock_path
 from familybot_trio.sandbox.world import BOT_TOKEN
 from familybot_trio.upstream.tokens import AccessTokenStore
@@ -39,9 +39,11 @@ async def test_run_console_sigint_close_1000_and_no_secret_in_logs(tmp_path: Pat
                                       extra_config='[logging]\nlevel = "DEBUG"\n')
             await AccessTokenStore(world.config.data_dir).set(world.sandbox.access_token)
             env = {**os.environ, **env_of(world), "PYTHONUNBUFFERED": "1"}
+            env.pop(offloop.ENV_DEBUG_BLOCKING, None)  # the flag alone turns the guard on
             proc = await trio.lowlevel.open_process(
                 [sys.executable, "-m", "familybot_trio.cli", "run", "--config",
-                 str(world.config.path), "--log-format", "json", "--features", "help"],
+                 str(world.config.path), "--log-format", "json", "--features", "help",
+                 "--debug-blocking"],
                 env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE)
             bot = BotProcess(proc)
@@ -54,12 +56,14 @@ async def test_run_console_sigint_close_1000_and_no_secret_in_logs(tmp_path: Pat
                 script = ("counts = await store.row_counts()\n"
                           "print('MEMBERS', counts['members'])\n"
                           "1 / 0\n"
+                          "store._db._writer.execute('SELECT 1')\n"  # the guard refuses
                           "print('STILL', app.ready is not None, config.secrets)\n")
                 code, text = await blocking.run_sync(
                     "files", _console_session, console_path(world.config), script)
                 assert code == 0, text
                 assert f"MEMBERS {len(world.config.members)}" in text
                 assert "ZeroDivisionError" in text
+                assert "BlockingOnLoop: sqlite3 execute ran on the trio thread" in text
                 assert "STILL True Secrets(set=[])" in text   # the console's config is masked
 
                 # ... and the bot keeps running and posting

@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="log line format on stderr (default: text)")
     run.add_argument("--features", metavar="NAME[,NAME]", default=None,
                      help="run only these feature modules (default: all; e.g. help,new_games)")
+    run.add_argument("--debug-blocking", action="store_true",
+                     help="make the store's sqlite connections, the Steam session and the file "
+                     "helpers raise when called on the trio thread (names the call site)")
     sub.add_parser("check", parents=[cfg], help="check the config and every credential",
                    description="Print every config problem, then try the Discord token, the "
                    "Steam key, the access token, the ITAD key and each channel. Exit 1 if a "

@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import trio
 
-from familybot_trio import blocking, console, logs
+from familybot_trio import blocking, console, logs, offloop
 from familybot_trio.app import App
 from familybot_trio.config import (ENV_DISCORD_TOKEN, ENV_STEAM_API_KEY, Config, Secrets,
                                    load_config)
@@ -226,6 +226,8 @@ def run_cmd(args: argparse.Namespace) -> int:
     logs.setup_logging(fmt=args.log_format, levels={"root": config.log_level, **config.log_levels},
                        secrets=[s.discord_token, s.steam_api_key, s.itad_api_key])
     detector = LoopBlockDetector(RUN_LOOP_BLOCK_MS, log_violations=True)
+    if getattr(args, "debug_blocking", False):
+        offloop.enable()  # before the App opens its store and session
     try:
         features = [f.strip() for f in args.features.split(",")] if args.features else None
         trio.run(functools.partial(run_bot, config, detector, features=features),

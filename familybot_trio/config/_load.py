@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from babel import Locale, UnknownLocaleError
 
-from familybot_trio import blocking
+from familybot_trio import blocking, offloop
 from familybot_trio.config._dashboard import read_dashboard
 from familybot_trio.config._reader import Reader, load_toml
 from familybot_trio.config._records import (DEFAULT_SCHEDULES_MIN, DEFAULT_UPSTREAMS,
@@ -110,6 +110,7 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
         first is raised and the others are attached as exception notes.
     Cancellation: sync and blocking (reads the file); run it via blocking.run_sync("files", ...).
     """
+    offloop.check("file read (load_config)", helper=True)
     path = Path(path)
     data = load_toml(path)
     r = Reader(path)

@@ -26,7 +26,7 @@ from typing import Final, TypeVar
 
 import trio
 
-from familybot_trio import blocking
+from familybot_trio import blocking, offloop
 from familybot_trio.errors import StoreError
 from familybot_trio.store._schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -42,7 +42,7 @@ def _connect(path: Path, *, reader: bool) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves (Python's implicit transactions
     # would commit behind our back around DDL).
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False)
+                           check_same_thread=False, factory=offloop.connection_factory())
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     if reader:

@@ -24,7 +24,7 @@ from typing import Any, Final, TypeVar
 import requests
 import steam.webapi
 
-from familybot_trio import blocking
+from familybot_trio import blocking, offloop
 from familybot_trio.errors import NotFound, TokenExpired, Unauthorized, UpstreamError
 from familybot_trio.upstream import _steam_parse as parse
 from familybot_trio.upstream._eresult import error_for_eresult, parse_eresult
@@ -95,7 +95,7 @@ class SteamWebAPI:
         https: bool = True,
         policy: RetryPolicy | None = None,
     ) -> None:
-        self._session = session
+        self._session = offloop.guard_requests_session(session)  # tests: never on the loop
         self._api_key = api_key
         self._tokens = tokens
         self._apihost = apihost

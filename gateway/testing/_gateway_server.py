@@ -167,6 +167,11 @@ class FakeGateway:
             if not conn.server_closed:
                 self.client_close_codes.append(None)
                 self._notify()
+        except trio.Cancelled:
+            # The fake is shutting down (its test ended): like a server process that exits,
+            # its sockets close now, so a client waiting for a close answer sees EOF at once.
+            await trio.aclose_forcefully(conn.ws._stream)
+            raise
         finally:
             if self._live is conn:
                 self._live = None
