@@ -42,6 +42,7 @@ from familybot_trio.errors import FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
 from familybot_trio.schedule import Scheduler
 from familybot_trio._startup import wait_for_gateway_bot
+from familybot_trio.kept_aside import report_kept_aside
 from familybot_trio.outbox_sender import OutboxSender
 from familybot_trio.store import OutboxDraft, OutboxRow, Store
 from familybot_trio.upstream import codec
@@ -312,6 +313,10 @@ class App:
     async def _record_run(self, job: Any, outcome: Any) -> None:
         await self.store.state.record_run(job.name, ok=outcome.ok, duration_s=outcome.duration_s,
                                           now=self.now(), error=outcome.error)
+        try:  # a job may have kept a fetch aside: tell the admins (once per streak)
+            await report_kept_aside(self)
+        except FamilybotError as exc:
+            log.warning("could not report kept-aside fetches [cause:%s]", exc)
 
 
 async def _serve_nursery(name: str, *, task_status: trio.TaskStatus[trio.Nursery]

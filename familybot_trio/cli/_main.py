@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="run the bot against fakes (no keys, no network)")
     _steam.add_steam_parser(sub)  # steam login | status | logout | paste-cookie | paste-token
     _outbox.add_outbox_parser(sub, [cfg])  # outbox list | retry | drop
+    _outbox.add_accept_parser(sub, [cfg])  # accept library | wishlist | owned
     _dashboard.add_dashboard_parser(sub)  # dashboard revoke | link
     return p
 
@@ -137,6 +138,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _steam.run(args, config)
     if cmd == "outbox":
         return _outbox.run(args, config)
+    if cmd == "accept":
+        return _outbox.accept(args, config)
     if cmd == "dashboard":
         return _dashboard.run(args, config)
     if cmd == "check":

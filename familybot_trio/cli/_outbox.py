@@ -1,4 +1,7 @@
-"""`familybot-trio outbox list | retry | drop`: the announcements waiting or refused.
+"""`familybot-trio outbox list | retry | drop` and `accept`: what the bot keeps aside.
+
+`outbox`: the announcements waiting or refused. `accept`: store Steam's next answer for the
+library, or for a member's wishlist / owned games, even if the guard would keep it aside.
 
 Works on the database directly (safe while the bot runs: WAL, one writer at a time); a row
 made due again is posted by the running bot at its next sender pass (within 30 s).
@@ -45,6 +48,41 @@ def add_outbox_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
                         "announcement is not queued again.")
     dr.add_argument("ids", nargs="+", type=int, metavar="ID", help="row ids (see `outbox list`)")
     return outbox
+
+
+def add_accept_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
+                      ) -> argparse.ArgumentParser:
+    """Add `accept WHAT [--member STEAMID64]` to the CLI's subparsers. Returns: its parser."""
+    acc = subparsers.add_parser(
+        "accept", parents=parents, help="store Steam's next answer even if it looks wrong",
+        description="The bot keeps cached data when a fetch looks wrong (a big wishlist that "
+        "comes back empty, a library that shrinks by half) and tells the admins. If the "
+        "change is real, this makes the next answer be stored as it comes.")
+    acc.add_argument("what", choices=("library", "wishlist", "owned"))
+    acc.add_argument("--member", type=int, action="append", metavar="STEAMID64",
+                     help="only this member (repeatable; default: every member)")
+    return acc
+
+
+def accept(args: argparse.Namespace, config: Config) -> int:
+    """Run `accept` in its own trio.run. Returns: the exit status."""
+    async def _accept() -> int:
+        from familybot_trio.kept_aside import accept_next
+        from familybot_trio.store import Store
+
+        async with Store.open_ctx(config.db_path) as store:
+            known = {int(m.steamid) for m in await store.members.all()}
+            unknown = sorted(set(args.member or ()) - known)
+            if unknown and args.what != "library":
+                print(f"error: {', '.join(map(str, unknown))} is not a family member in "
+                      "config.toml [[members]]", file=sys.stderr)
+                return EXIT_FAILED
+            subjects = await accept_next(store, args.what, args.member,
+                                         dt.datetime.now(dt.UTC))
+        print(f"the next {args.what} answer will be stored as it comes "
+              f"[{', '.join(subjects)}]")
+        return 0
+    return trio.run(_accept)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -1,4 +1,6 @@
-"""/admin_outbox: the announcements waiting or refused, and retry / drop them.
+"""What the bot keeps aside, for admins: /admin_outbox and /admin_accept.
+
+/admin_outbox: the announcements waiting or refused, and retry / drop them.
 
 - `/admin_outbox` (or `action:list`): pending and failed rows, oldest first: id, kind,
   channel, age, attempts and the last error with its fix.
@@ -7,13 +9,20 @@
 - `/admin_outbox action:drop id:N`: never post that row (its announcement stays "used").
 
 The same operations as `familybot-trio outbox list|retry|drop` and the dashboard
-(familybot_trio.outbox). Replies are ephemeral.
+(familybot_trio.outbox).
+
+/admin_accept what:<library|wishlist|owned> [member]: Steam's next answer for the family
+library, or for that member's wishlist / owned games (every member's without `member`), is
+stored even if the guard would keep it aside (a wishlist someone really emptied). The same
+as `familybot-trio accept` (familybot_trio.kept_aside). Replies are ephemeral.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
+from familybot_trio.features import _common
+from familybot_trio.kept_aside import KINDS, accept_next
 from familybot_trio.outbox import (
     channel_names,
     drop_outbox,
@@ -65,8 +74,35 @@ async def admin_outbox(app: App, ctx: CommandContext) -> None:
                           ephemeral=True)
 
 
+async def admin_accept(app: App, ctx: CommandContext) -> None:
+    """Accept the next fetch of `what` (for `member`, or everyone) and reply (ephemeral).
+
+    Raises: ArgumentError for an unknown member (the registry answers it); StoreError.
+    """
+    what = str(ctx.args["what"])
+    ref = ctx.args.get("member")
+    steamids, who = None, "every member"
+    if ref is not None and what != "library":
+        steamid, member = await _common.resolve_member_ref(app, str(ref), "member")
+        steamids, who = [int(steamid)], member.name if member else f"SteamID64 {steamid}"
+    await accept_next(app.store, what, steamids, app.now())
+    target = "the family library" if what == "library" else f"the {what} of {who}"
+    await ctx.reply(f"Steam's next answer for {target} will be stored as it comes, even if it "
+                    "looks wrong. It is fetched at the next scheduled run (or use "
+                    "`/admin_refresh`).", ephemeral=True)
+
+
 def setup(app: App) -> None:
-    """Register /admin_outbox."""
+    """Register /admin_outbox and /admin_accept."""
+
+    @app.registry.command(
+        "admin_accept", "Store Steam's next answer even if it looks wrong (a real big change)",
+        admin_only=True,
+        options=[string("what", "Which data", choices=tuple((k, k) for k in KINDS)),
+                 string("member", "Member name, @mention or SteamID64 (default: everyone)",
+                        required=False)])
+    async def _admin_accept(ctx: CommandContext) -> None:
+        await admin_accept(app, ctx)
 
     @app.registry.command(
         "admin_outbox", "Announcements waiting or refused; retry or drop them", admin_only=True,

@@ -10,7 +10,10 @@ the data came back. So every replace_* method asks `judge(previous, new)` first:
 
 is suspicious: the old rows stay, a `fetch_anomalies` row is written (in the same
 transaction) and a WARNING is logged; the caller gets `applied=False`. A real big change
-(someone cleared their wishlist) goes through with `force=True` (admin command).
+(someone cleared their wishlist) goes through with `force=True`, or once an admin accepted
+it (`/admin_accept`, `familybot-trio accept`): that writes the kv key `accept_key(kind,
+subject)`, and the next answer for that subject is stored whatever it holds (the key is
+consumed in the same transaction).
 """
 
 from __future__ import annotations
@@ -24,6 +27,20 @@ log = logging.getLogger("familybot_trio.store.guard")
 EMPTY_MIN_PREVIOUS: Final = 5     # a wishlist of 1-4 emptied is plausible; of 5+ is not
 SHRINK_MIN_PREVIOUS: Final = 10   # small lists swing by half legitimately
 SHRINK_FACTOR: Final = 0.5        # keep the old rows when the new count < previous x this
+
+
+def accept_key(kind: str, subject: str) -> str:
+    """The kv key that makes the next `kind` fetch of `subject` be accepted as real."""
+    return f"guard.accept:{kind}:{subject}"
+
+
+def take_acceptance(conn: sqlite3.Connection, kind: str, subject: str) -> bool:
+    """True (and the acceptance consumed) if an admin accepted the next fetch of `subject`.
+    Call inside the write transaction that stores the fetch."""
+    cur = conn.execute("DELETE FROM kv WHERE key = ?", (accept_key(kind, subject),))
+    if cur.rowcount:
+        log.info("%s fetch accepted by an admin, storing it as is [subject:%s]", kind, subject)
+    return cur.rowcount > 0
 
 
 def judge(previous: int, new: int) -> str | None:
@@ -63,6 +80,7 @@ def replace_rows(conn: sqlite3.Connection, *, kind: str, table: str, steamid: in
     """
     previous = {r[0] for r in conn.execute(f"SELECT appid FROM {table} WHERE steamid = ?",
                                            (steamid,))}
+    force = take_acceptance(conn, kind, str(steamid)) or force
     reason = None if force else judge(len(previous), len(rows))
     if reason is not None:
         record(conn, kind, str(steamid), reason, now_ts, len(previous), len(rows))

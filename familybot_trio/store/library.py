@@ -102,7 +102,8 @@ class LibraryRepo:
             excluded = {r[0] for r in rows if r[2] != 0}
             before = _active_state(c)
             active = [a for a, removed in known.items() if removed is None]
-            reason = None if force else _guard.judge(len(active), len(snapshot))
+            accepted = _guard.take_acceptance(c, "library", "family") or force
+            reason = None if accepted else _guard.judge(len(active), len(snapshot))
             if reason is not None:
                 _guard.record(c, "library", "family", reason, now_ts, len(active), len(snapshot))
                 return SnapshotResult(applied=False, delta=_EMPTY, anomaly=reason)

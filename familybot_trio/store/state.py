@@ -153,6 +153,20 @@ class StateRepo:
                            (since_ts, limit))],
             "state.anomalies")
 
+    async def starts_streak(self, anomaly: FetchAnomaly) -> bool:
+        """Whether `anomaly` begins a streak: no earlier anomaly for its kind and subject, or
+        a fetch of that subject was accepted since the previous one. Raises: StoreError."""
+        def _starts(c: sqlite3.Connection) -> bool:
+            prev = c.execute("SELECT max(at) FROM fetch_anomalies WHERE kind = ? AND subject = ?"
+                             " AND id < ?", (anomaly.kind, anomaly.subject, anomaly.id)
+                             ).fetchone()[0]
+            if prev is None:
+                return True
+            ok = c.execute("SELECT fetched_at FROM fetches WHERE kind = ? AND subject = ?",
+                           (anomaly.kind, anomaly.subject)).fetchone()
+            return ok is not None and ok[0] >= prev
+        return await self._db.read(_starts, "state.starts_streak")
+
 
 _RUN_SQL: Final = ("SELECT job, runs, failures, last_ok_at, last_error, last_error_at,"
                    " last_duration_s FROM schedule_runs")

@@ -1,0 +1,95 @@
+"""Fetches the guard kept aside: tell the admins once per streak, and let them accept one.
+
+The store's guard (store/_guard.py) keeps the cached rows when a fetch looks wrong (a big
+wishlist that comes back nearly empty, a library that shrinks by half) and records a
+`fetch_anomalies` row. `report_kept_aside(app)` runs after every schedule job: each
+anomaly that starts a streak (the first for its subject, or the first since a fetch of that
+subject was accepted) is reported once: whose data, what came back, what was kept, and the
+command that accepts it. `accept_next(store, what, ...)` makes the next answer for those
+subjects be stored as real (for `/admin_accept`, `familybot-trio accept` and the dashboard).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+
+from familybot_trio.store import FetchAnomaly, Store
+from familybot_trio.store._guard import accept_key
+
+if TYPE_CHECKING:
+    from familybot_trio.app import App
+
+__all__ = ["KINDS", "REPORTED_KEY", "accept_next", "report_kept_aside", "describe"]
+
+log = logging.getLogger("familybot_trio.kept_aside")
+
+#: What an admin can accept -> the guard's kind. The library has one subject ("family");
+#: wishlists and owned games have one per member (SteamID64).
+KINDS: Final = {"library": "library", "wishlist": "wishlist", "owned": "owned_games"}
+#: kv key: the id of the last fetch_anomalies row looked at for reports.
+REPORTED_KEY: Final = "kept_aside.reported_id"
+#: Anomalies read per run (older unreported ones are skipped, not lost from the table).
+BATCH: Final = 50
+
+
+async def accept_next(store: Store, what: str, steamids: Sequence[int] | None,
+                      now: dt.datetime) -> list[str]:
+    """Accept the next fetch of `what` for these members (or the family library) as real.
+
+    Args: what: "library", "wishlist" or "owned"; steamids: members (SteamID64) for
+        wishlist / owned, None = every member; ignored for the library; now: aware UTC.
+    Returns: the subjects accepted ("family", or SteamID64s as text).
+    Raises: ValueError for an unknown `what` (the message lists the choices); StoreError.
+    """
+    kind = KINDS.get(what)
+    if kind is None:
+        raise ValueError(f"cannot accept {what!r}; choose one of {', '.join(KINDS)}")
+    if kind == "library":
+        subjects = ["family"]
+    elif steamids is None:
+        subjects = [str(m.steamid) for m in await store.members.all()]
+    else:
+        subjects = [str(int(s)) for s in steamids]
+    for subject in subjects:
+        await store.state.set(accept_key(kind, subject), True, now)
+    log.info("next fetch accepted as real [kind:%s subjects:%d]", kind, len(subjects))
+    return subjects
+
+
+def describe(anomaly: FetchAnomaly, names: dict[int, str]) -> str:
+    """The admin report for one kept-aside fetch: whose, what came back, what was kept."""
+    what = {"library": "library", "owned_games": "owned games"}.get(anomaly.kind, anomaly.kind)
+    if anomaly.subject.isdigit():
+        name = names.get(int(anomaly.subject), f"SteamID64 {anomaly.subject}")
+        whose, member = f"{name}'s {what}", f" member:{name}"
+    else:
+        whose, member = f"the family {what}", ""
+    what_cmd = next((k for k, v in KINDS.items() if v == anomaly.kind), anomaly.kind)
+    offered = "" if anomaly.new_count is None else f" ({anomaly.new_count} rows came back)"
+    kept = "" if anomaly.previous_count is None else f"the {anomaly.previous_count} cached rows"
+    return (f"Steam's answer for {whose} looks wrong: it {anomaly.reason}{offered}. I kept "
+            f"{kept or 'the cached data'} and will keep doing so while the answers look like "
+            f"this. If the change is real, run `/admin_accept what:{what_cmd}{member}`.")
+
+
+async def report_kept_aside(app: App) -> int:
+    """Report the anomalies recorded since the last call that start a streak.
+
+    Returns: reports sent. Raises: StoreError (report_admin never raises).
+    """
+    store = app.store
+    last = int(await store.state.get(REPORTED_KEY, 0) or 0)
+    fresh = [a for a in reversed(await store.state.anomalies(limit=BATCH)) if a.id > last]
+    if not fresh:
+        return 0
+    names = {int(m.steamid): m.name for m in await store.members.all()}
+    sent = 0
+    for anomaly in fresh:
+        if await store.state.starts_streak(anomaly):
+            await app.report_admin(describe(anomaly, names))
+            sent += 1
+    await store.state.set(REPORTED_KEY, fresh[-1].id, app.now())
+    return sent

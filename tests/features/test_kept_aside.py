@@ -1,0 +1,83 @@
+"""A fetch the guard keeps aside is reported to the admins once per streak, and an admin can
+accept the next answer as real (/admin_accept, `familybot-trio accept`)."""
+
+from __future__ import annotations
+
+import trio
+
+from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS
+from tests._cli_helpers import run_cli
+
+ADMIN_CH, ADMIN = CHANNELS["admin_reports"], DISCORD_IDS[0]
+CHAN = 1_200_000_000_000_000_001
+
+
+def reports(world) -> list[str]:
+    return [m.content for m in world.discord.messages(ADMIN_CH) if "looks wrong" in m.content]
+
+
+async def wait_reports(world, count: int) -> list[str]:
+    """The reports once `count` arrived (the report follows the job's outcome)."""
+    while len(reports(world)) < count:
+        await world.discord.wait_for_message(ADMIN_CH)
+        await trio.sleep(0.01)
+    return reports(world)
+
+
+async def wishlist_run(world) -> None:
+    outcome = await world.app.scheduler.run_now("wishlist")
+    assert outcome.ok, outcome.error
+
+
+async def test_an_emptied_wishlist_is_reported_once_per_streak_and_accepted(start_world
+                                                                            ) -> None:
+    world = await start_world(features=["wishlist", "admin_outbox"])
+    member = world.sandbox.family.members[1]
+    with trio.fail_after(60):
+        await wishlist_run(world)
+        before = await world.app.store.wishlist.items(member.steamid)
+        assert len(before) >= 5
+        world.sandbox.clear_wishlist(member.steamid)  # they really emptied it
+        await wishlist_run(world)
+        await wait_reports(world, 1)
+        await wishlist_run(world)  # the same streak: no second report
+        (report,) = reports(world)
+        assert f"{member.persona}'s wishlist" in report and "came back empty" in report
+        assert f"kept the {len(before)} cached rows" in report
+        assert f"/admin_accept what:wishlist member:{member.persona}" in report
+        assert len(await world.app.store.wishlist.items(member.steamid)) == len(before)
+
+        handle = await world.discord.send_interaction(
+            "admin_accept", {"what": "wishlist", "member": member.persona}, user_id=ADMIN,
+            channel_id=CHAN)
+        reply = await handle.wait_response()
+        assert reply.is_ephemeral and f"wishlist of {member.persona}" in reply.content
+        await wishlist_run(world)
+        assert await world.app.store.wishlist.items(member.steamid) == []
+
+        # A new streak (a refilled wishlist that empties again) is reported again.
+        for appid in [i.appid for i in before]:
+            world.sandbox.add_to_wishlist(member.steamid, appid)
+        await wishlist_run(world)
+        world.sandbox.clear_wishlist(member.steamid)
+        await wishlist_run(world)
+        assert len(await wait_reports(world, 2)) == 2
+
+
+async def test_cli_accept_stores_the_next_library_answer(start_world) -> None:
+    world = await start_world(features=["new_games"])
+    with trio.fail_after(60):
+        assert (await world.app.scheduler.run_now("new_games")).ok
+        apps = sorted(world.sandbox.family.library)
+        for appid in apps[: len(apps) * 2 // 3]:  # two thirds of the library leave at once
+            world.sandbox.remove_library_app(appid)
+        assert (await world.app.scheduler.run_now("new_games")).ok
+        (report,) = await wait_reports(world, 1)
+        assert "the family library" in report and "shrank from" in report
+        kept = len(await world.app.store.library.apps())
+        r = await run_cli(world, "accept", "library")
+        assert r.code == 0 and "next library answer will be stored" in r.out
+        assert (await world.app.scheduler.run_now("new_games")).ok
+        assert len(await world.app.store.library.apps()) < kept
+        r = await run_cli(world, "accept", "wishlist", "--member", "1")
+        assert r.code == 1 and "not a family member" in r.err
