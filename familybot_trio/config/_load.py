@@ -203,7 +203,7 @@ def _thresholds(r: Reader, data: Mapping[str, Any]) -> Thresholds:
     wl = r.table(data, "wishlist", {"min_members"})
     deals = r.table(data, "deals", {"min_discount_pct", "historical_low_buffer"})
     ng = r.table(data, "new_games", {"announce_since", "bundle_threshold", "digest"})
-    fg = r.table(data, "free_games", {"repeat_after_days"})
+    fg = r.table(data, "free_games", {"repeat_after_days", "skip_owned", "free_weekends"})
     since = ng.get("announce_since")
     if since is not None and (not isinstance(since, dt.date) or isinstance(since, dt.datetime)):
         r.fail("new_games.announce_since", since, "use a bare TOML date like 2025-01-31 (no quotes)")
@@ -222,6 +222,10 @@ def _thresholds(r: Reader, data: Mapping[str, Any]) -> Thresholds:
         free_games_repeat_after_days=r.integer(fg, "repeat_after_days",
                                                "free_games.repeat_after_days",
                                                d.free_games_repeat_after_days, lo=1, hi=3650),
+        free_games_skip_owned=r.boolean(fg, "skip_owned", "free_games.skip_owned",
+                                        d.free_games_skip_owned),
+        free_games_free_weekends=r.boolean(fg, "free_weekends", "free_games.free_weekends",
+                                           d.free_games_free_weekends),
         new_games_digest=r.boolean(ng, "digest", "new_games.digest", d.new_games_digest),
     )
 

@@ -95,6 +95,8 @@ class Thresholds:
     as one summary); new_games_announce_since (UTC date: older acquisitions are not announced);
     free_games_repeat_after_days (`[free_games] repeat_after_days`: a giveaway of a game
     announced before is announced again once this many days have passed since);
+    free_games_skip_owned (leave out free games the family library already has);
+    free_games_free_weekends (also post free weekends: play free, not keep);
     new_games_digest (post the daily digest of removals, extra copies and exclusions).
     """
 
@@ -104,6 +106,8 @@ class Thresholds:
     bundle_threshold: int = 5
     new_games_announce_since: dt.date | None = None
     free_games_repeat_after_days: int = 180
+    free_games_skip_owned: bool = False
+    free_games_free_weekends: bool = False
     new_games_digest: bool = True
 
 

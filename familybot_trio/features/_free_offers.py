@@ -57,7 +57,9 @@ class FreeOffer:
 
     Attributes: dedupe_key (`offer_key`); source ("epic" or "reddit"); store (display name);
     title; url (the claim page, built by familybot_trio.links); ends_at (aware UTC, None
-    when unknown); image_url; original_cents + currency (Epic's usual price, else None / "").
+    when unknown); image_url; original_cents + currency (Epic's usual price, else None / "");
+    free_weekend (True: free to PLAY for a while, not to keep; posted only with
+    `[free_games] free_weekends = true`).
     """
 
     dedupe_key: str
@@ -69,6 +71,7 @@ class FreeOffer:
     image_url: str | None = None
     original_cents: int | None = None
     currency: str = ""
+    free_weekend: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,8 +137,22 @@ def epic_offers(offers: tuple[EpicOffer, ...], now: dt.datetime
     return free, upcoming, mystery
 
 
-def skip_reason(post: FreeGamePost, now: dt.datetime) -> str | None:
-    """Why a r/FreeGameFindings post is not announced (OFF_STORE among them), or None."""
+#: r/FreeGameFindings tags of a free weekend / play-for-free event (not a game to keep).
+_WEEKEND_KIND: Final = re.compile(r"^(free[\s-]*)?weekend$|^play[\s-]*(for[\s-]*)?free|"
+                                  r"^free[\s-]*to[\s-]*play[\s-]*weekend$", re.IGNORECASE)
+
+
+def is_free_weekend(post: FreeGamePost) -> bool:
+    """True when the post's tag says free weekend / play for free (e.g. "(Free Weekend)")."""
+    return bool(_WEEKEND_KIND.search(post.kind.strip()))
+
+
+def skip_reason(post: FreeGamePost, now: dt.datetime, *, free_weekends: bool = False
+                ) -> str | None:
+    """Why a r/FreeGameFindings post is not announced (OFF_STORE among them), or None.
+
+    A free weekend is skipped ("free weekend") unless `free_weekends` is True.
+    """
     host = (urlsplit(post.url).hostname or "").lower()
     text = f"{post.title} {post.flair or ''}"
     if post.is_psa:
@@ -150,6 +167,8 @@ def skip_reason(post: FreeGamePost, now: dt.datetime) -> str | None:
             text):
         return "giveaway"
     kind = post.kind.lower()
+    if is_free_weekend(post):
+        kind = "game" if free_weekends else "free weekend"
     if kind == "dlc" and (_PAID_BASE.search(text) or not _FREE_BASE.search(f"{text} {post.url}")):
         return "dlc needs a paid base game"
     if kind not in ("game", "dlc"):
@@ -161,8 +180,8 @@ def skip_reason(post: FreeGamePost, now: dt.datetime) -> str | None:
     return None
 
 
-def reddit_offers(posts: tuple[FreeGamePost, ...], now: dt.datetime
-                  ) -> tuple[list[FreeOffer], int]:
+def reddit_offers(posts: tuple[FreeGamePost, ...], now: dt.datetime, *,
+                  free_weekends: bool = False) -> tuple[list[FreeOffer], int]:
     """Posts -> (offers worth announcing, oldest first; posts dropped as OFF_STORE).
 
     Each kept offer's url is rebuilt by familybot_trio.links from the post's link; an
@@ -170,7 +189,7 @@ def reddit_offers(posts: tuple[FreeGamePost, ...], now: dt.datetime
     """
     out, off_store = [], 0
     for post in posts:
-        reason = skip_reason(post, now)
+        reason = skip_reason(post, now, free_weekends=free_weekends)
         if reason == OFF_STORE:
             off_store += 1
             log.info("free-game post dropped: its link is not on the store its tag names "
@@ -183,8 +202,10 @@ def reddit_offers(posts: tuple[FreeGamePost, ...], now: dt.datetime
         store = PC_STORES[post.store.lower()]
         link = links.from_url(store, post.url)
         assert link is not None  # skip_reason checked it
-        out.append(FreeOffer(offer_key(store, link.identity, post.name), "reddit", store,
-                             post.name, link.url))
+        weekend = is_free_weekend(post)
+        key = offer_key(store, link.identity, post.name)
+        out.append(FreeOffer(f"weekend:{key}" if weekend else key, "reddit", store,
+                             post.name, link.url, free_weekend=weekend))
     out.reverse()
     return out, off_store
 

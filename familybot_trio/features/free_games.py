@@ -90,7 +90,8 @@ async def collect(app: App) -> FreeGames:
                                                                        locale=locale))
         nursery.start_soon(fetch, "reddit", lambda: app.fgf.new_posts_json(limit=REDDIT_LIMIT))
     free, upcoming, mystery = epic_offers(results.get("epic", ()), now)  # type: ignore[arg-type]
-    posts, off_store = reddit_offers(results.get("reddit", ()), now)  # type: ignore[arg-type]
+    posts, off_store = reddit_offers(results.get("reddit", ()), now,  # type: ignore[arg-type]
+                                     free_weekends=cfg.thresholds.free_games_free_weekends)
     return FreeGames(tuple(merge(free, posts)), tuple(upcoming), mystery, tuple(sorted(errors)),
                      off_store)
 
@@ -102,17 +103,62 @@ def _until(when: dt.datetime | None) -> str:
     return f"until <t:{ts}:f> (<t:{ts}:R>)"
 
 
-def announcement(app: App, offer: FreeOffer) -> Embed:
-    """The embed posted to the free_games channel for one offer."""
-    lines = [f"Free to keep on **{escape_text(offer.store)}** {_until(offer.ends_at)}."]
+def announcement(app: App, offer: FreeOffer, owners: tuple[str, ...] = ()) -> Embed:
+    """The embed posted to the free_games channel for one offer.
+
+    Args: owners: display names of the members whose Steam library has the game (the
+        family owns it already: said in the post).
+    """
+    if offer.free_weekend:
+        lines = [f"Free to **play** on **{escape_text(offer.store)}** {_until(offer.ends_at)}: "
+                 "a free weekend, not yours to keep."]
+    else:
+        lines = [f"Free to keep on **{escape_text(offer.store)}** {_until(offer.ends_at)}."]
     if offer.original_cents:
         lines.append(f"Usually {_common.format_money(app, offer.original_cents, offer.currency or None)}.")
+    if owners:
+        lines.append(f"The family already owns it on Steam ({_common.join_names(owners)}).")
     image = offer.image_url
-    if image is None and offer.dedupe_key.startswith("steam:app/"):
-        image = _common.capsule_url(int(offer.dedupe_key.removeprefix("steam:app/")))
+    appid = steam_appid(offer)
+    if image is None and appid is not None:
+        image = _common.capsule_url(appid)
     source = "Epic Games Store" if offer.source == "epic" else "r/FreeGameFindings"
-    return Embed(title=f"Free: {escape_text(offer.title)}", url=offer.url, description="\n".join(lines),
+    title = f"Free weekend: {escape_text(offer.title)}" if offer.free_weekend else \
+        f"Free: {escape_text(offer.title)}"
+    return Embed(title=title, url=offer.url, description="\n".join(lines),
                  color=EMBED_COLOR, image_url=image, footer=f"Source: {source}")
+
+
+def steam_appid(offer: FreeOffer) -> int | None:
+    """The Steam appid of an offer on Steam (its dedupe key is "steam:app/<appid>")."""
+    key = offer.dedupe_key.removeprefix("weekend:")
+    tail = key.removeprefix("steam:app/")
+    return int(tail) if tail != key and tail.isdigit() else None
+
+
+async def family_owners(app: App, offers: tuple[FreeOffer, ...]) -> dict[str, tuple[str, ...]]:
+    """dedupe_key -> names of the members who own that game on Steam, for owned offers.
+
+    A Steam offer is matched by appid; any other store's by its title against the names of
+    the library's games that the catalog has cached (no upstream request).
+    Raises: StoreError.
+    """
+    library = {a.appid: a for a in await app.store.library.apps()}
+    if not library or not offers:
+        return {}
+    names = await _common.member_names(app)
+    cached = await app.catalog.cached_details(list(library), country=app.config.country)
+    by_title = {d.name.casefold(): a for a, d in cached.items()}
+    out: dict[str, tuple[str, ...]] = {}
+    for offer in offers:
+        appid = steam_appid(offer)
+        if appid is None:
+            appid = by_title.get(offer.title.casefold())
+        lib = library.get(appid) if appid is not None else None  # type: ignore[arg-type]
+        if lib is not None:
+            out[offer.dedupe_key] = tuple(sorted(names.get(int(s), str(int(s)))
+                                                 for s in lib.owner_steamids))
+    return out
 
 
 async def run_free_games(app: App) -> int:
@@ -153,13 +199,18 @@ async def _announce(app: App, offers: tuple[FreeOffer, ...], channel: Snowflake)
     """Queue each offer not posted within `[free_games] repeat_after_days`; returns how many."""
     repeat = dt.timedelta(days=app.config.thresholds.free_games_repeat_after_days)
     posted = await app.store.state.free_games_posted_at([o.dedupe_key for o in offers])
+    owned = await family_owners(app, offers)
     queued = 0
     for offer in offers:
         now = app.now()
         last = posted.get(offer.dedupe_key)
         if last is not None and now - last < repeat:
             continue
-        payload = {"embeds": [announcement(app, offer).to_dict()],
+        if offer.dedupe_key in owned and app.config.thresholds.free_games_skip_owned:
+            log.info("free game left out, the family owns it [key:%s]", offer.dedupe_key)
+            continue
+        embed = announcement(app, offer, owned.get(offer.dedupe_key, ()))
+        payload = {"embeds": [embed.to_dict()],
                    "allowed_mentions": NO_MENTIONS}
         await app.store.outbox.enqueue(
             [OutboxDraft("free_game", outbox_key(offer.dedupe_key, last), channel, payload)],

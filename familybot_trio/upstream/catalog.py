@@ -97,6 +97,17 @@ class Catalog:
         """Details of many apps (see details_and_prices)."""
         return (await self.details_and_prices(appids, country=country, want_prices=False))[0]
 
+    async def cached_details(self, appids: Sequence[AppId], *, country: str
+                             ) -> dict[AppId, GameDetails]:
+        """Details of the apps the cache holds fresh, never an upstream request.
+
+        Returns: appid -> GameDetails for cached apps only (the rest are absent).
+        Raises: whatever the cache raises (StoreError for the store's).
+        """
+        keys = [str(a) for a in dict.fromkeys(appids)]
+        got = await self._cache.get_many(f"details:{country}", keys)
+        return {AppId(int(k)): v for k, v in got.items()}
+
     async def prices(self, appids: Sequence[AppId], *, country: str) -> dict[AppId, GamePrice]:
         """Prices of many apps (see details_and_prices)."""
         return (await self.details_and_prices(appids, country=country))[1]
