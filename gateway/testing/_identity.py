@@ -7,8 +7,11 @@ resources/application.mdx ("Application Object"); OpenAPI `UserResponse`,
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+
+import trio
 
 APPLICATION_ID: Final = 1100000000000000001
 BOT_USER_ID: Final = 1100000000000000002
@@ -39,6 +42,12 @@ def application_json() -> dict[str, Any]:
             "integration_types_config": {"0": {}}, "approximate_guild_count": 1,
             "approximate_user_install_count": 0, "interactions_endpoint_url": None,
             "role_connections_verification_url": None, "install_params": None}
+
+
+def epoch_seconds(trio_time: float) -> float:
+    """Unix time (s) for a trio clock reading (now + its distance from trio's now), as in
+    X-RateLimit-Reset. Call inside a trio run."""
+    return time.time() + (trio_time - trio.current_time())
 
 
 def iso_timestamp(trio_time: float) -> str:

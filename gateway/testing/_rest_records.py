@@ -7,13 +7,14 @@ fake's own mutable bookkeeping for one interaction's deadline and acknowledgemen
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import trio
 from starlette.responses import Response
 
-from gateway.testing._identity import APPLICATION_ID, BOT_USER, iso_timestamp
+from gateway.testing._identity import APPLICATION_ID, BOT_USER, epoch_seconds, iso_timestamp
 
 @dataclass(frozen=True, slots=True)
 class RecordedRequest:
@@ -107,12 +108,14 @@ def _ok(body: Any, headers: dict | None = None) -> Response:
 
 
 def _error_rl(retry_after: float, scope: str, bucket: str = "", limit: int = 0) -> Response:
-    headers = {"retry-after": str(max(1, round(retry_after + 0.5))), "x-ratelimit-scope": scope}
+    # Rate Limits, "Exceeding A Rate Limit": Retry-After is whole seconds, rounded up.
+    headers = {"retry-after": str(max(1, math.ceil(retry_after))), "x-ratelimit-scope": scope}
     if scope == "global":
         headers["x-ratelimit-global"] = "true"
     else:
         headers.update({"x-ratelimit-bucket": bucket, "x-ratelimit-limit": str(limit),
                         "x-ratelimit-remaining": "0",
+                        "x-ratelimit-reset": f"{epoch_seconds(trio.current_time() + retry_after):.3f}",
                         "x-ratelimit-reset-after": f"{retry_after:.3f}"})
     return Response(json.dumps({"message": "You are being rate limited.",
                                 "retry_after": round(retry_after, 3),

@@ -21,6 +21,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any, Final
@@ -32,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.testing._form import Rejected
+from gateway.testing._identity import epoch_seconds
 from gateway.testing._rest_handlers import _Handlers
 from gateway.testing._rules_interactions import INITIAL_RESPONSE_S
 from gateway.testing._rest_records import (
@@ -200,10 +202,11 @@ class FakeRest(_Handlers):
             if not exempt and req.headers.get("authorization") != f"Bot {self.token}":
                 return _error(401, 0, "401: Unauthorized")
             headers: dict[str, str] = {}
-            if not exempt:
-                limited = self._rate_limit(method, pattern, params, headers)
-                if limited is not None:
-                    return limited
+            # Rate Limits: every route has a bucket; interaction and webhook routes are
+            # exempt from the global limit only.
+            limited = self._rate_limit(method, pattern, params, headers, use_global=not exempt)
+            if limited is not None:
+                return limited
             if "/pins" in req.path and "/messages/pins" not in req.path:
                 self.deprecated_calls.append(f"{req.method} {req.path}")
             try:
@@ -214,16 +217,22 @@ class FakeRest(_Handlers):
             return response
         return _error(404, 0, "404: Not Found")
 
-    def _rate_limit(self, method: str, pattern: str, params: dict, headers: dict) -> Response | None:
+    def _rate_limit(self, method: str, pattern: str, params: dict, headers: dict, *,
+                    use_global: bool = True) -> Response | None:
         now = trio.current_time()
-        self._global = [t for t in self._global if t > now - 1.0]
-        if len(self._global) >= self.global_limit:
-            self.rate_limit_violations += 1
-            retry = self._global[0] + 1.0 - now
-            return _error_rl(retry, "global")
-        self._global.append(now)
+        if use_global:
+            self._global = [t for t in self._global if t > now - 1.0]
+            if len(self._global) >= self.global_limit:
+                self.rate_limit_violations += 1
+                retry = self._global[0] + 1.0 - now
+                return _error_rl(retry, "global")
+            self._global.append(now)
         bucket_hash = hashlib.sha256(f"{method} {pattern}".encode()).hexdigest()[:12]
-        major = params.get("channel_id") or params.get("guild_id") or ""
+        # Major parameters (Rate Limits): channel, guild, or webhook id + token (an
+        # interaction callback counts per interaction).
+        major = (params.get("channel_id") or params.get("guild_id")
+                 or "+".join(str(params[k]) for k in ("interaction_id", "application_id", "token")
+                             if k in params))
         key = f"{bucket_hash}:{major}"
         start, used = self._windows.get(key, (now, 0))
         if now >= start + self.bucket_reset_after_s:
@@ -236,6 +245,7 @@ class FakeRest(_Handlers):
         headers.update({"x-ratelimit-bucket": bucket_hash,
                         "x-ratelimit-limit": str(self.bucket_limit),
                         "x-ratelimit-remaining": str(self.bucket_limit - used - 1),
+                        "x-ratelimit-reset": f"{epoch_seconds(start + self.bucket_reset_after_s):.3f}",
                         "x-ratelimit-reset-after": f"{reset_after:.3f}"})
         return None
 
@@ -272,12 +282,13 @@ class FakeRest(_Handlers):
         """Answer like Discord's 429 for `scope` "user" (route), "shared" or "global"."""
         body = {"message": "You are being rate limited.", "retry_after": retry_after,
                 "global": scope == "global"}
-        headers = {"retry-after": str(max(1, round(retry_after))), "x-ratelimit-scope": scope,
+        headers = {"retry-after": str(max(1, math.ceil(retry_after))), "x-ratelimit-scope": scope,
                    "via": "1.1 google"}
         if scope == "global":
             headers["x-ratelimit-global"] = "true"
         else:
             headers.update({"x-ratelimit-limit": "5", "x-ratelimit-remaining": "0",
+                            "x-ratelimit-reset": f"{epoch_seconds(trio.current_time() + retry_after):.3f}",
                             "x-ratelimit-reset-after": f"{retry_after:.3f}"})
         self.fail_next(method, match, 429, body=body, headers=headers, times=times)
 

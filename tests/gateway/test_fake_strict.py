@@ -173,3 +173,25 @@ async def test_attachment_id_must_be_a_snowflake_string(clock: MockClock) -> Non
         async with raw() as (_, client):
             resp = await client.post(f"/channels/{CHANNEL_ID}/messages", files=files)
     assert codes_at(form_errors(resp), "attachments", "0", "id") == ["NUMBER_TYPE_COERCE"]
+
+
+async def test_rate_limit_headers_and_interaction_buckets(clock: MockClock) -> None:
+    with trio.fail_after(60):
+        async with raw() as (fake, client):
+            fake.bucket_limit = 2
+            fake.bucket_reset_after_s = 1.2
+            ok = await post(client, f"/channels/{CHANNEL_ID}/messages", {"content": "a"})
+            await post(client, f"/channels/{CHANNEL_ID}/messages", {"content": "b"})
+            over = await post(client, f"/channels/{CHANNEL_ID}/messages", {"content": "c"})
+            fake.add_interaction(1, "t1", application_id=APPLICATION_ID, channel_id=CHANNEL_ID)
+            await client.post("/interactions/1/t1/callback", json={"type": 5})
+            hook = f"/webhooks/{APPLICATION_ID}/t1"
+            first = await client.post(hook, json={"content": "1"})
+            await client.post(hook, json={"content": "2"})
+            third = await client.post(hook, json={"content": "3"})
+    for key in ("x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset",
+                "x-ratelimit-reset-after", "x-ratelimit-bucket"):
+        assert key in ok.headers and key in first.headers, key
+    assert float(ok.headers["x-ratelimit-reset"]) > 1.7e9  # unix seconds
+    assert over.status_code == 429 and over.headers["retry-after"] == "2"  # 1.2 s rounded up
+    assert third.status_code == 429  # webhooks have buckets (only the global limit skips them)
