@@ -233,8 +233,11 @@ class App:
         self._cleanup.append(discord_http.aclose)
         self.rest = Rest(token=cfg.secrets.discord_token, client=discord_http,
                          base_url=up["discord_rest"])
+        from familybot_trio.gatekeeper import FamilyGate
+
         self.registry = CommandRegistry(
-            self.rest, prefix="!" if cfg.prefix_commands else None, admin_ids=cfg.admin_ids)
+            self.rest, prefix="!" if cfg.prefix_commands else None, admin_ids=cfg.admin_ids,
+            gate=FamilyGate(self))
         self.shard = Shard(token=cfg.secrets.discord_token,
                            intents=Intents.for_bot(prefix_commands=cfg.prefix_commands),
                            get_gateway_bot=lambda: wait_for_gateway_bot(self.rest, now=self.now),

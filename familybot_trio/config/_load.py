@@ -17,6 +17,7 @@ from typing import Any, Final
 from babel import Locale, UnknownLocaleError
 
 from familybot_trio import blocking, offloop
+from familybot_trio.config._access import read_access
 from familybot_trio.config._dashboard import read_dashboard
 from familybot_trio.config._reader import Reader, load_toml
 from familybot_trio.config._records import (DEFAULT_SCHEDULES_MIN, DEFAULT_UPSTREAMS,
@@ -95,7 +96,7 @@ def _secrets(path: Path, env: Mapping[str, str], required: bool) -> tuple[Secret
 
 _TOP_KEYS: Final = {"family", "members", "channels", "admins", "prices", "schedules", "wishlist",
                     "deals", "new_games", "data_dir", "prefix_commands", "limits", "logging",
-                    "upstream", "free_games", "dashboard"}
+                    "upstream", "free_games", "dashboard", "discord", "commands"}
 
 
 def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
@@ -132,6 +133,7 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
     upstreams = _upstreams(r, data)
 
     dashboard = read_dashboard(r, data, env)
+    access = read_access(r, data)
     secrets, secret_errors = _secrets(path, env, require_secrets)
     errors = r.errors + secret_errors
     if errors:
@@ -145,7 +147,8 @@ def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
                   thresholds=thresholds, data_dir=data_dir, prefix_commands=prefix,
                   limits=MappingProxyType(limits), log_level=log_level,
                   log_levels=MappingProxyType(log_levels),
-                  upstreams=MappingProxyType(upstreams), secrets=secrets, dashboard=dashboard)
+                  upstreams=MappingProxyType(upstreams), secrets=secrets, dashboard=dashboard,
+                  access=access)
 
 
 # ------------------------------------------------------------------ one section each

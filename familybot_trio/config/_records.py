@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from familybot_trio.config._access import Access
 from familybot_trio.config._dashboard import DashboardConfig
 from familybot_trio.store.records import MemberRecord, Snowflake  # one definition each
 
@@ -119,7 +120,8 @@ class Config:
     admin_ids; country (ISO 3166-1 alpha-2, e.g. "US"); language (a locale like "en" or
     "fr_FR", for storefront texts and price formatting); schedules; thresholds; data_dir
     (absolute); prefix_commands; limits (blocking.LIMITS overrides); log_level and
-    log_levels (logger name -> level); upstreams (name -> base URL without trailing "/").
+    log_levels (logger name -> level); upstreams (name -> base URL without trailing "/");
+    access (`[discord] guild_id`, `[commands]` cooldowns: config/_access.py).
     """
 
     path: Path
@@ -139,6 +141,7 @@ class Config:
     upstreams: Mapping[str, str]
     secrets: Secrets = field(default_factory=Secrets, repr=False)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    access: Access = field(default_factory=Access)
 
     @property
     def db_path(self) -> Path:

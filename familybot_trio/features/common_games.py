@@ -43,6 +43,11 @@ USER_OPTIONS: Final = ("user1", "user2", "user3", "user4")
 MAX_LISTED: Final = 150
 COLOR: Final = 0x1B6FA8
 LINK_HINT: Final = "run `/link steam:<SteamID64 or profile URL>`"
+#: `members` lists at most as many names as the family has members (a Steam Family has at
+#: most 6 accounts): each unknown name may cost one ResolveVanityURL call.
+MAX_NAMES: Final = 6
+#: 6 profile URLs or custom URL names, comma separated, fit comfortably.
+MEMBERS_MAX_CHARS: Final = 400
 
 
 class CompareError(Exception):
@@ -88,7 +93,13 @@ async def resolve_people(app: App, ctx: CommandContext) -> list[MemberRecord]:
         else:
             found[m.steamid] = m
     text = str(ctx.args.get("members") or "").strip()
-    for token in re.split(r"\s*,\s*" if "," in text else r"\s+", text) if text else ():
+    tokens = list(dict.fromkeys(t for t in re.split(r"\s*,\s*" if "," in text else r"\s+", text)
+                                if t)) if text else []
+    limit = min(MAX_NAMES, len(members))
+    if len(tokens) > limit:  # refused before any lookup: bounded work per command
+        raise CompareError([f"`members` lists {len(tokens)} names, but the family has "
+                            f"{len(members)} members; name at most {limit}"])
+    for token in tokens:
         try:
             sid, m = await _common.resolve_member_ref(app, token, "members")
         except ArgumentError as exc:
@@ -210,7 +221,7 @@ def setup(app: App) -> None:
     @app.registry.command(
         "common_games", "Games every listed member owns (multi-player ones unless all)",
         options=[string("members", "More members: names, @mentions, SteamID64s or profile "
-                        "URLs, comma separated", required=False),
+                        "URLs, comma separated", required=False, max_length=MEMBERS_MAX_CHARS),
                  *(user(n, "A family member to include", required=False) for n in USER_OPTIONS),
                  boolean("all", "List every common game, not only multi-player ones",
                          required=False)])

@@ -25,7 +25,7 @@ from familybot_trio import blocking
 from familybot_trio.app import App, utcnow
 from familybot_trio.config import Config, load_config
 from familybot_trio.sandbox import Sandbox
-from gateway.testing import FakeDiscord
+from gateway.testing import GUILD_ID, FakeDiscord
 
 #: Channel ids of the sandbox guild (snowflakes).
 CHANNELS = {"new_games": 900_000_000_000_000_001, "wishlist": 900_000_000_000_000_002,
@@ -38,11 +38,14 @@ BOT_TOKEN = "sandbox-bot-token"
 
 
 def write_config(path: Path, sandbox: Sandbox, discord: FakeDiscord, data_dir: Path, *,
-                 extra: str = "", link_members: int = 4, country: str = "US") -> Path:
+                 extra: str = "", link_members: int = 4, country: str = "US",
+                 commands: str = "cooldown_s = 0") -> Path:
     """Write a config.toml pointing every upstream at the sandbox and Discord at the fake.
 
     Args: link_members: how many sandbox members get a Discord id (the rest stay unlinked);
-        country: the family's `[prices] country`.
+        country: the family's `[prices] country`; commands: the `[commands]` table's body
+        (default: no cooldowns, so tests may repeat a command at once). The family's server
+        (`[discord] guild_id`) is FakeDiscord's GUILD_ID.
     Returns: path.
     """
     fam = sandbox.family
@@ -56,6 +59,7 @@ def write_config(path: Path, sandbox: Sandbox, discord: FakeDiscord, data_dir: P
     lines += ["[channels]", *(f'{k} = "{v}"' for k, v in CHANNELS.items()), "",
               "[admins]", f'discord_ids = ["{DISCORD_IDS[0]}"]', "",
               "[prices]", f'country = "{country}"', 'language = "en"', "",
+              "[discord]", f'guild_id = "{GUILD_ID}"', "", "[commands]", commands, "",
               "[upstream]", *(f'{k} = "{sandbox.urls[k]}"'
                               for k in ("steam_webapi", "storefront", "itad", "epic", "reddit",
                                         "steam_auth")),
@@ -84,6 +88,7 @@ class World:
     async def start(cls, tmp: Path, *, features: Sequence[str] | None = None,
                     now: Callable[[], dt.datetime] = utcnow, extra_config: str = "",
                     latency_ms: float = 0, start_app: bool = True, country: str = "US",
+                    commands_config: str = "cooldown_s = 0",
                     extra_env: dict[str, str] | None = None,
                     task_status: trio.TaskStatus[World] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve the sandbox and FakeDiscord, write the config, run the App; until cancelled.
@@ -97,7 +102,7 @@ class World:
             data_dir = tmp / "data"
             cfg_path = await blocking.run_sync("files", functools.partial(
                 write_config, tmp / "config.toml", sandbox, discord, data_dir,
-                extra=extra_config, country=country))
+                extra=extra_config, country=country, commands=commands_config))
             env = {"FAMILYBOT_DISCORD_TOKEN": BOT_TOKEN,
                    "FAMILYBOT_STEAM_API_KEY": sandbox.api_key,
                    "FAMILYBOT_ITAD_API_KEY": sandbox.itad_key, **(extra_env or {})}

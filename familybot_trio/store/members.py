@@ -65,6 +65,25 @@ class MembersRepo:
             return None if r is None else _member(r)
         return await self._db.read(_read, "members.by_discord_id")
 
+    async def claim(self, steamid: SteamID64, discord_id: Snowflake) -> MemberRecord | None:
+        """Link `discord_id` to a member that has no Discord account yet, atomically.
+
+        One conditional UPDATE (`... WHERE steamid = ? AND discord_id IS NULL`), never a read
+        then a write: of two claims racing for one member exactly one gets the row; the
+        UNIQUE discord_id column keeps one Discord account on one member.
+        Returns: the linked member, or None when the member is already linked (to anyone).
+        Raises: StoreError if `discord_id` is linked to another member already.
+        Cancellation: the write finishes before Cancelled is raised.
+        """
+        def _write(c: sqlite3.Connection) -> MemberRecord | None:
+            if not c.execute("UPDATE members SET discord_id = ? WHERE steamid = ?"
+                             " AND discord_id IS NULL", (int(discord_id), int(steamid))).rowcount:
+                return None
+            return _member(c.execute("SELECT steamid, name, discord_id FROM members"
+                                     " WHERE steamid = ?", (int(steamid),)).fetchone())
+
+        return await self._db.write(_write, "members.claim")
+
     async def link_discord(self, steamid: SteamID64, discord_id: Snowflake | None) -> MemberRecord:
         """Link (or with None, unlink) a Discord user to a member.
 

@@ -133,3 +133,28 @@ async def test_common_games_as_a_prefix_command(start_world) -> None:
     assert "TestUserOne, TestUserTwo and TestUserThree all own" in msg.embeds[0]["title"]
     assert {int(a) for e in msg.embeds for a in APP_LINK.findall(e.get("description", ""))} \
         == expected(world, 0, 1, 2)
+
+
+async def test_300_names_cost_at_most_the_familys_size_in_upstream_calls(start_world) -> None:
+    """Issue 14: 300 names once made 300 ResolveVanityURL calls and a 53,130-char reply."""
+    world = await start_world(features=["common_games"])
+    sb = world.sandbox
+    family_size = len(world.config.members)
+    names300 = ",".join(f"stranger{i}" for i in range(300))
+    few = ",".join(f"s{i}" for i in range(100))[:399]  # fits the length limit, too many names
+    unknown = ",".join(f"nobody_{i}" for i in range(family_size))
+    for options in ({"members": names300}, {"members": few}, {"members": unknown}):
+        sb.reset_counts()
+        replies = await _common(world, options)
+        assert sb.total_requests() <= family_size, sb.counts
+        for r in replies:
+            assert len(r.content or "") <= 2000 and r.is_ephemeral
+    assert sb.counts["steam_webapi.ResolveVanityURL"] == family_size  # one per unknown name
+    with trio.fail_after(30):  # the `!` path has the same limits
+        sb.reset_counts()
+        await world.discord.send_message(CHANNEL, f"!common_games {names300}",
+                                         author_id=DISCORD_IDS[0])
+        told = await world.discord.wait_for_message(
+            CHANNEL, lambda m: m.kind == "message" and "members" in (m.content or ""))
+    assert "characters long" in told.content and len(told.content) <= 2000
+    assert sb.total_requests() == 0

@@ -20,6 +20,7 @@ from familybot_trio.app import App
 from familybot_trio.features.steam_login import JOB
 from familybot_trio.sandbox._auth import fake_auth
 from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS
+from gateway.testing import GUILD_ID
 
 ADMIN, MEMBER = DISCORD_IDS[0], DISCORD_IDS[1]
 DM = 1_300_000_000_000_000_001
@@ -65,7 +66,7 @@ def has(text: str):
 async def ask(world, name, options=None, *, user=ADMIN, dm=True):
     handle = await world.discord.send_interaction(
         name, options, user_id=user, channel_id=DM if dm else CHANNELS["new_games"],
-        guild_id=None if dm else 900_000_000_000_000_100)
+        guild_id=None if dm else GUILD_ID)
     return await handle.wait_response()
 
 
