@@ -26,6 +26,7 @@ from typing import Any, Final
 
 import trio
 
+from gateway import _late_reply
 from gateway._command import Autocomplete, Command, Gate, Handler, refuse_pasted_secret
 from gateway._options import (ArgumentError, Option, OptionType, boolean, check_command, integer,
                               string, user)
@@ -69,6 +70,7 @@ class CommandContext:
         self.user_id, self.channel_id, self.guild_id = user_id, channel_id, guild_id
         self.is_admin, self.is_dm = is_admin, guild_id is None
         self._interaction, self._message_id = interaction, message_id
+        self.received_at = trio.current_time()  # the interaction token's life starts here
         self._lock = trio.Lock()
         self._acked = self.deferred = self.responded = self._original_done = False
 
@@ -102,6 +104,10 @@ class CommandContext:
         async with self._lock:
             self.responded = True
             it = self._interaction
+            if it is not None and (trio.current_time() - self.received_at
+                                   > _late_reply.TOKEN_SAFE_S):
+                await _late_reply.send_late(self, data, ephemeral)
+                return
             if it is None:
                 ref = {"message_id": str(self._message_id), "fail_if_not_exists": False}
                 await self.rest.create_message(self.channel_id, message_reference=ref, **{
@@ -173,6 +179,8 @@ class CommandRegistry:
         self.rest, self.prefix, self.gate = rest, prefix, gate or Gate()
         self.admin_ids = frozenset(int(i) for i in admin_ids)
         self.defer_after_s = defer_after_s
+        #: a handler is cancelled after this long (below the 15-minute interaction token)
+        self.command_budget_s = _late_reply.COMMAND_BUDGET_S
         self._commands: dict[str, Command] = {}
 
     @property
@@ -334,8 +342,15 @@ class CommandRegistry:
         async with trio.open_nursery() as nursery:
             if ctx.is_interaction:
                 nursery.start_soon(self._defer_later, ctx)
-            await self._call(command, ctx)
+            with trio.move_on_after(self.command_budget_s) as budget:
+                await self._call(command, ctx)
             nursery.cancel_scope.cancel()
+        if budget.cancelled_caught:  # bounded below the 15-minute token: say so in time
+            log.warning("command %s ran past its budget and was stopped [s:%.0f]",
+                        command.name, self.command_budget_s)
+            await ctx.reply(f"`{prefix}{command.name}` took longer than "
+                            f"{self.command_budget_s / 60:.0f} minutes and was stopped; "
+                            "try again later.", ephemeral=True)
 
     async def _defer_later(self, ctx: CommandContext) -> None:
         await trio.sleep(self.defer_after_s)
