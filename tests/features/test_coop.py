@@ -105,9 +105,12 @@ async def test_coop_uses_the_stored_library_when_there_is_one(start_world) -> No
     fam = world.sandbox.family
     raft = AppId(999_201)
     world.sandbox.add_library_app(raft, MEMBER_STEAMIDS[0], name="Stored Coop Game")
+    # a game /coop lists today, which the stored snapshot says the family excluded
+    excluded = AppId(min(expected(world, 2)))
     entries = [LibraryEntry(AppId(int(a)), tuple(SteamID64(int(s)) for s in lib.owners),
-                            "game", lib.exclude_reason) for a, lib in fam.library.items()]
-    # the stored snapshot says two members own it; Steam (not asked) says only one does
+                            "game", EXCLUDE_BY_PARTNER if int(a) == excluded
+                            else lib.exclude_reason) for a, lib in fam.library.items()]
+    # the stored snapshot says two members own raft; Steam (not asked) says only one does
     entries = [e if e.appid != raft else LibraryEntry(raft, (SteamID64(MEMBER_STEAMIDS[0]),
                                                              SteamID64(MEMBER_STEAMIDS[4])), "game")
                for e in entries]
@@ -115,6 +118,8 @@ async def test_coop_uses_the_stored_library_when_there_is_one(start_world) -> No
     assert result.applied
     got = listed(await _coop(world, {"copies": 2}))
     assert int(raft) in got
+    assert int(excluded) not in got  # the stored exclude_reason counts, like Steam's
+    assert set(got) == (expected(world, 2) - {int(excluded)}) | {int(raft)}
     assert world.sandbox.counts["steam_webapi.GetSharedLibraryApps"] == 0
 
 
