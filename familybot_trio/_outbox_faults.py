@@ -85,8 +85,8 @@ def classify(exc: Exception, *, channel_id: int, channel_name: str, row_kind: st
                            f" give the bot View Channel, Send Messages and Embed Links in {where}")
         if exc.status == 404:
             return Failure("permanent", f"gone:{channel_id}",
-                           f"{where} no longer exists (code {exc.code}): set {setting} to a "
-                           "channel the bot can see")
+                           f"{where} no longer exists: set {setting} to a channel the bot "
+                           f"can see (code {exc.code})")
         if exc.status == 429 or exc.status >= 500:
             return Failure("transient", "outage", str(exc))
         return Failure("permanent", f"invalid:{row_kind}",
