@@ -132,6 +132,9 @@ class App:
         #: row kind -> async hook(app, row, exc) -> True when it handled a refused post
         #: itself (e.g. personal alerts to closed DMs); set by features in setup().
         self.outbox_refusal_hooks: dict[str, RefusalHook] = {}
+        #: gateway event name -> async listeners(data), called after the command registry;
+        #: set by features in setup() (e.g. /owned's answers to posted store links).
+        self.listeners: dict[str, list[Callable[[dict], Awaitable[None]]]] = {}
         self._stop = trio.Event()
         self._cleanup: list[Callable[[], Awaitable[None]]] = []
 
@@ -239,7 +242,8 @@ class App:
             self.rest, prefix="!" if cfg.prefix_commands else None, admin_ids=cfg.admin_ids,
             gate=FamilyGate(self))
         self.shard = Shard(token=cfg.secrets.discord_token,
-                           intents=Intents.for_bot(prefix_commands=cfg.prefix_commands),
+                           intents=Intents.for_bot(prefix_commands=cfg.prefix_commands
+                                           or cfg.thresholds.owned_answer_store_links),
                            get_gateway_bot=lambda: wait_for_gateway_bot(self.rest, now=self.now),
                            run_sync=functools.partial(blocking.run_sync, "gateway_decode"))
 
@@ -255,6 +259,8 @@ class App:
         self.gateway_events[event_name] += 1
         try:
             await self.registry.handle(event_name, data)
+            for listener in self.listeners.get(event_name, ()):
+                await listener(data)
         except (GatewayError, FamilybotError) as exc:
             log.warning("event handling failed [event:%s cause:%s]", event_name, exc)
         except Exception:

@@ -96,7 +96,7 @@ def _secrets(path: Path, env: Mapping[str, str], required: bool) -> tuple[Secret
 
 _TOP_KEYS: Final = {"family", "members", "channels", "admins", "prices", "schedules", "wishlist",
                     "deals", "new_games", "data_dir", "prefix_commands", "limits", "logging",
-                    "upstream", "free_games", "dashboard", "discord", "commands"}
+                    "upstream", "free_games", "dashboard", "discord", "commands", "owned"}
 
 
 def load_config(path: Path, env: Mapping[str, str] = os.environ, *,
@@ -207,6 +207,7 @@ def _thresholds(r: Reader, data: Mapping[str, Any]) -> Thresholds:
     deals = r.table(data, "deals", {"min_discount_pct", "historical_low_buffer"})
     ng = r.table(data, "new_games", {"announce_since", "bundle_threshold", "digest"})
     fg = r.table(data, "free_games", {"repeat_after_days", "skip_owned", "free_weekends"})
+    owned = r.table(data, "owned", {"answer_store_links"})
     since = ng.get("announce_since")
     if since is not None and (not isinstance(since, dt.date) or isinstance(since, dt.datetime)):
         r.fail("new_games.announce_since", since, "use a bare TOML date like 2025-01-31 (no quotes)")
@@ -229,6 +230,9 @@ def _thresholds(r: Reader, data: Mapping[str, Any]) -> Thresholds:
                                         d.free_games_skip_owned),
         free_games_free_weekends=r.boolean(fg, "free_weekends", "free_games.free_weekends",
                                            d.free_games_free_weekends),
+        owned_answer_store_links=r.boolean(owned, "answer_store_links",
+                                           "owned.answer_store_links",
+                                           d.owned_answer_store_links),
         new_games_digest=r.boolean(ng, "digest", "new_games.digest", d.new_games_digest),
     )
 

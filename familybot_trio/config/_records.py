@@ -98,6 +98,8 @@ class Thresholds:
     announced before is announced again once this many days have passed since);
     free_games_skip_owned (leave out free games the family library already has);
     free_games_free_weekends (also post free weekends: play free, not keep);
+    owned_answer_store_links (`[owned] answer_store_links`: answer a posted Steam store link
+    with the /owned card; needs the Message Content intent).
     new_games_digest (post the daily digest of removals, extra copies and exclusions).
     """
 
@@ -109,6 +111,7 @@ class Thresholds:
     free_games_repeat_after_days: int = 180
     free_games_skip_owned: bool = False
     free_games_free_weekends: bool = False
+    owned_answer_store_links: bool = False
     new_games_digest: bool = True
 
 

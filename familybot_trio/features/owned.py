@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any, Final
 from familybot_trio.errors import StoreError, UpstreamError
 from familybot_trio.features import _common
 from familybot_trio.features._money import Money
-from familybot_trio.features._owned_index import (CHOICE_NAME_MAX, RESOLVE_CUTOFF, NameIndex,
-                                                  parse_appid, rebuild)
-from familybot_trio.store import AppId
+from familybot_trio.features._owned_index import (CHOICE_NAME_MAX, RESOLVE_CUTOFF,
+                                                  STORE_APP_URL, NameIndex, parse_appid,
+                                                  rebuild)
+from familybot_trio.store import AppId, OutboxDraft
 from familybot_trio.upstream.models import GameDetails, GamePrice
 from gateway.commands import ArgumentError, CommandContext, string
-from gateway.messages import Embed, EmbedField, escape_markdown, truncate
+from gateway.messages import Embed, EmbedField, escape_text, truncate
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -42,6 +43,8 @@ INDEX_INTERVAL_S: Final = 6 * 3600.0
 #: The first rebuild waits for the start-up jobs (library, wishlists) to fill the store.
 INDEX_FIRST_DELAY_S: Final = 60.0
 GAME_OPTION_MAX: Final = 200  # a name, a store URL or an appid; longer is not a game
+LINK_KIND: Final = "owned_link"
+MAX_LINKS: Final = 3  # store links answered per message
 COLOR_OWNED: Final = 0x2E8B57
 COLOR_NOT_OWNED: Final = 0x8B2E2E
 #: GetSharedLibraryApps `exclude_reason` (ESharedLibraryExcludeReason) in words.
@@ -76,7 +79,7 @@ async def resolve_game(app: App, index: NameIndex, text: str) -> AppId:
         await rebuild(app, index)
     found = index.search(text, limit=1, cutoff=RESOLVE_CUTOFF)
     if not found:
-        raise ArgumentError("game", f"no game called {escape_markdown(truncate(text, 80))!r} "
+        raise ArgumentError("game", f"no game called {escape_text(truncate(text, 80))!r} "
                             "is in the family library or anyone's wishlist; paste its Steam "
                             "store URL or appid instead")
     return found[0][0]
@@ -134,7 +137,7 @@ async def owned_card(app: App, index: NameIndex, appid: AppId) -> Embed:
         fields.append(EmbedField("Base game", await _base_game_text(app, d)))
     headline = ("Yes, the family already owns it." if entry is not None
                 else "No, nobody in the family owns it.")
-    return Embed(title=escape_markdown(name), url=_common.store_url(appid),
+    return Embed(title=escape_text(name), url=_common.store_url(appid),
                  description=headline + (f"\n{note}" if note else ""),
                  color=COLOR_OWNED if entry is not None else COLOR_NOT_OWNED,
                  fields=tuple(fields), footer=f"appid {appid}")
@@ -153,6 +156,37 @@ async def _base_game_text(app: App, dlc: GameDetails) -> str:
     except UpstreamError:
         label = f"app {parent}"
     return f"{label}: {'the family owns it' if owned else 'nobody in the family owns it'}"
+
+
+async def answer_store_links(app: App, index: NameIndex, msg: dict) -> int:
+    """`[owned] answer_store_links`: reply to a message that posts Steam store links with
+    the /owned card of each (at most MAX_LINKS), once per link per channel per UTC day.
+
+    The replies go through the outbox with the dedupe key
+    `owned_link:<channel>:<appid>:<YYYY-MM-DD>`, so a restart or a repeated link never
+    answers twice that day. Bots' messages (ours too) are ignored.
+    Returns: replies queued. Raises: StoreError. Upstream: MESSAGE_CREATE (needs the
+        Message Content intent); the card's catalog requests.
+    """
+    author = msg.get("author") or {}
+    if author.get("bot") or not msg.get("content") or "channel_id" not in msg:
+        return 0
+    guild = getattr(app.config, "guild_id", None)
+    if guild is not None and msg.get("guild_id") not in (None, str(guild)):
+        return 0  # another server: the family's bot answers only in the family's
+    appids = list(dict.fromkeys(int(m.group(1))
+                                for m in STORE_APP_URL.finditer(str(msg["content"]))))
+    if not appids:
+        return 0
+    channel, day = int(msg["channel_id"]), app.now().date().isoformat()
+    drafts = []
+    for appid in appids[:MAX_LINKS]:
+        card = await owned_card(app, index, AppId(appid))
+        drafts.append(OutboxDraft(LINK_KIND, f"owned_link:{channel}:{appid}:{day}", channel, {
+            "embeds": [card.to_dict()],
+            "message_reference": {"message_id": str(msg["id"]), "fail_if_not_exists": False}}))
+    await app.announce(drafts)
+    return len(drafts)
 
 
 def setup(app: App) -> None:
@@ -193,3 +227,12 @@ def setup(app: App) -> None:
             await ctx.reply(truncate(f"Could not answer right now: {exc}", 300), ephemeral=True)
             return
         await ctx.reply(embeds=[card])
+
+    if app.config.thresholds.owned_answer_store_links:
+        async def on_message(msg: dict) -> None:
+            try:
+                await answer_store_links(app, index, msg)
+            except (StoreError, UpstreamError) as exc:
+                log.warning("could not answer a posted store link [cause:%s]", exc)
+
+        app.listeners.setdefault("MESSAGE_CREATE", []).append(on_message)

@@ -33,7 +33,7 @@ from familybot_trio.features._money import Money, currency_for
 from familybot_trio.store import AppId, SteamID64
 from familybot_trio.upstream.models import CATEGORY_FAMILY_SHARING
 from gateway.commands import CommandContext
-from gateway.messages import Embed, EmbedField, escape_markdown, truncate
+from gateway.messages import Embed, EmbedField, escape_text, truncate
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
@@ -125,7 +125,7 @@ async def stats_embed(app: App) -> Embed:
     stats, wished_names = await family_stats(app)
     names = await _common.member_names(app)
     members = sorted(names.items(), key=lambda kv: kv[1].casefold())
-    brought = "\n".join(f"{escape_markdown(name)}: {stats.brought.get(SteamID64(sid), 0)}"
+    brought = "\n".join(f"{escape_text(name)}: {stats.brought.get(SteamID64(sid), 0)}"
                         for sid, name in members) or "no members known"
     cats = "\n".join(f"{CATEGORY_NAMES.get(c, f'category {c}')}: {n}"
                      for c, n in stats.categories) or "no store details yet"

@@ -133,3 +133,32 @@ def test_name_index_ranks_prefixes_first_then_words_then_typos() -> None:
     assert [a for a, _, _ in idx.search("stardew valey", limit=1, cutoff=80)] == [1]  # typo
     assert idx.search("zzqx no such game qqzz", cutoff=80) == []  # one shared word is no match
     assert [a for a, _, _ in idx.search("portl")][:1] == [6]
+
+
+async def test_a_posted_store_link_gets_the_card_once_a_day(start_world) -> None:
+    world = await start_world(features=FEATURES,
+                              extra_config="[owned]\nanswer_store_links = true\n")
+    await _ready(world)
+    text = f"should we buy https://store.steampowered.com/app/{ELDEN_RING}/ELDEN_RING/ ?"
+    with trio.fail_after(30):
+        posted = await world.discord.send_message(CHANNEL, text, author_id=DISCORD_IDS[2])
+        reply = await world.discord.wait_for_message(CHANNEL)
+        await world.discord.send_message(CHANNEL, text, author_id=DISCORD_IDS[3])  # again
+        await world.app.flush_outbox()
+    cards = [m for m in world.discord.messages(CHANNEL)
+             if any(e.get("footer", {}).get("text") == f"appid {ELDEN_RING}" for e in m.embeds)]
+    assert len(cards) == 1 and cards[0].id == reply.id  # one answer per link per channel a day
+    assert "nobody in the family owns it" in reply.embeds[0]["description"]
+    sent = [q.json for q in world.discord.rest.requests
+            if q.method == "POST" and q.path.endswith(f"/channels/{CHANNEL}/messages")]
+    assert [b["message_reference"]["message_id"] for b in sent] == [str(posted)]  # a reply
+
+
+async def test_store_links_are_not_answered_unless_configured(start_world) -> None:
+    world = await start_world(features=FEATURES)
+    await _ready(world)
+    with trio.fail_after(30):
+        await world.discord.send_message(
+            CHANNEL, f"https://store.steampowered.com/app/{STARDEW}/", author_id=DISCORD_IDS[2])
+        await world.app.flush_outbox()
+    assert world.discord.messages(CHANNEL) == []
