@@ -164,16 +164,17 @@ async def answer_store_links(app: App, index: NameIndex, msg: dict) -> int:
 
     The replies go through the outbox with the dedupe key
     `owned_link:<channel>:<appid>:<YYYY-MM-DD>`, so a restart or a repeated link never
-    answers twice that day. Bots' messages (ours too) are ignored.
+    answers twice that day. Bots' messages (ours too), DMs and other servers than
+    `[discord] guild_id` are ignored.
     Returns: replies queued. Raises: StoreError. Upstream: MESSAGE_CREATE (needs the
         Message Content intent); the card's catalog requests.
     """
     author = msg.get("author") or {}
     if author.get("bot") or not msg.get("content") or "channel_id" not in msg:
         return 0
-    guild = getattr(app.config, "guild_id", None)
-    if guild is not None and msg.get("guild_id") not in (None, str(guild)):
-        return 0  # another server: the family's bot answers only in the family's
+    guild = app.config.access.guild_id
+    if guild is None or msg.get("guild_id") != str(guild):
+        return 0  # a DM or another server: links are answered in the family's server only
     appids = list(dict.fromkeys(int(m.group(1))
                                 for m in STORE_APP_URL.finditer(str(msg["content"]))))
     if not appids:

@@ -162,3 +162,14 @@ async def test_store_links_are_not_answered_unless_configured(start_world) -> No
             CHANNEL, f"https://store.steampowered.com/app/{STARDEW}/", author_id=DISCORD_IDS[2])
         await world.app.flush_outbox()
     assert world.discord.messages(CHANNEL) == []
+
+
+async def test_store_links_in_another_server_get_no_answer(start_world) -> None:
+    world = await start_world(features=FEATURES,
+                              extra_config="[owned]\nanswer_store_links = true\n")
+    await _ready(world)
+    with trio.fail_after(30):
+        await world.discord.send_message(CHANNEL, f"https://store.steampowered.com/app/{STARDEW}/",
+                                         author_id=DISCORD_IDS[2], guild_id=4321)
+        await world.app.flush_outbox()
+    assert world.discord.messages(CHANNEL) == []
