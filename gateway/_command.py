@@ -25,6 +25,10 @@ log = logging.getLogger("gateway.commands")
 
 #: Discord error code of a message that is already gone.
 UNKNOWN_MESSAGE: Final = 10008
+#: Application Integration Types: GUILD_INSTALL (the only way this bot is installed).
+GUILD_INSTALL: Final = 0
+#: Permissions bit MANAGE_GUILD: who sees admin commands in the picker by default.
+MANAGE_GUILD: Final = 1 << 5
 
 Handler = Callable[["CommandContext"], Awaitable[None]]
 #: autocomplete(ctx, option_name, partial_value) -> choices (str, (name, value) or dicts)
@@ -47,11 +51,22 @@ class Command:
     secret: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """The CHAT_INPUT application command JSON (contexts: guild, bot DM, private)."""
-        return {"name": self.name, "description": self.description, "type": 1,
-                "options": [o.to_dict() for o in self.options],
-                "contexts": [1] if self.secret else [0, 1, 2] if self.dm_allowed else [0],
-                "integration_types": [0]}
+        """The CHAT_INPUT application command JSON.
+
+        The app is installed to a guild only (integration_types [0] GUILD_INSTALL), so its
+        contexts are GUILD (0) and BOT_DM (1); PRIVATE_CHANNEL (2) needs a user install
+        (Interaction Context Types). Admin commands carry default_member_permissions
+        MANAGE_GUILD, so members do not see them in the picker; the bot still checks its
+        admin list itself (Application Command Permissions Object).
+        """
+        out: dict[str, Any] = {
+            "name": self.name, "description": self.description, "type": 1,
+            "options": [o.to_dict() for o in self.options],
+            "contexts": [1] if self.secret else [0, 1] if self.dm_allowed else [0],
+            "integration_types": [GUILD_INSTALL]}
+        if self.admin_only:
+            out["default_member_permissions"] = str(MANAGE_GUILD)
+        return out
 
     def usage(self, prefix: str = "/") -> str:
         """One-line usage, e.g. `/price game:<text> [count:<1-10>]`."""
