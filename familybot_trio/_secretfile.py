@@ -12,20 +12,22 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from familybot_trio import offloop
+from familybot_trio import files, offloop
 
 #: Only the bot's user may read a secret file.
 FILE_MODE: Final = 0o600
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` with mode 0600: temp file, fsync, rename (dir 0700 if created).
+    """Write `text` to `path` with mode 0600: temp file, fsync, rename, in a private folder
+    (`files.private_dir`: 0700, no symlink, nobody else may write it).
 
-    A reader sees the old file or the new one, never half of either. Raises: OSError;
+    A reader sees the old file or the new one, never half of either; a symlink planted at
+    `path` is replaced, never followed. Raises: files.UnsafePath, OSError;
     offloop.BlockingOnLoop when called on the trio thread with the guard on.
     """
     offloop.check("file write (write_atomic)", helper=True)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # 0700 only if we create it
+    files.private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, FILE_MODE)
@@ -41,10 +43,8 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def read_or_none(path: Path) -> str | None:
-    """The file's text, or None when it does not exist. Raises: OSError (other failures);
+    """The file's text, or None when it does not exist; a symlink is refused, not followed.
+    Raises: files.UnsafePath, OSError (other failures);
     offloop.BlockingOnLoop when called on the trio thread with the guard on."""
     offloop.check("file read (read_or_none)", helper=True)
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+    return files.read_text(path)

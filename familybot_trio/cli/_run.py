@@ -31,7 +31,7 @@ from typing import Any, Final
 
 import trio
 
-from familybot_trio import blocking, console, logs, offloop
+from familybot_trio import blocking, console, files, logs, offloop
 from familybot_trio.app import App
 from familybot_trio.config import (ENV_DISCORD_TOKEN, ENV_STEAM_API_KEY, Config, Secrets,
                                    load_config)
@@ -72,10 +72,11 @@ def acquire_lock(path: Path) -> int:
     """Blocking: take the exclusive lock at `path` and write our pid into it.
 
     Returns: the open file descriptor (the lock lives as long as it stays open).
-    Raises: BotRunning naming the pid that holds it.
+    Raises: BotRunning naming the pid that holds it; files.UnsafePath (a symlinked lock, a
+        data directory other users can write).
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    files.private_dir(path.parent)  # 0700, refused if a symlink or writable by others
+    fd = files.open_private(path, os.O_RDWR | os.O_CREAT)  # O_NOFOLLOW: a planted link fails
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -101,7 +102,7 @@ def is_bot_running(config: Config) -> bool:
     path = lock_path(config)
     if not path.exists():
         return False
-    fd = os.open(path, os.O_RDONLY)
+    fd = files.open_private(path, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:

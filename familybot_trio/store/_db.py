@@ -26,7 +26,7 @@ from typing import Final, TypeVar
 
 import trio
 
-from familybot_trio import blocking, offloop
+from familybot_trio import blocking, files, offloop
 from familybot_trio.errors import StoreError
 from familybot_trio.store._schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -100,7 +100,10 @@ class Database:
         path = Path(path)
 
         def _open() -> Database:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            try:  # 0600 in a 0700 folder whichever command opens it first; no symlinks
+                files.precreate(path)
+            except (files.UnsafePath, OSError) as exc:
+                raise StoreError(f"cannot open the database: {exc}") from exc
             writer = _connect(path, reader=False)
             try:
                 _migrate(writer, path)

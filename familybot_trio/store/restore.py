@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from familybot_trio import files
 from familybot_trio.errors import StoreError
 
 
@@ -45,15 +46,16 @@ def restore_from(source: Path, db: Path, *, now: dt.datetime) -> Restored:
             kept = None
             if db.exists():
                 kept = db.with_name(f"{db.name}.before-restore-{now:%Y%m%dT%H%M%SZ}")
+                files.precreate(kept)
                 with sqlite3.connect(db) as cur, sqlite3.connect(kept) as copy:
                     cur.backup(copy)
-            db.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            files.precreate(db)  # 0600 in a 0700 folder, never through a symlink
             dst = sqlite3.connect(db)
             try:
                 src.backup(dst)
             finally:
                 dst.close()
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, files.UnsafePath, OSError) as exc:
         raise StoreError(f"restore failed ({exc}); the current database was not replaced") \
             from exc
     return Restored(version, kept)
