@@ -38,6 +38,7 @@ class Options:
     heartbeat_interval_ms: int = 600
     base_apps: int = 10  # quick mode: apps the baseline fetches (scaled up in S2)
     min_beats: int = 100  # S1: heartbeats to collect for ours (quick: fewer)
+    smoke: bool = False  # the test suite's run: smallest sizes, figures meaningless
     notes: list[str] = field(default_factory=list)
 
 

@@ -13,6 +13,7 @@ replacing records (see `Sandbox` mutations).
 from __future__ import annotations
 
 import json
+import os
 import random
 from dataclasses import dataclass, field
 from importlib import resources
@@ -181,6 +182,20 @@ FIXTURE_APPS: Final = (
 )
 LIBRARY_SIZE: Final = 2000
 WISHLIST_GAMES: Final = 300
+#: Environment variable scaling the family down (0 < x <= 1): `python -m bench --smoke`
+#: sets it so the test suite's bench run works on a few hundred apps. Unset: full size.
+ENV_SCALE: Final = "FAMILYBOT_SANDBOX_SCALE"
+
+
+def _scale() -> float:
+    raw = os.environ.get(ENV_SCALE, "")
+    try:
+        value = float(raw) if raw else 1.0
+    except ValueError:
+        raise ValueError(f"{ENV_SCALE}={raw!r}: give a number in (0, 1], e.g. 0.2") from None
+    if not 0 < value <= 1:
+        raise ValueError(f"{ENV_SCALE}={raw!r}: give a number in (0, 1], e.g. 0.2")
+    return value
 BASE_TIME_S: Final = 1_700_000_000  # 2023-11-14, the "long ago" for acquisition dates
 
 
@@ -226,6 +241,8 @@ def build_family(seed: int, now_s: int, fixture_bodies: dict[int, dict[str, obje
     Returns: a fresh SandboxFamily with 5 members, ~2,000 library apps, ~300 wished games.
     """
     rng = random.Random(seed)
+    scale = _scale()
+    library_size, wishlist_games = int(LIBRARY_SIZE * scale), int(WISHLIST_GAMES * scale)
     names_file = resources.files(__package__).joinpath(
         "data/steam_webapi/app_names_from_store_service_get_app_list_v1.json")
     pool: list[list] = json.loads(names_file.read_text(encoding="utf-8"))
@@ -245,7 +262,7 @@ def build_family(seed: int, now_s: int, fixture_bodies: dict[int, dict[str, obje
         fam.prices[info.appid] = Price(price or 0, 0, price is None)
         (library_ids if place == "library" else wish_ids).append(info.appid)
     fam.prices[AppId(1233070)] = Price(1950, 10)  # the recorded body is on sale 10%
-    for appid, name in pool[: LIBRARY_SIZE + WISHLIST_GAMES + 200 - len(FIXTURE_APPS)]:
+    for appid, name in pool[: library_size + wishlist_games + 200 - len(FIXTURE_APPS)]:
         roll = rng.random()
         store_type, app_type = "game", APP_TYPE_GAME
         if roll < 0.03:
@@ -264,9 +281,9 @@ def build_family(seed: int, now_s: int, fixture_bodies: dict[int, dict[str, obje
         initial = 0 if free else rng.choice(BASE_PRICES_CENTS)
         disc = rng.choice(DISCOUNTS_PCT) if not free and rng.random() < 0.18 else 0
         fam.prices[info.appid] = Price(initial, disc, free)
-        if len(library_ids) < LIBRARY_SIZE:
+        if len(library_ids) < library_size:
             library_ids.append(info.appid)
-        elif len(wish_ids) < WISHLIST_GAMES and app_type == APP_TYPE_GAME:
+        elif len(wish_ids) < wishlist_games and app_type == APP_TYPE_GAME:
             wish_ids.append(info.appid)
     _fill_library(fam, rng, library_ids)
     _fill_wishlists(fam, rng, wish_ids, library_ids, now_s)
