@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from familybot_trio import blocking
 from familybot_trio.errors import FamilybotError
 from familybot_trio.features import _common
 from familybot_trio.features._money import Money, currency_for
@@ -80,21 +81,36 @@ async def library_rows(dash: Dashboard, f: LibraryFilter) -> dict[str, Any]:
     apps = await app.store.library.apps()
     names = await _common.member_names(app)
     ids = [a.appid for a in apps]
-    details: dict[int, Any] = {}
-    for start in range(0, len(ids), _common.CATALOG_CHUNK):
-        details.update(await app.catalog.details(ids[start:start + _common.CATALOG_CHUNK],
-                                                 country=app.config.country))
+    # Names and types: the store's app_details rows (filled by `populate`) in one read, the
+    # catalog (its cache, else Steam) for the rest, in chunks so a cold start stays small.
+    details: dict[int, tuple[str, str]] = {
+        int(a): (d.name, d.app_type) for a, d in (await app.store.catalog.details(ids)).items()}
+    missing = [a for a in ids if int(a) not in details]
+    for start in range(0, len(missing), _common.CATALOG_CHUNK):
+        got = await app.catalog.details(missing[start:start + _common.CATALOG_CHUNK],
+                                        country=app.config.country)
+        details.update({int(a): (d.name, d.type) for a, d in got.items()})
+    # Filtering, sorting and formatting 2,000 rows is CPU work: off the loop.
+    return await blocking.run_sync("cpu", _library_page, apps, details, names, f)
+
+
+def _library_page(apps: list[Any], details: dict[int, tuple[str, str]],
+                  names: dict[int, str], f: LibraryFilter) -> dict[str, Any]:
+    """Sync: filter, sort and cut one page of the library (see library_rows).
+
+    Args: details: appid -> (name, type).
+    """
     needle = f.q.casefold()
+    owner = int(f.owner) if f.owner.isdigit() else None
     rows = []
     types: set[str] = set()
     for a in apps:
-        d = details.get(a.appid)
-        kind = (d.type if d else None) or a.app_type or "unknown"
+        name, kind = details.get(a.appid) or (f"app {a.appid}", "")
+        kind = kind or a.app_type or "unknown"
         types.add(kind)
-        name = d.name if d else f"app {a.appid}"
         if needle and needle not in name.casefold():
             continue
-        if f.owner and f.owner not in {str(s) for s in a.owner_steamids}:
+        if f.owner and owner not in a.owner_steamids:
             continue
         if f.type and kind != f.type:
             continue
@@ -158,23 +174,11 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
         owned = {a.appid for a in await app.store.library.apps()}
         ids = [a for a in wanted if a not in owned]
         details, prices = await _common.catalog_chunked(app, ids)  # type: ignore[arg-type]
-        rows = []
-        for appid in ids:
-            d, pr = details.get(appid), prices.get(appid)  # type: ignore[call-overload]
-            store = pr.store if pr else (d.price if d else None)
-            currency = (store.currency if store else None) or (pr.currency if pr else None)
-            low = pr.store_low_cents if pr and pr.store_low_cents is not None else \
-                (pr.history_low_cents if pr else None)
-            rows.append({"appid": appid, "name": d.name if d else f"app {appid}",
-                         "who": ", ".join(sorted(names[s] for s in wanted[appid])),
-                         "count": len(wanted[appid]),
-                         "price": _money(app, store.final_cents, currency) if store else
-                         Money.for_app(app).unpriced(is_free=bool(d and d.is_free)),
-                         "discount": _discount(app, store), "low": _money(app, low, currency)})
-        rows.sort(key=lambda r: (-r["count"], r["name"].casefold()))
+        # Money formatting (babel) of hundreds of rows is CPU work: off the loop.
+        rows = await blocking.run_sync("cpu", _wishlist_rows, app, ids, wanted, names,
+                                       details, prices)
         return await page(p, "wishlist.html", {"rows": rows,
-                                               "currency": currency_for(
-                                                   app.config.country)})
+                                               "currency": currency_for(app.config.country)})
 
     @require(dash)
     async def deals(request: Request, p: Principal) -> Response:
@@ -182,22 +186,13 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
 
         members = await app.store.members.all()
         names = {int(m.steamid): m.name for m in members}
-        rows, error = [], None
+        error = None
         try:
             with trio.fail_after(UPSTREAM_WAIT_S):
                 found, _ = await deals_feature.current_deals(app, members)
         except (FamilybotError, trio.TooSlowError) as exc:
             found, error = [], f"Deals could not be checked just now: {exc}"
-        for d in sorted(found, key=lambda d: d.sort_key):
-            store = d.price.store
-            currency = store.currency if store else d.price.currency
-            rows.append({"appid": d.appid, "name": d.name,
-                         "price": _money(app, store.final_cents if store else None, currency),
-                         "discount": _discount(app, store),
-                         "low": _money(app, d.low_cents, currency),
-                         "reason": d.headline,  # the deal rule's own words (_deal_rules)
-                         "who": ", ".join(sorted(names.get(int(s), str(s))
-                                                 for s in d.wanted_by))})
+        rows = await blocking.run_sync("cpu", _deal_rows, app, found, names)
         return await page(p, "deals.html", {
             "rows": rows, "error": error,
             "min_pct": app.config.thresholds.deal_min_discount_pct})
@@ -254,10 +249,7 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
                 error = "Pick at least two members to see the games they all own."
         except (FamilybotError, common_games.CompareError) as exc:
             games, error = [], str(exc)
-        coop_rows = [{"appid": g.appid, "name": g.details.name, "copies": len(g.owner_steamids),
-                      "owners": ", ".join(sorted(names.get(int(s), str(s))
-                                                 for s in g.owner_steamids)),
-                      "price": coop.price_text(app, g)} for g in games]
+        coop_rows = await blocking.run_sync("cpu", _coop_rows, app, games, names)
         return await page(p, "play.html", {
             "members": [(int(m.steamid), m.name) for m in everyone],
             "picked": {int(m.steamid) for m in picked}, "copies": copies, "coop": coop_rows,
@@ -272,3 +264,47 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
         Route("/members", members, methods=["GET"]),
         Route("/play", play, methods=["GET"]),
     ]
+
+
+def _wishlist_rows(app: Any, ids: list[int], wanted: dict[int, list[int]],
+                   names: dict[int, str], details: dict, prices: dict) -> list[dict[str, Any]]:
+    """Sync: one row per wished game, most wanted first (prices formatted by babel)."""
+    rows = []
+    for appid in ids:
+        d, pr = details.get(appid), prices.get(appid)
+        store = pr.store if pr else (d.price if d else None)
+        currency = (store.currency if store else None) or (pr.currency if pr else None)
+        low = pr.store_low_cents if pr and pr.store_low_cents is not None else \
+            (pr.history_low_cents if pr else None)
+        rows.append({"appid": appid, "name": d.name if d else f"app {appid}",
+                     "who": ", ".join(sorted(names[s] for s in wanted[appid])),
+                     "count": len(wanted[appid]),
+                     "price": _money(app, store.final_cents, currency) if store else
+                     Money.for_app(app).unpriced(is_free=bool(d and d.is_free)),
+                     "discount": _discount(app, store), "low": _money(app, low, currency)})
+    rows.sort(key=lambda r: (-r["count"], r["name"].casefold()))
+    return rows
+
+
+def _deal_rows(app: Any, found: list[Any], names: dict[int, str]) -> list[dict[str, Any]]:
+    """Sync: one row per deal, best first (the /deals order)."""
+    rows = []
+    for d in sorted(found, key=lambda d: d.sort_key):
+        store = d.price.store
+        currency = store.currency if store else d.price.currency
+        rows.append({"appid": d.appid, "name": d.name,
+                     "price": _money(app, store.final_cents if store else None, currency),
+                     "discount": _discount(app, store),
+                     "low": _money(app, d.low_cents, currency),
+                     "reason": d.headline,  # the deal rule's own words (_deal_rules)
+                     "who": ", ".join(sorted(names.get(int(s), str(s)) for s in d.wanted_by))})
+    return rows
+
+
+def _coop_rows(app: Any, games: list[Any], names: dict[int, str]) -> list[dict[str, Any]]:
+    """Sync: /coop's games as rows (coop.price_text formats with babel)."""
+    from familybot_trio.features import coop
+
+    return [{"appid": g.appid, "name": g.details.name, "copies": len(g.owner_steamids),
+             "owners": ", ".join(sorted(names.get(int(s), str(s)) for s in g.owner_steamids)),
+             "price": coop.price_text(app, g)} for g in games]

@@ -1,0 +1,85 @@
+"""Family and operator pages over HTTP with the sandbox family's data."""
+
+from __future__ import annotations
+
+import re
+
+import trio
+
+from tests.web._flows import csrf_of, oauth_sign_in
+from tests.web.conftest import ADMIN, MEMBER, assert_no_secret, open_client
+
+FEATURES = ["new_games", "wishlist", "deals", "coop", "common_games", "members", "free_games",
+            "admin", "admin_outbox", "dashboard"]
+
+
+async def _populated(start_dashboard):
+    world = await start_dashboard(features=FEATURES)
+    with trio.fail_after(60):
+        for job in ("new_games", "wishlist"):
+            outcome = await world.app.scheduler.run_now(job)
+            assert outcome.ok, outcome.error
+    return world
+
+
+def _rows(html: str, table: str) -> list[str]:
+    body = html.split(f'<table id="{table}">', 1)[1].split("</table>", 1)[0]
+    return re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>", 1)[1], re.S)
+
+
+async def test_every_family_page_shows_the_sandbox_family(start_dashboard) -> None:
+    world = await _populated(start_dashboard)
+    async with await open_client(world) as client:
+        with trio.fail_after(90):
+            await oauth_sign_in(world, client, MEMBER)
+            pages = {path: await client.get(path) for path in
+                     ("/", "/wishlist", "/deals", "/free", "/members", "/play?copies=2")}
+    for path, resp in pages.items():
+        assert resp.status_code == 200, (path, resp.text[:500])
+        assert_no_secret(world, resp)
+    library = _rows(pages["/"].text, "library")
+    assert len(library) > 5
+    names = [m.persona for m in world.sandbox.family.members]
+    assert all(name in pages["/members"].text for name in names)
+    assert len(_rows(pages["/wishlist"].text, "wishlist")) > 0
+    assert "<h2>Free now</h2>" in pages["/free"].text
+    assert "Shareable multi-player games with 2+ copies" in pages["/play?copies=2"].text
+
+
+async def test_library_search_filter_and_sort(start_dashboard) -> None:
+    world = await _populated(start_dashboard)
+    async with await open_client(world) as client:
+        with trio.fail_after(60):
+            await oauth_sign_in(world, client, MEMBER)
+            everything = await client.get("/", params={"excluded": "all", "sort": "name"})
+            names = re.findall(r'/app/\d+/">([^<]+)</a>', everything.text)
+            assert names == sorted(names, key=str.casefold)
+            word = names[0].split()[0]
+            searched = await client.get("/", params={"q": word.lower(), "excluded": "all"})
+            found = re.findall(r'/app/\d+/">([^<]+)</a>', searched.text)
+            copies = await client.get("/", params={"copies": "2", "sort": "copies",
+                                                   "desc": "1"})
+            counts = [int(c) for c in re.findall(r'<td class="num">(\d+)</td>', copies.text)]
+    assert found and all(word.lower() in n.lower() for n in found)
+    assert counts and all(c >= 2 for c in counts) and counts == sorted(counts, reverse=True)
+
+
+async def test_admin_sees_operator_pages_and_runs_a_job(start_dashboard) -> None:
+    world = await _populated(start_dashboard)
+    async with await open_client(world) as client:
+        with trio.fail_after(60):
+            await oauth_sign_in(world, client, ADMIN)
+            ops = await client.get("/ops")
+            jobs = await client.get("/ops/jobs")
+            outbox = await client.get("/ops/outbox")
+            before = world.app.scheduler.status("free_games").runs
+            ran = await client.post("/ops/jobs/free_games/run", data={"csrf": csrf_of(jobs.text)})
+            after = await client.get(ran.headers["location"])
+    for resp in (ops, jobs, outbox, after):
+        assert resp.status_code == 200
+        assert_no_secret(world, resp)
+    assert "Gateway" in ops.text and "<b>active</b>" in ops.text
+    assert "<td>steam_webapi</td>" in ops.text
+    assert 'id="job-new_games"' in jobs.text
+    assert world.app.scheduler.status("free_games").runs == before + 1
+    assert "free_games ran in" in after.text
