@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import trio
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -49,6 +50,20 @@ class CommandCounter:
 
     def __init__(self) -> None:
         self.counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        self._changed: trio.Event | None = None
+
+    async def wait_for(self, name: str, outcome: str, count: int = 1) -> None:
+        """Wait until `count` runs of command `name` ended with `outcome` (for tests)."""
+        while self.counts[(name, outcome)] < count:
+            if self._changed is None:
+                self._changed = trio.Event()
+            await self._changed.wait()
+
+    def _count(self, name: str, outcome: str) -> None:
+        self.counts[(name, outcome)] += 1
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     def instrument(self, registry: CommandRegistry) -> None:
         """Wrap every registered command's handler so each run is counted.
@@ -69,9 +84,9 @@ class CommandCounter:
             try:
                 await handler(ctx)
             except Exception:
-                self.counts[(name, "error")] += 1
+                self._count(name, "error")
                 raise
-            self.counts[(name, "ok")] += 1
+            self._count(name, "ok")
         counted._familybot_counted = True  # type: ignore[attr-defined]
         return counted
 

@@ -50,6 +50,7 @@ async def test_metrics_serve_the_bot_in_prometheus_format(start_dashboard) -> No
         handle = await world.discord.send_interaction("admin_refresh", {"what": "free"},
                                                       user_id=world.admin_id)
         await handle.wait_replies(1)
+        await world.app.dashboard.commands.wait_for("admin_refresh", "ok")  # handler returned
         async with await open_client(world) as client:
             resp = await client.get("/metrics")
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/plain")
