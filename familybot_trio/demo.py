@@ -162,6 +162,24 @@ class Story:
         await self.command("help", user=3)
         end()
 
+        end = self.chapter("7. Before buying: do we already own it?")
+        await self.command("owned", {"game": "stardew valey"}, user=2)  # a typo on purpose
+        if appid is not None:
+            await self.command("owned", {"game": fam.apps[appid].name}, user=3)
+        await self.command("stats", user=0)
+        end()
+
+        end = self.chapter("8. A game leaves the library and a second copy arrives: the day's "
+                           "digest")
+        gone = min(a for a, lib in fam.library.items() if len(lib.owners) == 1
+                   and a not in (NEW_GAME[0],) and lib.exclude_reason == 0)
+        second = NEW_GAME[0]  # Lanternfall, bought in chapter 2, now bought again
+        sb.remove_library_app(gone)
+        sb.add_library_app(second, fam.members[2].steamid)
+        await self.job("new_games")
+        await self.job("library_digest")
+        end()
+
     def wished_by_two(self) -> int | None:
         """An app wished by >= 2 members, not in the library, a priced game (sandbox data)."""
         fam = self.world.sandbox.family

@@ -20,6 +20,10 @@ async def test_demo_plays_every_chapter_and_posts_what_each_promises(tmp_path: P
     assert counts["4"] >= 2                     # the wishlist message and a deal alert
     assert counts["5"] >= 1                     # Epic's giveaway
     assert counts["6"] >= 4                     # /coop, /deals, /common_games, /help answered
+    assert counts["7"] == 3                     # two /owned cards and /stats
+    assert counts["8"] == 1                     # one digest: a removal and an extra copy
+    assert "Yes, the family already owns it." in text and "Shareable games" in text
+    assert "Family library changes" in text and "bought it too (2 copies now)" in text
     assert "Owner: " in text and demo.NEW_GAME[1] in text
     assert "12 new games in the family library" in text
     assert "(pinned)" in text                   # the wishlist message is pinned
