@@ -65,7 +65,7 @@ class Command:
             "contexts": [1] if self.secret else [0, 1] if self.dm_allowed else [0],
             "integration_types": [GUILD_INSTALL]}
         if self.admin_only:
-            out["default_member_permissions"] = str(MANAGE_GUILD)
+            out["default_member_permissions"] = MANAGE_GUILD  # OpenAPI: integer
         return out
 
     def usage(self, prefix: str = "/") -> str:

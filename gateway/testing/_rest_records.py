@@ -27,6 +27,7 @@ class RecordedRequest:
     json: Any
     at: float  # trio clock, s
     status: int = 0  # what the fake answered
+    answer: Any = None  # the JSON body the fake answered (None for 204 or non-JSON)
 
 
 @dataclass(frozen=True, slots=True)

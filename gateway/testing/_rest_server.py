@@ -175,7 +175,12 @@ class FakeRest(_Handlers):
                                  {k.lower(): v for k, v in request.headers.items()}, body,
                                  trio.current_time())
         response = self._respond(record)
-        self.requests.append(dataclasses.replace(record, status=response.status_code))
+        try:
+            answer = json.loads(response.body) if response.body else None
+        except ValueError:
+            answer = None
+        self.requests.append(dataclasses.replace(record, status=response.status_code,
+                                                 answer=answer))
         self._changed.set()
         self._changed = trio.Event()
         for slow in list(self._slow):

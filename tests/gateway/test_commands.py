@@ -175,7 +175,7 @@ async def test_sync_overwrites_only_when_changed(clock: MockClock) -> None:
     assert poke["contexts"] == [0] and roll["contexts"] == [0, 1]
     assert all(c["integration_types"] == [0] for c in puts[0].json)
     reset = next(c for c in puts[0].json if c["name"] == "reset")  # admin_only
-    assert reset["default_member_permissions"] == "32" and "default_member_permissions" not in roll
+    assert reset["default_member_permissions"] == 32 and "default_member_permissions" not in roll
     assert [c.name for c in reg.commands][:2] == ["boom", "extra"]
 
 
