@@ -125,6 +125,7 @@ class _Handlers:
             embeds=tuple(body["embeds"] or ()) if "embeds" in body else old.embeds,
             components=tuple(body["components"] or ()) if "components" in body else old.components,
             flags=int(body.get("flags", old.flags) or 0), edits=old.edits + 1,
+            allowed_mentions=body.get("allowed_mentions", old.allowed_mentions),
             edited_at=trio.current_time())
         self._messages[old.id] = new
         return new

@@ -40,7 +40,7 @@ def _texts(record) -> list[str]:
 def _assert_clean(records) -> int:
     seen = 0
     for record in records:
-        assert record.allowed_mentions == {"parse": []}, record
+        assert record.allowed_mentions == {"parse": []}, (record.allowed_mentions, record.kind, record.embeds[:1])
         for text in _texts(record):
             found = LIVE.search(text)
             assert found is None, f"{found.group(0)!r} got through in {text!r}"
@@ -58,7 +58,7 @@ async def _ask(world, name, options=None, user_id=DISCORD_IDS[0]):
 
 async def test_hostile_names_stay_literal_in_every_reply_and_announcement(start_world) -> None:
     world = await start_world(features=["new_games", "wishlist", "deals", "coop", "common_games",
-                                        "members", "profile"])
+                                        "members", "profile", "owned", "stats"])
     sb, app = world.sandbox, world.app
     fam = sb.family
     # Steam personas (GetPlayerSummaries) and the bot's member names are hostile ...
@@ -85,6 +85,9 @@ async def test_hostile_names_stay_literal_in_every_reply_and_announcement(start_
     replies += await _ask(world, "wishlist")
     replies += await _ask(world, "deals")
     replies += await _ask(world, "new_games", {"count": 10})
+    replies += await _ask(world, "owned", {"game": str(NEW_APPID)})
+    replies += await _ask(world, "owned", {"game": HOSTILE[:90]})
+    replies += await _ask(world, "stats")
     for job in ("new_games", "wishlist", "deals"):
         outcome = await app.scheduler.run_now(job)
         assert outcome.ok, outcome.error
