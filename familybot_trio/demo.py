@@ -31,6 +31,7 @@ import trio
 
 from familybot_trio._terminal import render_message
 from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS, World
+from gateway.testing import APPLICATION_ID
 
 log = logging.getLogger("familybot_trio.demo")
 
@@ -196,24 +197,57 @@ class Story:
         return None
 
 
-async def run_demo(out: TextIO, tmp: Path) -> int:
-    """Run the story in `tmp`; returns the exit code (0 when every chapter ran)."""
+#: The demo's dashboard: any free port on loopback, Discord sign-in through FakeDiscord.
+DEMO_CLIENT_SECRET: Final = "demo-oauth-client-secret"
+DASHBOARD_CONFIG: Final = ("[dashboard]\nenabled = true\nlisten = \"127.0.0.1:0\"\n"
+                           "client_id = \"{client_id}\"\n")
+
+
+def _open_dashboard(world: World, out: TextIO) -> None:
+    """Tell FakeDiscord's "developer portal" the redirect URL and its consent screen the
+    family's Discord accounts."""
+    dash = world.app.dashboard
+    world.discord.oauth.client_secret = DEMO_CLIENT_SECRET
+    world.discord.oauth.redirect_uris.add(dash.redirect_url)
+    for i, member in enumerate(world.sandbox.family.members[:len(DISCORD_IDS)]):
+        world.discord.oauth.add_user(DISCORD_IDS[i], member.persona)
+
+
+async def run_demo(out: TextIO, tmp: Path, *, serve: bool = False,
+                   task_status: trio.TaskStatus[tuple[World, str]] = trio.TASK_STATUS_IGNORED
+                   ) -> int:
+    """Run the story in `tmp`; returns the exit code (0 when every chapter ran).
+
+    Args: serve: after the story, keep the bot and its dashboard up until cancelled (Ctrl-C).
+        task_status: `started((world, one-time link))` once the story ran (with serve).
+    """
     started = trio.current_time()
-    with trio.fail_after(DEMO_TIMEOUT_S):
-        async with trio.open_nursery() as nursery:
-            world: World = await nursery.start(functools.partial(World.start, tmp))
+    async with trio.open_nursery() as nursery:
+        with trio.fail_after(DEMO_TIMEOUT_S):
+            world: World = await nursery.start(functools.partial(
+                World.start, tmp, extra_env={"FAMILYBOT_DISCORD_CLIENT_SECRET": DEMO_CLIENT_SECRET},
+                extra_config=DASHBOARD_CONFIG.format(client_id=APPLICATION_ID)))
             print(f"familybot-trio demo: the real bot against FakeDiscord "
                   f"({world.discord.rest_url}) and the sandbox ({world.sandbox.urls['steam_webapi']})",
                   file=out)
+            _open_dashboard(world, out)
             story = Story(world, out)
             await story.play()
-            await world.stop()
-    posted = sum(n for _, n in story.chapters)
-    print(f"\n== Summary: {posted} messages posted or edited in "
-          f"{trio.current_time() - started:.1f} s; sandbox served "
-          f"{world.sandbox.total_requests()} upstream requests", file=out)
-    for title, n in story.chapters:
-        print(f"  {n:3d}  {title}", file=out)
+        link = await world.app.dashboard.signin_link(world.admin_id)
+        print(f"\n== Dashboard: {world.app.dashboard.url}/ (Sign in with Discord goes "
+              f"through FakeDiscord)\n   one-time sign-in link for the admin (10 minutes, "
+              f"works once): {link}", file=out)
+        posted = sum(n for _, n in story.chapters)
+        print(f"\n== Summary: {posted} messages posted or edited in "
+              f"{trio.current_time() - started:.1f} s; sandbox served "
+              f"{world.sandbox.total_requests()} upstream requests", file=out)
+        for title, n in story.chapters:
+            print(f"  {n:3d}  {title}", file=out)
+        if serve:
+            print("   the bot and its dashboard stay up until Ctrl-C", file=out, flush=True)
+            task_status.started((world, link))
+            await trio.sleep_forever()
+        await world.stop()
     return 0
 
 
@@ -224,17 +258,24 @@ def main(argv: list[str] | None = None) -> int:
         description="Run the real bot against a local fake Discord and fake Steam; no keys.")
     parser.add_argument("--keep", metavar="DIR", type=Path,
                         help="keep the demo's config and database in DIR")
+    parser.add_argument("--serve", action="store_true",
+                        help="keep the bot and its web dashboard running until Ctrl-C")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the bot's log")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("hypercorn.error", "hypercorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    if args.keep:
-        args.keep.mkdir(parents=True, exist_ok=True)
-        return trio.run(run_demo, sys.stdout, args.keep)
-    with tempfile.TemporaryDirectory(prefix="familybot-demo-") as tmp:
-        return trio.run(run_demo, sys.stdout, Path(tmp))
+    run = functools.partial(run_demo, sys.stdout, serve=args.serve)
+    try:
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            return trio.run(run, args.keep)
+        with tempfile.TemporaryDirectory(prefix="familybot-demo-") as tmp:
+            return trio.run(run, Path(tmp))
+    except KeyboardInterrupt:
+        print("\ndemo stopped", file=sys.stderr)
+        return 0
 
 
 if __name__ == "__main__":
