@@ -98,6 +98,8 @@ async def test_token_set_status_and_check_against_world(tmp_path: Path,
                          "channel new_games", "channel admin_reports"):
                 row = next(ln for ln in r.out.splitlines() if ln.startswith(name))
                 assert " OK " in row, row
+            row = next(ln for ln in r.out.splitlines() if ln.startswith("discord server"))
+            assert " OK " in row and "answers only in server" in row, row
             assert world.sandbox.counts["steam_webapi.GetFamilyGroupForUser"] == 1
             assert world.sandbox.counts["steam_webapi.GetPlayerSummaries"] == 1
             assert_no_secret(world, caplog.records, r.out, r.err)

@@ -68,6 +68,7 @@ async def run_checks(config: Config) -> list[CheckRow]:
             ("steam web api key", True, functools.partial(_steam_key, config, c)),
             ("steam access token", True, functools.partial(_access_token, config, c)),
             ("itad key", False, functools.partial(_itad_key, c)),
+            ("discord server", False, functools.partial(_guild, config)),
         ]
         for name in CHANNELS:
             cid = getattr(config.channels, name)
@@ -96,6 +97,15 @@ async def _run_one(name: str, required: bool, probe: Callable[[], Awaitable[str]
 
 
 # ------------------------------------------------------------------ the probes
+async def _guild(config: Config) -> str:
+    guild_id = config.access.guild_id
+    if guild_id is None:
+        return ("warning: [discord] guild_id is not set, so the bot answers in no server, "
+                "only DMs from members and admins; set it to the family's server id")
+    return (f"answers only in server {guild_id} (and DMs from members and admins); "
+            "keep \"Public Bot\" off in the developer portal")
+
+
 async def _discord_token(config: Config, c: Clients) -> str:
     if not config.secrets.discord_token:
         raise Unauthorized("FAMILYBOT_DISCORD_TOKEN is not set; copy the bot token "

@@ -136,3 +136,18 @@ async def test_running_handlers_per_person_are_capped(cap: int) -> None:
     after = _Ctx(1)
     await gate.run(after, command, lambda: trio.sleep(0))
     assert not after.replies  # the count went back down
+
+
+async def test_autocomplete_shows_strangers_nothing(start_world) -> None:
+    world = await start_world(features=["new_games", "wishlist", "owned"])
+    with trio.fail_after(30):
+        for job in ("new_games", "wishlist", "owned_index"):
+            assert (await world.app.scheduler.run_now(job)).ok
+        mine = await world.discord.send_interaction("owned", {"game": "elden"}, focused="game",
+                                                    user_id=DISCORD_IDS[1],
+                                                    channel_id=CHANNELS["new_games"])
+        assert await mine.wait_choices()  # the family's server: names to pick from
+        theirs = await world.discord.send_interaction("owned", {"game": "elden"}, focused="game",
+                                                      user_id=STRANGER, guild_id=OTHER_GUILD,
+                                                      channel_id=OTHER_CHANNEL)
+        assert await theirs.wait_choices() == []
