@@ -37,6 +37,12 @@ TOKEN: Final = "bench-token.not-a-secret"
 #: The bot's policy for decoding big frames (what App passes to its Shard).
 DECODE_RUN_SYNC: Final = functools.partial(blocking.run_sync, "gateway_decode")
 
+
+def APP_TASK_FOR(name: str, data: Any) -> bool:  # noqa: N802 (a policy constant)
+    """What App._needs_task decides with the default config (prefix commands off, no
+    MESSAGE_CREATE listener): only interactions get a task of their own."""
+    return name == "INTERACTION_CREATE"
+
 #: One MESSAGE_CREATE as Discord sends it (ids are snowflake strings), ~600 bytes of JSON.
 MESSAGE: Final = {
     "id": "1250000000000000001", "channel_id": "1200000000000000001", "guild_id": "1234",
@@ -125,7 +131,7 @@ async def _raw_events_per_s(events: int, reps: int, cpu_share: list[float]) -> l
 
     shard = Shard(token=TOKEN, intents=Intents.for_bot(prefix_commands=False),
                   get_gateway_bot=get_gateway_bot, rng=random.Random(7),
-                  run_sync=DECODE_RUN_SYNC)
+                  run_sync=DECODE_RUN_SYNC, task_for=APP_TASK_FOR)
     rates = []
     try:
         async with trio.open_nursery() as handlers:
@@ -184,7 +190,7 @@ async def s5_gateway(*, events: int, reps: int, resume_reps: int) -> dict[str, A
 
         shard = Shard(token=TOKEN, intents=Intents.for_bot(prefix_commands=False),
                       get_gateway_bot=get_gateway_bot, rng=random.Random(7),
-                      run_sync=DECODE_RUN_SYNC)
+                      run_sync=DECODE_RUN_SYNC, task_for=APP_TASK_FOR)
         async with trio.open_nursery() as handlers:
             await handlers.start(shard.run, dispatch, handlers)
             small = max(500, events // 10)  # FakeGateway is slow: a tenth is enough

@@ -245,7 +245,17 @@ class App:
                            intents=Intents.for_bot(prefix_commands=cfg.prefix_commands
                                            or cfg.thresholds.owned_answer_store_links),
                            get_gateway_bot=lambda: wait_for_gateway_bot(self.rest, now=self.now),
-                           run_sync=functools.partial(blocking.run_sync, "gateway_decode"))
+                           run_sync=functools.partial(blocking.run_sync, "gateway_decode"),
+                           task_for=self._needs_task)
+
+    def _needs_task(self, event_name: str, data: Any) -> bool:
+        """Shard `task_for`: interactions, prefix commands and events with listeners get a
+        handler task each; the rest are dispatched in batches (gateway/shard.py)."""
+        if event_name == "INTERACTION_CREATE" or event_name in self.listeners:
+            return True
+        prefix = self.registry.prefix
+        return (event_name == "MESSAGE_CREATE" and prefix is not None
+                and str((data or {}).get("content") or "").startswith(prefix))
 
     async def _setup_features(self) -> None:
         from familybot_trio import features

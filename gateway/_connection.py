@@ -63,6 +63,7 @@ class Conn:
     acked: bool = True  # fresh per connection: the first interval never counts as a miss
     beat_sent_at: float | None = None
     active: bool = False  # READY or RESUMED arrived on this connection
+    held: str | bytes | None = None  # a message receive_ready left for receive (big frame)
 
     def end(self, next_step: Next) -> None:
         """Record what comes next (first verdict wins) and cancel the connection's tasks."""
@@ -78,7 +79,10 @@ class Conn:
         Raises: trio_websocket.ConnectionClosed; DecodeError for a malformed frame.
         """
         while True:
-            msg = await self.ws.get_message()
+            if self.held is not None:  # a big message receive_ready left for a thread
+                msg, self.held = self.held, None
+            else:
+                msg = await self.ws.get_message()
             if isinstance(msg, str):
                 if needs_thread(len(msg)):
                     return await run_sync(decode_json, msg)
@@ -87,6 +91,31 @@ class Conn:
                 payload = await run_sync(self.inflater.feed, msg)
             else:
                 payload = self.inflater.feed(msg)
+            if payload is not None:
+                return payload
+
+    def receive_ready(self) -> dict[str, Any] | None:
+        """The next whole payload if its messages already arrived, else None; never waits.
+
+        Lets the reader take a burst of frames in one step (`Shard._read`). A message too
+        big to decode on the loop is held for the next `receive` (which uses the thread).
+        Raises: trio_websocket.ConnectionClosed; DecodeError for a malformed frame.
+        """
+        queue = getattr(self.ws, "_recv_channel", None)  # trio-websocket's message queue
+        if queue is None or self.held is not None:
+            return None
+        while True:
+            try:
+                msg = queue.receive_nowait()
+            except trio.WouldBlock:
+                return None
+            except (trio.ClosedResourceError, trio.EndOfChannel):
+                raise trio_websocket.ConnectionClosed(self.ws.closed) from None
+            size = len(msg) if isinstance(msg, str) else self.inflater.buffered(msg)
+            if needs_thread(size):
+                self.held = msg
+                return None
+            payload = decode_json(msg) if isinstance(msg, str) else self.inflater.feed(msg)
             if payload is not None:
                 return payload
 
@@ -140,6 +169,7 @@ async def host_websocket(url: str, *, task_status: trio.TaskStatus[
                 ) as ws:
                     handshake.deadline = math.inf
                     scope.shield, started = True, True
+                    _hand_over_eagerly(ws)
                     task_status.started((ws, scope))
                     await trio.sleep_forever()
         except (*CONNECT_ERRORS, trio_websocket.ConnectionClosed) as exc:
@@ -164,3 +194,35 @@ async def close_websocket(ws: trio_websocket.WebSocketConnection, code: int) -> 
         cleanup.shield = True
         await ws.aclose(code, "shutdown" if code == 1000 else "reconnecting")
     return not ours or ws._wsproto.state is ConnectionState.CLOSED
+
+
+class _EagerSend:
+    """trio-websocket's reader queues each message with `await channel.send(msg)`, which
+    yields to the scheduler once per message: a burst of N frames cost N task switches
+    before the shard saw them. This wrapper queues with `send_nowait` while there is room
+    (and awaits only when the queue is full: backpressure stays), so the reader parses a
+    whole socket read (<= its 4 KiB receive buffer) in one step."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: trio.MemorySendChannel[Any]) -> None:
+        self._inner = inner
+
+    async def send(self, value: Any) -> None:
+        try:
+            self._inner.send_nowait(value)
+        except trio.WouldBlock:
+            await self._inner.send(value)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def _hand_over_eagerly(ws: trio_websocket.WebSocketConnection) -> None:
+    """Install _EagerSend on trio-websocket's message queue (if its layout is the known one)."""
+    inner = getattr(ws, "_send_channel", None)
+    if isinstance(inner, trio.MemorySendChannel):
+        ws._send_channel = _EagerSend(inner)

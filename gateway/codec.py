@@ -60,6 +60,12 @@ class ZlibStreamInflater:
         Raises: DecodeError for a corrupt stream, bad UTF-8 or bad JSON, or a buffered
             payload above MAX_FRAME_BYTES (a server that never flushes).
         """
+        if not self._buffer and data.endswith(ZLIB_SUFFIX):  # the usual case: one message
+            try:
+                return decode_json(self._inflater.decompress(data))
+            except zlib.error as exc:
+                raise DecodeError(f"zlib-stream inflate failed ({exc}); was the inflater "
+                                  "reused across connections?") from exc
         self._buffer += data
         if len(self._buffer) > MAX_FRAME_BYTES:
             size = len(self._buffer)

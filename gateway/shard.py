@@ -2,9 +2,9 @@
 
 Shape (one pass of `Shard._run_connections` = one websocket):
 
-    run()                                   shard nursery: dispatch pump
+    run()                                   shard nursery: websocket hosts
       └─ connection                         per-connection nursery, cancelled to end it
-           ├─ reader     HELLO, then every frame: seq, ops 1/7/9/11, dispatches -> channel
+           ├─ reader     HELLO, then every frame: seq, ops 1/7/9/11, dispatches -> handlers
            ├─ heartbeat  first beat after interval * jitter, zombie check before each beat
            └─ sender     user sends (presence ...) through the 120/60 s limiter
 
@@ -15,8 +15,11 @@ shutdown or cancellation) is then sent under a bounded shield. trio-websocket's 
 task lives in a shielded host task (`_host_websocket`), outside the per-connection nursery, so
 it is still running when the close frame goes out: it reads the server's answer and the close
 handshake completes at once; the host is cancelled only after that (or after the bound).
-Dispatches go through a memory channel to the pump, which starts each handler in the app's
-nursery: no handler can delay the reader or the heartbeat.
+Dispatches: the reader takes every frame that already arrived in one step (a burst, at most
+MAX_BATCH). An event `task_for` picks (interactions, commands) starts in its own task in the
+app's nursery; the others go, one list per burst, to the shard's dispatcher task (also in the
+app's nursery), which awaits them strictly in the order received. No handler can delay the
+reader or the heartbeat; a slow batched handler delays the batched events after it.
 
 Upstream: Discord docs Gateway (Connecting, Sending Heartbeats, Resuming, Rate Limiting);
 shared/docs/discord-protocol.md sections 1.3-1.7 and 5.7.
@@ -25,6 +28,7 @@ shared/docs/discord-protocol.md sections 1.3-1.7 and 5.7.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import sys
 from collections.abc import Awaitable, Callable
@@ -43,6 +47,10 @@ from gateway.codec import DecodeError, encode_json
 from gateway.errors import FatalCloseError
 
 
+_DISPATCH, _HEARTBEAT, _HEARTBEAT_ACK = int(P.Opcode.DISPATCH), int(P.Opcode.HEARTBEAT), \
+    int(P.Opcode.HEARTBEAT_ACK)
+
+
 class Shard:
     """A gateway shard: connects, identifies, resumes and heartbeats until closed.
 
@@ -52,7 +60,9 @@ class Shard:
         (tests pass a seeded one); properties: IDENTIFY `properties` override;
         run_sync: `await run_sync(fn, *args)` runs a blocking call off the loop, used to
         decode big frames (default: a worker thread under the gateway's own small limiter;
-        an application passes its concurrency policy's).
+        an application passes its concurrency policy's); task_for(event_name, data): True
+        for a dispatch that needs its own handler task (default `default_task_for`:
+        INTERACTION_CREATE and MESSAGE_CREATE); the others are dispatched in batches.
     No I/O happens here: `run` connects.
     """
 
@@ -60,8 +70,10 @@ class Shard:
                  get_gateway_bot: Callable[[], Awaitable[dict[str, Any]]],
                  shard_id: int = 0, shard_count: int = 1, rng: random.Random | None = None,
                  properties: dict[str, str] | None = None,
-                 run_sync: RunSync = default_run_sync) -> None:
+                 run_sync: RunSync = default_run_sync,
+                 task_for: Callable[[str, Any], bool] | None = None) -> None:
         self._token, self.intents = token, int(intents)
+        self._task_for = task_for or default_task_for
         self._run_sync = run_sync
         self._get_gateway_bot = get_gateway_bot
         self.shard_id, self.shard_count = shard_id, shard_count
@@ -85,18 +97,23 @@ class Shard:
         self._loop_scope = trio.CancelScope()
         self._stopped = trio.Event()
         self._task_status: Any = trio.TASK_STATUS_IGNORED
-        self._tasks: trio.Nursery | None = None  # run()'s nursery: pump, websocket hosts
+        self._tasks: trio.Nursery | None = None  # run()'s nursery: websocket hosts
         self._outbox_send, self._outbox_recv = trio.open_memory_channel[str](64)
         self._pending_send: str | None = None
-        self._events_send, self._events_recv = trio.open_memory_channel[tuple[str, Any]](1024)
+        self._dispatch: Callable[[str, Any], Awaitable[None]] | None = None
+        self._handlers: trio.Nursery | None = None
+        self._batches_send, self._batches_recv = trio.open_memory_channel[
+            list[tuple[str, Any]]](math.inf)
 
     # ------------------------------------------------------------------ public
     async def run(self, dispatch: Callable[[str, Any], Awaitable[None]], handlers: trio.Nursery,
                   *, task_status: trio.TaskStatus[Ready] = trio.TASK_STATUS_IGNORED) -> None:
         """Connect, report READY, then keep the session alive until close() or a fatal close.
 
-        Args: dispatch(event_name, data): started in `handlers` for every op-0 event
-            (READY and RESUMED included), in the order received; handlers: the app's nursery.
+        Args: dispatch(event_name, data): called in `handlers` for every op-0 event (READY
+            and RESUMED included), started in the order received: in its own task when
+            `task_for` says so, else awaited strictly in order by the shard's dispatcher
+            task; handlers: the app's nursery (it also runs the dispatcher).
         Returns: after close() (close code 1000 sent, the server's answer read).
         Raises: FatalCloseError for 4004 and 4010-4014 (message names the cause and fix);
             whatever get_gateway_bot raises.
@@ -112,16 +129,18 @@ class Shard:
         self._starts_reset_s = float(limit.get("reset_after", 0)) / 1000.0
         self._task_status = task_status
         fatal: FatalCloseError | None = None
+        self._dispatch, self._handlers = dispatch, handlers
+        handlers.start_soon(_dispatch_in_order, dispatch, self._batches_recv,
+                            name=f"gateway shard {self.shard_id} dispatcher")
         async with trio.open_nursery() as nursery:
             self._tasks = nursery
-            nursery.start_soon(self._pump, dispatch, handlers)
             try:
                 with self._loop_scope:
                     await self._run_connections()
             except FatalCloseError as exc:
                 fatal = exc
             finally:
-                self._events_send.close()  # the pump drains what was received, then ends
+                self._batches_send.close()  # the dispatcher handles what came, then ends
         self.state = ShardState.FATALLY_CLOSED if fatal else ShardState.STOPPED
         self._stopped.set()
         if fatal is not None:
@@ -152,10 +171,15 @@ class Shard:
         await self._outbox_send.send(text)
 
     # ----------------------------------------------------------- connections
-    async def _pump(self, dispatch: Callable[[str, Any], Awaitable[None]],
-                    handlers: trio.Nursery) -> None:
-        async for name, data in self._events_recv:
-            handlers.start_soon(dispatch, name, data)
+    def _start(self, batch: list[tuple[str, Any]], name: str | None = None, data: Any = None
+               ) -> None:
+        """Queue the batch for the in-order dispatcher, then start `name` in its own task."""
+        assert self._handlers is not None and self._dispatch is not None
+        if batch:
+            self._batches_send.send_nowait(batch[:])  # unbounded: the reader never waits
+            batch.clear()
+        if name is not None:
+            self._handlers.start_soon(self._dispatch, name, data)
 
     async def _run_connections(self) -> None:
         failures = 0  # consecutive connections that never became ACTIVE
@@ -252,8 +276,21 @@ class Shard:
             conn.nursery.start_soon(self._heartbeat, conn, interval_s)
             await self._identify_or_resume(conn)
             conn.nursery.start_soon(self._sender, conn)
+            batch: list[tuple[str, Any]] = []
             while True:
-                await self._handle(conn, await conn.receive(self._run_sync))
+                # One step takes every frame that already arrived (at most MAX_BATCH), so a
+                # burst costs one task switch, not one per frame; heartbeats run between.
+                beat = self._handle(conn, await conn.receive(self._run_sync), batch)
+                for _ in range(P.MAX_BATCH - 1):
+                    if conn.next is not None:
+                        break
+                    payload = conn.receive_ready()
+                    if payload is None:
+                        break
+                    beat = self._handle(conn, payload, batch) or beat
+                self._start(batch)
+                if beat:
+                    await self._beat(conn)  # the server asked (op 1): answer at once
         except trio_websocket.ConnectionClosed as exc:
             self._on_closed(conn, exc.reason.code if exc.reason else None,
                             exc.reason.reason if exc.reason else None)
@@ -295,24 +332,32 @@ class Shard:
         self._starts_remaining -= 1
         await conn.send(encode_json(P.Opcode.IDENTIFY, d))
 
-    async def _handle(self, conn: Conn, payload: dict[str, Any]) -> None:
+    def _handle(self, conn: Conn, payload: dict[str, Any], batch: list[tuple[str, Any]]
+                ) -> bool:
+        """Act on one payload; dispatches go to `batch` or their own task (`task_for`).
+
+        Returns: True when the server asked for a heartbeat (op 1).
+        """
         op, d = payload["op"], payload.get("d")
-        if op == P.Opcode.DISPATCH:
+        if op == _DISPATCH:  # plain ints: an IntEnum member lookup per frame adds up (S5)
             seq, name = payload.get("s"), payload.get("t")
             if isinstance(seq, int):
                 if self.sequence is not None and seq <= self.sequence:
                     self.log.debug("dropping replayed duplicate [seq:%d t:%s]", seq, name)
-                    return
+                    return False
                 self.sequence = seq
             if name == "READY":
                 self._on_ready(conn, d)
             elif name == "RESUMED":
                 self.log.info("session resumed [seq:%s]", self.sequence)
                 self._mark_active(conn)
-            await self._events_send.send((str(name), d))
-        elif op == P.Opcode.HEARTBEAT:
-            await self._beat(conn)  # the server asks: answer at once
-        elif op == P.Opcode.HEARTBEAT_ACK:
+            if self._task_for(str(name), d):
+                self._start(batch, str(name), d)
+            else:
+                batch.append((str(name), d))
+        elif op == _HEARTBEAT:
+            return True
+        elif op == _HEARTBEAT_ACK:
             conn.acked = True
             if conn.beat_sent_at is not None:
                 self.latency_ms = (trio.current_time() - conn.beat_sent_at) * 1000.0
@@ -330,6 +375,7 @@ class Shard:
                 conn.end(Next.IDENTIFY)
         elif op != P.Opcode.HELLO:
             self.log.debug("ignoring unknown gateway op %s", op)
+        return False
 
     def _on_ready(self, conn: Conn, d: dict[str, Any]) -> None:
         self.session_id = str(d["session_id"])
@@ -375,4 +421,17 @@ class Shard:
             self._pending_send = None  # a send cut off by a reconnect goes out on the next
 
 
-__all__ = ["Ready", "Shard", "ShardState"]
+def default_task_for(name: str, data: Any) -> bool:
+    """The default `task_for`: interactions and messages (maybe commands) get a task each."""
+    return name in ("INTERACTION_CREATE", "MESSAGE_CREATE")
+
+
+async def _dispatch_in_order(dispatch: Callable[[str, Any], Awaitable[None]],
+                             batches: trio.MemoryReceiveChannel[list[tuple[str, Any]]]) -> None:
+    """The shard's dispatcher: batched events, strictly in the order received."""
+    async for batch in batches:
+        for name, data in batch:
+            await dispatch(name, data)
+
+
+__all__ = ["Ready", "Shard", "ShardState", "default_task_for"]

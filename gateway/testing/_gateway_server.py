@@ -26,6 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 from wsproto.connection import ConnectionState
+from wsproto.events import Message
 
 from gateway.testing._gateway_rules import (
     COMPRESSIONS,
@@ -325,6 +326,22 @@ class FakeGateway:
         self._session.seq += 1
         self._session.events.append((self._session.seq, t, d))
         return self._session.seq
+
+    async def dispatch_burst(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        """Dispatch `events` in the current session as ONE write to the socket: the frames
+        arrive together, the way a busy guild's events come in one TCP segment."""
+        live = self._require_live()
+        session = live.session
+        assert session is not None and session is self._session
+        async with live.lock:
+            wire = bytearray()
+            for t, d in events:
+                session.seq += 1
+                session.events.append((session.seq, t, d))
+                text = json.dumps({"op": 0, "s": session.seq, "t": t, "d": d},
+                                  separators=(",", ":")).encode()
+                wire += live.ws._wsproto.send(Message(data=_deflate(live.deflater, text)))
+            await live.ws._stream.send_all(bytes(wire))
 
     async def send_big_dispatch(self, size_bytes: int) -> None:
         """Dispatch GUILD_CREATE with `size_bytes` of incompressible text (big-frame test)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import pytest
 import trio
@@ -98,3 +99,31 @@ async def test_reconnects_back_off_exponentially_with_jitter(clock: MockClock) -
             expected = [rng.uniform(0, min(60.0, 2.0 ** k)) for k in range(1, 7)]  # cap 60 s
             assert gaps == pytest.approx(expected, abs=0.05)
             assert h.fake.identify_count == 1
+
+
+async def test_frames_that_arrive_together_are_dispatched_in_batches_in_order(
+        clock: MockClock) -> None:
+    """A burst of 200 events in one socket write: all handled in order by the shard's one
+    dispatcher task (one task per event would be 200); an interaction still gets a task of
+    its own, so a handler stuck on it delays nothing."""
+    stuck = trio.Event()
+    tasks: dict[str, set[object]] = {"GUILD_MEMBER_UPDATE": set(), "INTERACTION_CREATE": set()}
+
+    async def handler(name: str, data: Any) -> None:
+        if name in tasks:
+            tasks[name].add(trio.lowlevel.current_task())
+        if name == "INTERACTION_CREATE":
+            await stuck.wait()  # never set: only this task waits
+
+    with trio.fail_after(300):
+        async with running_shard(handler=handler) as h:
+            burst = [("GUILD_MEMBER_UPDATE", {"n": n}) for n in range(100)]
+            burst += [("INTERACTION_CREATE", {"id": "1"})]
+            burst += [("GUILD_MEMBER_UPDATE", {"n": n}) for n in range(100, 200)]
+            await h.fake.dispatch_burst(burst)
+            await h.wait_for_event("GUILD_MEMBER_UPDATE", 200)
+            got = [d["n"] for name, d in h.events if name == "GUILD_MEMBER_UPDATE"]
+            assert got == list(range(200))  # in the order received
+            assert len(tasks["INTERACTION_CREATE"]) == 1
+            assert len(tasks["GUILD_MEMBER_UPDATE"]) == 1  # the dispatcher, not 200 tasks
+            assert not tasks["GUILD_MEMBER_UPDATE"] & tasks["INTERACTION_CREATE"]
