@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import jwt
 import pytest
 import requests
 import trio
+from trio.testing import MockClock
 
 from familybot_trio import blocking
 from familybot_trio.sandbox import Sandbox
@@ -73,8 +75,15 @@ def _no_garbage_from_earlier_tests() -> Iterator[None]:
 
 @pytest.fixture
 async def sandbox(nursery: trio.Nursery) -> Sandbox:
-    """A started sandbox (seed 1, no latency); the test's nursery cancels it at the end."""
-    with trio.fail_after(60):
+    """A started sandbox (seed 1, no latency); the test's nursery cancels it at the end.
+
+    The start-up bound is 60 real seconds on the system clock. On a test's autojump
+    MockClock, waiting for the worker thread that builds the family counts as idle, so
+    the clock would jump straight to any deadline set here: no bound then (a hang still
+    ends at pytest's own limits).
+    """
+    autojump = isinstance(trio.lowlevel.current_clock(), MockClock)
+    with trio.fail_after(math.inf if autojump else 60):
         sb = await nursery.start(Sandbox(latency_ms=0, seed=1).serve)
     gc.freeze()  # its static data is never garbage: keep it out of GC passes (see above)
     return sb
