@@ -56,6 +56,7 @@ from familybot_trio.store.records import (
     SteamID64,
     WishlistItem,
 )
+from familybot_trio.store.library_view import LibraryRow, LibraryViewRepo
 from familybot_trio.store.sessions import DashboardSession, SessionsRepo
 from familybot_trio.store.state import StateRepo
 from familybot_trio.store.wishlist import OwnedGamesRepo, WishlistRepo
@@ -65,7 +66,7 @@ _T = TypeVar("_T")
 __all__ = [
     "RETURN_WINDOW", "SCHEMA_VERSION", "AlertSettings", "AppDetails", "AppId",
     "DashboardSession", "FetchAnomaly", "LibraryApp", "LibraryChange", "LibraryDelta",
-    "LibraryEntry", "LibraryEvent", "MemberRecord", "OutboxDraft", "OutboxId", "OutboxRow",
+    "LibraryEntry", "LibraryRow", "LibraryEvent", "MemberRecord", "OutboxDraft", "OutboxId", "OutboxRow",
     "OwnedGame", "Planner", "Price", "ReplaceResult", "ScheduleRun", "SnapshotResult",
     "Snowflake", "SteamID64", "Store", "WishlistItem", "insert_drafts",
     # the repositories: the types of Store's attributes (store.library, store.catalog, ...)
@@ -91,6 +92,7 @@ class Store:
         self.state = StateRepo(db)
         self.cache = CacheRepo(db)
         self.sessions = SessionsRepo(db)
+        self.library_view = LibraryViewRepo(db)
 
     @classmethod
     async def open(cls, path: Path) -> Self:

@@ -21,6 +21,8 @@ from starlette.routing import BaseRoute, Route
 from familybot_trio import blocking
 from familybot_trio.errors import FamilybotError
 from familybot_trio.features import _common
+from familybot_trio.store import AppId, LibraryRow
+from familybot_trio.store.records import from_ts
 from familybot_trio.features._money import Money, currency_for
 from familybot_trio.web._auth import Principal, require
 
@@ -78,57 +80,58 @@ async def library_rows(dash: Dashboard, f: LibraryFilter) -> dict[str, Any]:
     Raises: StoreError; UpstreamError when app details are missing and the catalog fails.
     """
     app = dash.app
-    apps = await app.store.library.apps()
+    rows = await app.store.library_view.rows()
     names = await _common.member_names(app)
-    ids = [a.appid for a in apps]
-    # Names and types: the store's app_details rows (filled by `populate`) in one read, the
-    # catalog (its cache, else Steam) for the rest, in chunks so a cold start stays small.
-    details: dict[int, tuple[str, str]] = {
-        int(a): (d.name, d.app_type) for a, d in (await app.store.catalog.details(ids)).items()}
-    missing = [a for a in ids if int(a) not in details]
+    # Names the store lacks (no `populate` yet): the catalog (its cache, else Steam), in
+    # chunks so a cold start stays small.
+    missing = [AppId(r.appid) for r in rows if r.name is None]
+    fetched: dict[int, tuple[str, str]] = {}
     for start in range(0, len(missing), _common.CATALOG_CHUNK):
         got = await app.catalog.details(missing[start:start + _common.CATALOG_CHUNK],
                                         country=app.config.country)
-        details.update({int(a): (d.name, d.type) for a, d in got.items()})
+        fetched.update({int(a): (d.name, d.type) for a, d in got.items()})
     # Filtering, sorting and formatting 2,000 rows is CPU work: off the loop.
-    return await blocking.run_sync("cpu", _library_page, apps, details, names, f)
+    return await blocking.run_sync("cpu", _library_page, rows, fetched, names, f)
 
 
-def _library_page(apps: list[Any], details: dict[int, tuple[str, str]],
+def _library_page(apps: list[LibraryRow], fetched: dict[int, tuple[str, str]],
                   names: dict[int, str], f: LibraryFilter) -> dict[str, Any]:
     """Sync: filter, sort and cut one page of the library (see library_rows).
 
-    Args: details: appid -> (name, type).
+    Args: fetched: appid -> (name, type) for rows whose name the store lacked.
     """
     needle = f.q.casefold()
     owner = int(f.owner) if f.owner.isdigit() else None
     rows = []
     types: set[str] = set()
     for a in apps:
-        name, kind = details.get(a.appid) or (f"app {a.appid}", "")
+        if a.name is not None:
+            name, kind = a.name, a.details_type
+        else:
+            name, kind = fetched.get(a.appid) or (f"app {a.appid}", "")
         kind = kind or a.app_type or "unknown"
         types.add(kind)
         if needle and needle not in name.casefold():
             continue
-        if f.owner and owner not in a.owner_steamids:
+        if f.owner and owner not in a.owners:
             continue
         if f.type and kind != f.type:
             continue
-        if len(a.owner_steamids) < f.copies:
+        if len(a.owners) < f.copies:
             continue
         excluded = a.exclude_reason != 0
         if (f.excluded == "hide" and excluded) or (f.excluded == "only" and not excluded):
             continue
         rows.append((name, a, kind, excluded))
     key = {"name": lambda r: (r[0].casefold(), r[1].appid),
-           "copies": lambda r: (len(r[1].owner_steamids), r[0].casefold()),
-           "acquired": lambda r: (r[1].rt_time_acquired or r[1].first_seen_at, r[0].casefold()),
+           "copies": lambda r: (len(r[1].owners), r[0].casefold()),
+           "acquired": lambda r: (r[1].acquired_ts or r[1].first_seen_ts, r[0].casefold()),
            "appid": lambda r: r[1].appid}[f.sort]
     rows.sort(key=key, reverse=f.desc)
     first = f.page * PAGE_ROWS
-    shown = [{"appid": a.appid, "name": name, "type": kind, "copies": len(a.owner_steamids),
-              "owners": ", ".join(sorted(names.get(int(s), str(s)) for s in a.owner_steamids)),
-              "acquired": _date(a.rt_time_acquired), "excluded": excluded}
+    shown = [{"appid": a.appid, "name": name, "type": kind, "copies": len(a.owners),
+              "owners": ", ".join(sorted(names.get(s, str(s)) for s in a.owners)),
+              "acquired": _date(from_ts(a.acquired_ts)), "excluded": excluded}
              for name, a, kind, excluded in rows[first:first + PAGE_ROWS]]
     return {"f": f, "rows": shown, "total": len(rows), "first": first, "sorts": SORTS,
             "types": sorted(types), "members": sorted(names.items(), key=lambda kv: kv[1]),
