@@ -6,9 +6,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-import trio
 
-from familybot_trio import blocking
+from familybot_trio import blocking, offloop
 from familybot_trio.config import DEFAULT_UPSTREAMS, load_config
 from familybot_trio.errors import ConfigError
 
@@ -221,10 +220,12 @@ def test_config_is_frozen(tmp_path: Path) -> None:
         cfg.upstreams["itad"] = "http://x"  # type: ignore[index]
 
 
-async def test_load_through_blocking_policy_does_not_block_loop() -> None:
+async def test_load_config_refuses_the_loop_and_works_through_the_blocking_policy() -> None:
+    with pytest.raises(offloop.BlockingOnLoop, match=r"load_config\) ran on the trio thread"):
+        load_config(EXAMPLE, ENV)  # a file read on the loop: the guard refuses it
+    assert len(offloop.take_violations()) == 1
     cfg = await blocking.run_sync("files", load_config, EXAMPLE, ENV)
     assert cfg.family_group_id == 1234567
-    assert trio.current_time() >= 0
 
 
 def test_a_secret_under_a_mistyped_key_is_not_echoed(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from familybot_trio.errors import NotFound, UpstreamError
 from familybot_trio.upstream import _steam_parse as sp
 from familybot_trio.upstream import freegames, itad, storefront
 from familybot_trio.upstream.models import AppId, FamilyGroupId, SteamID64
-from tests.upstream.conftest import fixture_json, fixture_path, fixture_text
+from tests.upstream.conftest import fixture_json, fixture_text
 
 SID = SteamID64(76561190000000001)
 
@@ -206,6 +206,3 @@ def test_reddit_bodies() -> None:
     with pytest.raises(UpstreamError):
         freegames.parse_reddit_atom("<html><body>Sorry!</body></html")
 
-
-def test_fixture_files_exist() -> None:
-    assert fixture_path("reddit/fgf_new_rss_2025-04-18.xml").exists()
