@@ -142,27 +142,38 @@ class Embed:
     timestamp: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON embed with every text part truncated to its limit."""
+        """The JSON embed with every text part truncated to its limit, and the whole within
+        the 6000-character total (Embed Limits): when the parts add up to more, the
+        description is cut first, then trailing fields are dropped. Parts that are blank
+        after trimming are left out (a footer or author needs non-empty text)."""
         out: dict[str, Any] = {"type": "rich"}
-        if self.title:
-            out["title"] = truncate(self.title, EMBED_TITLE_MAX)
-        if self.description:
-            out["description"] = truncate(self.description, EMBED_DESCRIPTION_MAX)
+        title = truncate(self.title or "", EMBED_TITLE_MAX)
+        if title:
+            out["title"] = title
         if self.url:
             out["url"] = self.url
         if self.color is not None:
             out["color"] = self.color
-        if self.fields:
-            out["fields"] = [
-                {"name": truncate(f.name, EMBED_FIELD_NAME_MAX) or "\u200b",
-                 "value": truncate(f.value, EMBED_FIELD_VALUE_MAX) or "\u200b",
-                 "inline": f.inline}
-                for f in self.fields[:EMBED_FIELDS_MAX]
-            ]
-        if self.footer:
-            out["footer"] = {"text": truncate(self.footer, EMBED_FOOTER_MAX)}
-        if self.author_name:
-            out["author"] = {"name": truncate(self.author_name, EMBED_AUTHOR_MAX)}
+        fields = [{"name": truncate(f.name, EMBED_FIELD_NAME_MAX) or ZWSP,
+                   "value": truncate(f.value, EMBED_FIELD_VALUE_MAX) or ZWSP,
+                   "inline": f.inline} for f in self.fields[:EMBED_FIELDS_MAX]]
+        footer = truncate(self.footer or "", EMBED_FOOTER_MAX)
+        author = truncate(self.author_name or "", EMBED_AUTHOR_MAX)
+        fixed = len(title) + len(footer) + len(author)
+        while fields and fixed + sum(len(f["name"]) + len(f["value"]) for f in fields) \
+                > EMBEDS_TOTAL_MAX:
+            fields.pop()  # only when title + footer + author + fields alone are too long
+        room = EMBEDS_TOTAL_MAX - fixed - sum(len(f["name"]) + len(f["value"]) for f in fields)
+        description = truncate(self.description or "", min(EMBED_DESCRIPTION_MAX, room)) \
+            if room > 0 else ""
+        if description:
+            out["description"] = description
+        if fields:
+            out["fields"] = fields
+        if footer:
+            out["footer"] = {"text": footer}
+        if author:
+            out["author"] = {"name": author}
         if self.thumbnail_url:
             out["thumbnail"] = {"url": self.thumbnail_url}
         if self.image_url:

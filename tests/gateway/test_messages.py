@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway import messages as m
+from gateway.testing._rules_messages import check_message
 
 
 def test_embed_fields_truncated_to_limits() -> None:
@@ -13,11 +14,21 @@ def test_embed_fields_truncated_to_limits() -> None:
         fields=tuple(m.EmbedField("n" * 300, "v" * 2000) for _ in range(30)),
     ).to_dict()
     assert len(embed["title"]) == 256 and embed["title"].endswith("…")
-    assert len(embed["description"]) == 4096
     assert len(embed["footer"]["text"]) == 2048 and len(embed["author"]["name"]) == 256
-    assert len(embed["fields"]) == 25
     assert all(len(f["name"]) == 256 and len(f["value"]) == 1024 for f in embed["fields"])
     assert embed["type"] == "rich"
+    # Every part fits its own limit AND the whole fits Discord's 6000 total (Embed Limits):
+    # title + footer + author leave room for 2 full fields, the description gets the rest.
+    assert len(embed["fields"]) == 2 and m.embed_length(embed) == 6000
+    assert embed["description"].endswith("…") and len(embed["description"]) == 6000 - 2560 - 2560
+    check_message({"embeds": [embed]})  # FakeDiscord's validator accepts it
+
+
+def test_one_part_at_its_limit_is_kept_whole() -> None:
+    embed = m.Embed(description="D" * 5000).to_dict()
+    assert len(embed["description"]) == 4096
+    embed = m.Embed(fields=tuple(m.EmbedField("n", "v" * 2000) for _ in range(30))).to_dict()
+    assert len(embed["fields"]) == 5 and m.embed_length(embed) <= 6000  # 5 x 1025
 
 
 def test_short_text_untouched_and_empty_field_filled() -> None:
