@@ -11,8 +11,10 @@ from __future__ import annotations
 import enum
 import math
 import logging
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import trio
@@ -23,10 +25,8 @@ from gateway import _protocol as P
 
 from gateway._send_limiter import SendLimiter
 from gateway._threads import RunSync
-from gateway.codec import ZlibStreamInflater, decode_json, needs_thread
-
-if TYPE_CHECKING:
-    from gateway.errors import FatalCloseError
+from gateway.codec import ZlibStreamInflater, decode_json, encode_json, needs_thread
+from gateway.errors import FatalCloseError
 
 log = logging.getLogger("gateway.connection")
 
@@ -118,6 +118,50 @@ class Conn:
             payload = decode_json(msg) if isinstance(msg, str) else self.inflater.feed(msg)
             if payload is not None:
                 return payload
+
+    def on_closed(self, code: int | None, reason: str | None, log: logging.Logger) -> None:
+        """The server closed the socket: a fatal code ends the shard, else resume or identify.
+
+        Args: code, reason: the close frame's (None when the TCP connection just dropped).
+        """
+        if P.is_fatal_close(code):
+            assert code is not None
+            cause, fix = P.CloseCode(code).cause_and_fix
+            log.debug("fatal close [code:%d server_reason:%s]", code, reason)
+            self.fatal = FatalCloseError(code, cause, fix)
+            self.end(Next.FATAL)
+            return
+        try:
+            new_session = code is not None and P.CloseCode(code).needs_new_session
+        except ValueError:
+            new_session = False
+        level = logging.ERROR if code in (4001, 4002, 4005) else logging.WARNING
+        log.log(level, "gateway closed the connection, will %s [code:%s reason:%s]",
+                "identify" if new_session else "resume", code, reason)
+        self.end(Next.IDENTIFY if new_session else Next.RESUME)
+
+    async def beat(self, sequence: int | None) -> None:
+        """Send op 1 with the last `sequence` (a reserved slot) and wait for its ACK anew."""
+        self.acked, self.beat_sent_at = False, trio.current_time()
+        await self.send(encode_json(P.Opcode.HEARTBEAT, sequence), priority=True)
+
+    async def heartbeat(self, interval_s: float, rng: random.Random,
+                        sequence: Callable[[], int | None], log: logging.Logger) -> None:
+        """Beat every interval_s, the first after interval_s * jitter; no ACK since the last
+        beat = zombie: end the connection (close 4000) and resume.
+
+        Args: rng: the shard's (jitter); sequence: the shard's last sequence at beat time.
+        """
+        deadline = trio.current_time() + interval_s * rng.random()
+        while True:
+            await trio.sleep_until(deadline)
+            if not self.acked:
+                log.warning("no heartbeat ACK within %.1f s (zombie connection), "
+                            "closing with 4000 and resuming", interval_s)
+                self.end(Next.RESUME)
+                return
+            await self.beat(sequence())
+            deadline = max(deadline + interval_s, trio.current_time())
 
     async def send(self, text: str, *, priority: bool = False) -> bool:
         """Send one text payload behind this connection's limiter.

@@ -15,11 +15,11 @@ shutdown or cancellation) is then sent under a bounded shield. trio-websocket's 
 task lives in a shielded host task (`_host_websocket`), outside the per-connection nursery, so
 it is still running when the close frame goes out: it reads the server's answer and the close
 handshake completes at once; the host is cancelled only after that (or after the bound).
-Dispatches: the reader takes every frame that already arrived in one step (a burst, at most
-MAX_BATCH). An event `task_for` picks (interactions, commands) starts in its own task in the
-app's nursery; the others go, one list per burst, to the shard's dispatcher task (also in the
-app's nursery), which awaits them strictly in the order received. No handler can delay the
-reader or the heartbeat; a slow batched handler delays the batched events after it.
+Dispatches (gateway/_dispatch.py): a burst of frames is read in one step; interactions and
+commands start in their own task in the app's nursery, the rest go in order to the shard's
+dispatcher task. No handler can delay the reader or the heartbeat; a slow batched handler
+delays the batched events after it. Per-connection state, the heartbeat and the close
+verdict live in gateway/_connection.py.
 
 Upstream: Discord docs Gateway (Connecting, Sending Heartbeats, Resuming, Rate Limiting);
 shared/docs/discord-protocol.md sections 1.3-1.7 and 5.7.
@@ -40,6 +40,7 @@ import trio_websocket
 from gateway import _protocol as P
 from gateway._connection import (CONNECT_ERRORS, Conn, Next, close_websocket,
                                  gateway_url_with_query, host_websocket)
+from gateway._dispatch import default_task_for, dispatch_in_order
 from gateway._send_limiter import SendLimiter, heartbeat_reserve
 from gateway._shard_state import Ready, ShardState
 from gateway._threads import RunSync, default_run_sync
@@ -130,7 +131,7 @@ class Shard:
         self._task_status = task_status
         fatal: FatalCloseError | None = None
         self._dispatch, self._handlers = dispatch, handlers
-        handlers.start_soon(_dispatch_in_order, dispatch, self._batches_recv,
+        handlers.start_soon(dispatch_in_order, dispatch, self._batches_recv,
                             name=f"gateway shard {self.shard_id} dispatcher")
         async with trio.open_nursery() as nursery:
             self._tasks = nursery
@@ -273,7 +274,8 @@ class Shard:
                 return
             interval_s = float(hello["d"]["heartbeat_interval"]) / 1000.0
             conn.limiter = SendLimiter(reserve=heartbeat_reserve(interval_s))
-            conn.nursery.start_soon(self._heartbeat, conn, interval_s)
+            conn.nursery.start_soon(conn.heartbeat, interval_s, self._rng, self._sequence,
+                                    self.log)
             await self._identify_or_resume(conn)
             conn.nursery.start_soon(self._sender, conn)
             batch: list[tuple[str, Any]] = []
@@ -290,33 +292,16 @@ class Shard:
                     beat = self._handle(conn, payload, batch) or beat
                 self._start(batch)
                 if beat:
-                    await self._beat(conn)  # the server asked (op 1): answer at once
+                    await conn.beat(self.sequence)  # the server asked (op 1): answer at once
         except trio_websocket.ConnectionClosed as exc:
-            self._on_closed(conn, exc.reason.code if exc.reason else None,
-                            exc.reason.reason if exc.reason else None)
+            conn.on_closed(exc.reason.code if exc.reason else None,
+                           exc.reason.reason if exc.reason else None, self.log)
         except trio.TooSlowError:
             self.log.warning("no HELLO within %.0f s, reconnecting", P.HELLO_TIMEOUT_S)
             conn.end(Next.RESUME)
         except DecodeError as exc:
             self.log.warning("bad gateway frame, reconnecting: %s", exc)
             conn.end(Next.RESUME)
-
-    def _on_closed(self, conn: Conn, code: int | None, reason: str | None) -> None:
-        if P.is_fatal_close(code):
-            assert code is not None
-            cause, fix = P.CloseCode(code).cause_and_fix
-            self.log.debug("fatal close [code:%d server_reason:%s]", code, reason)
-            conn.fatal = FatalCloseError(code, cause, fix)
-            conn.end(Next.FATAL)
-            return
-        try:
-            new_session = code is not None and P.CloseCode(code).needs_new_session
-        except ValueError:
-            new_session = False
-        level = logging.ERROR if code in (4001, 4002, 4005) else logging.WARNING
-        self.log.log(level, "gateway closed the connection, will %s [code:%s reason:%s]",
-                     "identify" if new_session else "resume", code, reason)
-        conn.end(Next.IDENTIFY if new_session else Next.RESUME)
 
     async def _identify_or_resume(self, conn: Conn) -> None:
         if conn.resuming:
@@ -390,28 +375,14 @@ class Shard:
         task_status, self._task_status = self._task_status, trio.TASK_STATUS_IGNORED
         task_status.started(ready)
 
+    def _sequence(self) -> int | None:
+        return self.sequence
+
     def _mark_active(self, conn: Conn) -> None:
         self.state = ShardState.ACTIVE
         conn.active = True
 
-    # ------------------------------------------------------- heartbeat, sender
-    async def _beat(self, conn: Conn) -> None:
-        conn.acked, conn.beat_sent_at = False, trio.current_time()
-        await conn.send(encode_json(P.Opcode.HEARTBEAT, self.sequence), priority=True)
-
-    async def _heartbeat(self, conn: Conn, interval_s: float) -> None:
-        """Beat every interval_s; no ACK since the last beat = zombie: close 4000, resume."""
-        deadline = trio.current_time() + interval_s * self._rng.random()
-        while True:
-            await trio.sleep_until(deadline)
-            if not conn.acked:
-                self.log.warning("no heartbeat ACK within %.1f s (zombie connection), "
-                                 "closing with 4000 and resuming", interval_s)
-                conn.end(Next.RESUME)
-                return
-            await self._beat(conn)
-            deadline = max(deadline + interval_s, trio.current_time())
-
+    # ---------------------------------------------------------------- sender
     async def _sender(self, conn: Conn) -> None:
         while True:
             if self._pending_send is None:
@@ -419,19 +390,6 @@ class Shard:
             if not await conn.send(self._pending_send):
                 await trio.sleep_forever()  # closed: the reader ends this connection
             self._pending_send = None  # a send cut off by a reconnect goes out on the next
-
-
-def default_task_for(name: str, data: Any) -> bool:
-    """The default `task_for`: interactions and messages (maybe commands) get a task each."""
-    return name in ("INTERACTION_CREATE", "MESSAGE_CREATE")
-
-
-async def _dispatch_in_order(dispatch: Callable[[str, Any], Awaitable[None]],
-                             batches: trio.MemoryReceiveChannel[list[tuple[str, Any]]]) -> None:
-    """The shard's dispatcher: batched events, strictly in the order received."""
-    async for batch in batches:
-        for name, data in batch:
-            await dispatch(name, data)
 
 
 __all__ = ["Ready", "Shard", "ShardState", "default_task_for"]
