@@ -70,7 +70,7 @@ __all__ = [
     "OwnedGame", "Planner", "Price", "ReplaceResult", "ScheduleRun", "SnapshotResult",
     "Snowflake", "SteamID64", "Store", "WishlistItem", "insert_drafts",
     # the repositories: the types of Store's attributes (store.library, store.catalog, ...)
-    "AlertsRepo", "CacheRepo", "CatalogRepo", "LibraryEventsRepo", "LibraryRepo",
+    "AlertsRepo", "CacheRepo", "CatalogRepo", "LibraryEventsRepo", "LibraryRepo", "LibraryViewRepo",
     "MembersRepo", "OutboxRepo", "OwnedGamesRepo", "SessionsRepo", "StateRepo", "WishlistRepo",
 ]
 
