@@ -64,9 +64,16 @@ async def role_of(app: App, discord_id: int) -> tuple[bool, str | None]:
     return discord_id in app.config.admin_ids, (member.name if member else None)
 
 
+#: Headers a reverse proxy (nginx, Caddy, Traefik, Cloudflare, Akamai...) adds to say who
+#: the real client is; any one of them on a loopback request means "not really local".
+PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-forwarded-host", "x-real-ip",
+                 "x-client-ip", "cf-connecting-ip", "true-client-ip")
+
+
 def is_loopback_peer(request: Request) -> bool:
-    """True when the TCP peer is loopback and no proxy forwarded the request."""
-    if request.headers.get("x-forwarded-for") or request.headers.get("forwarded"):
+    """True when the TCP peer is loopback and no proxy forwarded the request (none of
+    PROXY_HEADERS is present)."""
+    if any(name in request.headers for name in PROXY_HEADERS):
         return False  # a reverse proxy on this host: the real client is elsewhere
     host = request.client.host if request.client else ""
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 from starlette.routing import Route
 
@@ -81,12 +82,18 @@ async def test_metrics_need_the_bearer_token_when_one_is_set(start_dashboard) ->
     assert METRICS_TOKEN not in refused.text + wrong.text + ok.text
 
 
-async def test_metrics_refuse_proxied_requests_without_a_token(start_dashboard) -> None:
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "Forwarded", "X-Real-IP",
+                                    "X-Forwarded-Host", "X-Client-IP", "CF-Connecting-IP",
+                                    "True-Client-IP"])
+async def test_metrics_refuse_proxied_requests_without_a_token(start_dashboard,
+                                                               header) -> None:
     world = await start_dashboard()
     async with await open_client(world) as client:
         with trio.fail_after(20):
-            proxied = await client.get("/metrics", headers={"x-forwarded-for": "203.0.113.9"})
+            proxied = await client.get("/metrics", headers={header: "8.8.8.8"})
+            direct = await client.get("/metrics")
     assert proxied.status_code == 401 and "metrics_token" in proxied.text
+    assert direct.status_code == 200
 
 
 async def test_every_route_needs_a_session_except_health_and_sign_in(start_dashboard) -> None:
