@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Self, TypeVar
 
 from familybot_trio import files
-from familybot_trio.errors import StoreError
+from familybot_trio import errors as _errors
 from familybot_trio.store import _db
 from familybot_trio.store._db import _guarded
 from familybot_trio.store._schema import SCHEMA_VERSION
@@ -150,7 +150,7 @@ class Store:
             try:  # the backups folder 0700 (a planted symlink refused), the copy 0600
                 files.precreate(tmp, strict=False)
             except (files.UnsafePath, OSError) as exc:
-                raise StoreError(f"cannot write the backup: {exc}") from exc
+                raise _errors.StoreError(f"cannot write the backup: {exc}") from exc
             target = sqlite3.connect(tmp)
             try:
                 conn.backup(target)
