@@ -16,7 +16,9 @@ and never contain a secret.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Final
 
 
 class FamilybotError(Exception):
@@ -34,14 +36,48 @@ class _Missing:
 MISSING = _Missing()
 
 
+#: What ConfigError shows instead of a value that looks like a secret.
+NOT_SHOWN: Final = "<not shown>"
+#: Added to the fix of an error whose value was hidden because it looks like a secret.
+SECRET_HINT: Final = ("(the value looks like a secret, so it is not shown: secrets go only in "
+                      "the FAMILYBOT_* environment variables, never in config.toml; if it is "
+                      "one, remove it from the file and reset it)")
+_SECRET_SHAPES: Final = (
+    re.compile(r"[MNO][\w-]{23,27}\.[\w-]{6,7}\.[\w-]{27,40}"),      # Discord bot token
+    re.compile(r"eyJ[\w-]{8,}(?:\.[\w-]+){0,2}"),                      # JWT (Steam access token)
+    re.compile(r"(?<![0-9A-Za-z])[0-9a-fA-F]{32,}(?![0-9A-Za-z])"),     # hex API key (Steam, ITAD)
+)
+#: A long base64/base64url word with upper case, lower case and digits (random, not a word).
+_BASE64: Final = re.compile(r"(?<![\w+/=-])(?=[\w+/-]*\d)(?=[\w+/-]*[a-z])(?=[\w+/-]*[A-Z])"
+                            r"[A-Za-z0-9+/_-]{32,}={0,2}(?![\w+/=-])")
+
+
+def looks_secret(value: object) -> bool:
+    """True when `value` (a string, or a list/table holding strings) looks like a secret.
+
+    Shapes: a Discord bot token, a JWT, 32+ hex digits, a 32+ character base64 word mixing
+    upper case, lower case and digits. Snowflakes, SteamID64s, paths and URLs do not match.
+    """
+    if isinstance(value, str):
+        return any(p.search(value) for p in _SECRET_SHAPES) or bool(_BASE64.search(value))
+    if isinstance(value, dict):
+        return any(looks_secret(v) for v in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(looks_secret(v) for v in value)
+    return False
+
+
 class ConfigError(FamilybotError):
     """The configuration is invalid.
 
-    Attributes: path (the config file), key (dotted key or env var), value (the bad value,
-    never a secret; MISSING when the key is not there), fix (what to do).
+    Attributes: path (the config file), key (dotted key or env var), value (the bad value;
+    NOT_SHOWN when it looks like a secret, see `looks_secret`, and then the fix ends with
+    SECRET_HINT; MISSING when the key is not there), fix (what to do).
     """
 
     def __init__(self, path: str, key: str, value: object, fix: str) -> None:
+        if value is not MISSING and looks_secret(value):
+            value, fix = NOT_SHOWN, f"{fix} {SECRET_HINT}"
         self.path, self.key, self.value, self.fix = path, key, value, fix
         if value is MISSING:
             super().__init__(f"{path}: {key} is missing: {fix}")

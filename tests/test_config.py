@@ -245,3 +245,48 @@ def test_data_dir_that_is_a_file_is_a_config_error(tmp_path: Path) -> None:
     path.write_text('data_dir = "afile"\n' + MINIMAL)
     with pytest.raises(ConfigError, match="data_dir.*a file, not a folder"):
         load_config(path, ENV)
+
+
+BOT_TOKEN = "MTExMTExMTExMTExMTExMTEx.GhIjKl.abcdefghijklmnopqrstuvwxyz0123"
+HEX_KEY = "0123456789ABCDEF0123456789abcdef"
+
+
+@pytest.mark.parametrize(("extra", "key"), [
+    (f'[channels]\nnew_games = "{BOT_TOKEN}"', "channels.new_games"),
+    (f'[admins]\ndiscord_ids = ["{HEX_KEY}"]', "admins.discord_ids[0]"),
+    (f'[admins]\ndiscord_ids = "{HEX_KEY}"', "admins.discord_ids"),
+    ('[discord]\nguild_id = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiI3NjU2MTE5OCJ9.c2lnbmF0dXJl"',
+     "discord.guild_id"),
+])
+def test_a_secret_in_a_known_key_is_not_echoed(tmp_path: Path, extra: str, key: str) -> None:
+    secret = extra.split('"')[1]
+    path = write(tmp_path, MINIMAL.replace(
+        'name = "Alice"', f'name = "Alice"\ndiscord_id = "{BOT_TOKEN}"') + extra + "\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ENV)
+    texts = [str(info.value), *getattr(info.value, "__notes__", [])]
+    assert any(key in t for t in texts), texts
+    assert all(secret not in t and BOT_TOKEN not in t for t in texts), texts
+    assert all("<not shown>" in t and "FAMILYBOT_" in t for t in texts), texts
+
+
+def test_ordinary_bad_values_are_still_shown(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + '[channels]\nnew_games = "general-chat"\n')
+    with pytest.raises(ConfigError, match="'general-chat'"):
+        load_config(path, ENV)
+
+
+@pytest.mark.parametrize(("extra", "var"), [
+    (f'discord_token = "{BOT_TOKEN}"\n', "FAMILYBOT_DISCORD_TOKEN"),
+    (f'[admins]\nsteam_api_key = "{HEX_KEY}"\n', "FAMILYBOT_STEAM_API_KEY"),
+    ('[prices]\nitad_key = "x"\n', "FAMILYBOT_ITAD_API_KEY"),
+    ('[dashboard]\nclient_secret = "x"\n', "FAMILYBOT_DISCORD_CLIENT_SECRET"),
+])
+def test_a_secret_under_a_wrong_key_says_where_secrets_go(tmp_path: Path, extra: str,
+                                                           var: str) -> None:
+    text = extra + MINIMAL if not extra.startswith("[") else MINIMAL + extra
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), ENV)
+    msg = str(info.value)
+    assert var in msg and "remove this line" in msg and "reset" in msg, msg
+    assert "did you mean" not in msg

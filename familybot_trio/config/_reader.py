@@ -9,6 +9,7 @@ every problem. It knows TOML and the shapes of ids; `config` knows which keys ex
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -50,6 +51,8 @@ class Reader:
             if name not in known:
                 close = difflib.get_close_matches(name, sorted(known), n=1)
                 hint = f"did you mean `{close[0]}`?" if close else "known keys: " + ", ".join(sorted(known))
+                if _SECRET_NAME.search(name) and not (close and _SECRET_NAME.search(close[0])):
+                    hint = secret_key_hint(name)
                 # The value is not shown: a mistyped key may well hold a pasted secret.
                 self.fail(f"{prefix}{name}", "<not shown>", f"unknown key; {hint}")
 
@@ -106,6 +109,32 @@ class Reader:
             self.fail(dotted, value, "use an absolute http(s) URL like \"http://127.0.0.1:8080\"")
             return None
         return value.rstrip("/")
+
+
+#: An unknown key with one of these in its name most likely holds a pasted secret.
+_SECRET_NAME: Final = re.compile(r"(?i)token|key|secret|password|cookie")
+
+
+def secret_key_hint(name: str) -> str:
+    """The fix for a secret-looking unknown key `name`: secrets come only from the environment.
+
+    Names the variable (FAMILYBOT_DISCORD_TOKEN, FAMILYBOT_STEAM_API_KEY, FAMILYBOT_ITAD_API_KEY,
+    FAMILYBOT_DISCORD_CLIENT_SECRET) or, for a Steam access token or cookie, the command.
+    """
+    low = name.lower()
+    if "cookie" in low or "access" in low or "webapi" in low:
+        where = ("are set with `familybot-trio steam login` (or `familybot-trio token set`), "
+                 "never in config.toml")
+    else:
+        var = ("FAMILYBOT_ITAD_API_KEY" if "itad" in low else
+               "FAMILYBOT_DISCORD_CLIENT_SECRET" if "secret" in low or "client" in low else
+               "FAMILYBOT_STEAM_API_KEY" if "steam" in low or "key" in low else
+               "FAMILYBOT_DISCORD_TOKEN" if "discord" in low or "bot" in low or low == "token"
+               else "FAMILYBOT_DISCORD_TOKEN, FAMILYBOT_STEAM_API_KEY, FAMILYBOT_ITAD_API_KEY "
+               "or FAMILYBOT_DISCORD_CLIENT_SECRET")
+        where = f"are read only from the environment ({var}), never from config.toml"
+    return (f"unknown key; secrets {where}: remove this line, and reset that secret (it was "
+            "written to a file, so treat it as leaked)")
 
 
 def load_toml(path: Path) -> dict[str, Any]:
