@@ -188,3 +188,26 @@ async def test_populate_ctrl_c_stops_after_the_batch_in_flight_and_resumes(tmp_p
             async with Store.open_ctx(world.config.db_path) as store:
                 assert set(await store.state.get(_cli_populate.KEY_CATALOG)) == set(wanted)
             nursery.cancel_scope.cancel()
+
+
+async def test_populate_after_the_library_job_changes_nothing_the_job_would_not(
+        tmp_path: Path) -> None:
+    """The same question and the same records as the new_games job: no app is marked as
+    removed (which the daily digest would post) and app types stay words."""
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            config = world.config
+            await AccessTokenStore(config.data_dir).set(world.sandbox.access_token)
+            async with Store.open_ctx(config.db_path) as store:
+                async with _cli_clients.open_clients(config, store) as clients:
+                    await _cli_populate.populate(config, store, clients, _cli_clients.now_utc)
+                    before = {a.appid: a for a in await store.library.apps()}
+                    assert before and all(a.app_type == "game" for a in before.values())
+                    assert any(a.exclude_reason != 0 for a in before.values())  # excluded kept
+                    # a second populate (as after the bot's own job) removes nothing
+                    await store.state.set(_cli_populate.KEY_LIBRARY, None, _cli_clients.now_utc())
+                    await _cli_populate.populate(config, store, clients, _cli_clients.now_utc)
+                    assert {a.appid for a in await store.library.apps()} == set(before)
+                    assert await store.library_events.pending() == []
+            nursery.cancel_scope.cancel()

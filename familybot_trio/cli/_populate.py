@@ -34,8 +34,8 @@ from familybot_trio.cli import _clients
 from familybot_trio.cli._clients import Clients
 from familybot_trio.config import Config
 from familybot_trio.errors import FamilybotError, StoreError, UpstreamError
-from familybot_trio.store import (AppDetails, AppId, LibraryEntry, OwnedGame, Price, Store,
-                                  WishlistItem)
+from familybot_trio.features.new_games import to_entry  # the job's own conversion
+from familybot_trio.store import AppDetails, AppId, OwnedGame, Price, Store, WishlistItem
 from familybot_trio.upstream.models import GameDetails, GamePrice
 
 log = logging.getLogger("familybot_trio.cli.populate")
@@ -101,14 +101,16 @@ async def _library(config: Config, store: Store, c: Clients, now: Callable[[], d
         return
     try:
         await c.tokens.load()
-        apps = await c.steam.get_shared_library_apps(config.family_group_id)
+        # The same question the new_games job asks (excluded apps too), so a populate on a
+        # database the bot already filled changes nothing the job would not change.
+        apps = await c.steam.get_shared_library_apps(config.family_group_id, include_own=True,
+                                                     include_excluded=True)
     except UpstreamError as exc:
         report.skipped.append(f"library: {exc}")
         log.warning("library not fetched, continuing [cause:%s]", exc)
         tick("library", 0, 1)
         return
-    entries = [LibraryEntry(a.appid, tuple(a.owner_steamids), None, a.exclude_reason,
-                            a.rt_time_acquired) for a in apps]
+    entries = [to_entry(a) for a in apps]  # app types as words ("game"), as the job stores
     result = await store.library.apply_snapshot(entries, now())
     report.library_apps = len(entries) if result.applied else 0
     if result.applied:

@@ -101,8 +101,9 @@ def price_line(app: App, details: GameDetails | None, price: GamePrice | None) -
 async def owned_card(app: App, index: NameIndex, appid: AppId) -> Embed:
     """The /owned answer for one appid.
 
-    Raises: StoreError. A failing catalog (UpstreamError) is shown as "price unknown" so
-        the ownership answer still goes out.
+    Raises: ArgumentError naming `game` when neither the store, the library, a wishlist
+        nor the index knows `appid`; StoreError. A failing catalog (UpstreamError) is shown
+        as "price unknown" so the ownership answer still goes out.
     """
     entry = await app.store.library.get(appid)
     if entry is not None and entry.removed_at is not None:
@@ -120,6 +121,10 @@ async def owned_card(app: App, index: NameIndex, appid: AppId) -> Embed:
         log.warning("owned: no store details [appid:%d cause:%s]", appid, exc)
         note = "The Steam store did not answer, so the price is unknown right now."
     d = details.get(appid)
+    if d is None and entry is None and not wishers and note is None \
+            and appid not in index.names:
+        raise ArgumentError("game", f"no Steam app has the id {appid} (the store does not know "
+                            "it); check the number, or give the game's name or store URL")
     name = d.name if d else index.names.get(appid, f"App {appid}")
     fields = []
     if entry is not None:
@@ -182,7 +187,10 @@ async def answer_store_links(app: App, index: NameIndex, msg: dict) -> int:
     channel, day = int(msg["channel_id"]), app.now().date().isoformat()
     drafts = []
     for appid in appids[:MAX_LINKS]:
-        card = await owned_card(app, index, AppId(appid))
+        try:
+            card = await owned_card(app, index, AppId(appid))
+        except ArgumentError:
+            continue  # a link to an app the store does not know: nothing to say
         drafts.append(OutboxDraft(LINK_KIND, f"owned_link:{channel}:{appid}:{day}", channel, {
             "embeds": [card.to_dict()],
             "message_reference": {"message_id": str(msg["id"]), "fail_if_not_exists": False}}))

@@ -144,7 +144,7 @@ async def stats_embed(app: App) -> Embed:
         EmbedField("Most wished, not owned", truncate(wished, 1024), inline=False),
     )
     return Embed(title="The family library in figures", color=COLOR, fields=fields,
-                 footer="Shareable games: type game, lent in the family (exclude_reason 0)")
+                 footer="Shareable: games Family Sharing lends to every member")
 
 
 def setup(app: App) -> None:

@@ -101,6 +101,13 @@ async def test_owned_unknown_name_says_how_to_ask_instead(start_world) -> None:
     assert "store URL or appid" in reply.content
 
 
+async def test_owned_for_an_appid_steam_does_not_know_says_so(start_world) -> None:
+    world = await start_world(features=FEATURES)
+    await _ready(world)
+    reply = await _owned(world, "99999999")
+    assert reply.is_ephemeral and "no Steam app has the id 99999999" in reply.content
+
+
 async def test_autocomplete_answers_from_the_local_index_without_any_upstream_request(
         start_world) -> None:
     world = await start_world(features=FEATURES)
