@@ -30,6 +30,7 @@ from familybot_trio.features._owned_index import (CHOICE_NAME_MAX, RESOLVE_CUTOF
                                                   rebuild)
 from familybot_trio.store import AppId, OutboxDraft
 from familybot_trio.upstream.models import GameDetails, GamePrice
+from gateway._options import quoted
 from gateway.commands import ArgumentError, CommandContext, string
 from gateway.messages import Embed, EmbedField, escape_text, truncate
 
@@ -79,7 +80,7 @@ async def resolve_game(app: App, index: NameIndex, text: str) -> AppId:
         await rebuild(app, index)
     found = index.search(text, limit=1, cutoff=RESOLVE_CUTOFF)
     if not found:
-        raise ArgumentError("game", f"no game called {escape_text(truncate(text, 80))!r} "
+        raise ArgumentError("game", f"no game called {quoted(text, 80)} "
                             "is in the family library or anyone's wishlist; paste its Steam "
                             "store URL or appid instead")
     return found[0][0]

@@ -94,3 +94,12 @@ async def test_hostile_names_stay_literal_in_every_reply_and_announcement(start_
     await app.flush_outbox()
     posted = world.discord.messages()
     assert _assert_clean(replies) + _assert_clean(posted) >= 5  # the names were shown, escaped
+
+
+def test_echoed_input_is_quoted_once_and_escaped() -> None:
+    """What a user typed comes back through escape_text exactly once (no repr of escapes)."""
+    from gateway._options import quoted
+
+    shown = quoted("*x* <@&1> @here")
+    assert shown == "'\\*x\\* <\u200b@&1> @\u200bhere'"
+    assert "\\\\" not in shown  # a doubled backslash would print one and unescape the next
