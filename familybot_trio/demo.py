@@ -29,6 +29,7 @@ from typing import Any, Final, TextIO
 
 import trio
 
+from familybot_trio import logs
 from familybot_trio._terminal import render_message
 from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS, World
 from gateway.testing import APPLICATION_ID
@@ -251,6 +252,19 @@ async def run_demo(out: TextIO, tmp: Path, *, serve: bool = False,
     return 0
 
 
+def keep_dir_problem(path: Path) -> str | None:
+    """Why `--keep path` cannot be used (None when it can): a file, or a folder that already
+    holds a demo (its config.toml or data/). A used folder is refused, not wiped: it may hold
+    something the user wants, and a second story on the old database posts nothing new."""
+    if path.exists() and not path.is_dir():
+        return f"--keep {path}: that is a file, not a folder; give a new or empty folder"
+    if (path / "config.toml").exists() or (path / "data").exists():
+        return (f"--keep {path}: that folder already holds a demo (config.toml, data/); the "
+                "story would replay on the old database and post nothing new. Give a new "
+                "folder, or delete this one first")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `familybot-trio demo`. Returns the process exit code."""
     parser = argparse.ArgumentParser(
@@ -262,8 +276,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the bot and its web dashboard running until Ctrl-C")
     parser.add_argument("-v", "--verbose", action="store_true", help="show the bot's log")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    problem = keep_dir_problem(args.keep) if args.keep else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    # The redacting setup: with -v, tokens in URLs (interaction callbacks) stay out of the log.
+    logs.setup_logging(levels={"root": "INFO" if args.verbose else "WARNING"})
     for noisy in ("hypercorn.error", "hypercorn.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     run = functools.partial(run_demo, sys.stdout, serve=args.serve)

@@ -17,7 +17,8 @@ Redaction runs at two points, so no code path can leak:
 What is redacted: every value passed to `setup_logging(secrets=...)` or `add_secret()` (also
 in its URL-encoded form), and these patterns: `access_token=...`, `key=...`, `token=...`,
 `password=...` (query or form style, any `*_key` / `*_token` name), `"access_token": "..."`
-(JSON style), `Authorization: Bot ...` / `Bearer ...`, Discord-token-shaped strings, and
+(JSON style), the token in `/interactions/<id>/<token>/...` and `/webhooks/<id>/<token>...`
+URL paths, `Authorization: Bot ...` / `Bearer ...`, Discord-token-shaped strings, and
 JWT-looking strings (`eyJ...`, which is what Steam access tokens are).
 """
 
@@ -56,6 +57,9 @@ _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
      r"\1" + REDACTED),
     # JWTs (Steam access tokens): base64url '{"' header, optionally with payload/signature.
     (re.compile(r"eyJ[\w-]{8,}(?:\.[\w-]+){0,2}"), REDACTED),
+    # Interaction and webhook tokens in URL paths: /interactions/<id>/<token>/callback,
+    # /webhooks/<application id>/<token>[/messages/...] (Discord: Receiving and Responding).
+    (re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?#'\"<>]+"), r"\1" + REDACTED),
     # Discord bot tokens: base64(user id) . timestamp . hmac
     (re.compile(r"\b[MNO][\w-]{23,27}\.[\w-]{6,7}\.[\w-]{27,40}\b"), REDACTED),
 )

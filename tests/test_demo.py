@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+
+import pytest
 import re
 from pathlib import Path
 
@@ -60,3 +62,19 @@ async def test_demo_output_has_no_raw_markup_and_replies_follow_their_command(
     # a link reads as its text with the URL after it
     assert re.search(r"Lanternfall|Bundle Game 1 \(https://store\.steampowered\.com/app/\d+/\)",
                      text)
+
+
+def test_keep_refuses_a_file_and_a_folder_that_already_holds_a_demo(
+        tmp_path: Path, capsys: "pytest.CaptureFixture[str]") -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert demo.main(["--keep", str(afile)]) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err and "Traceback" not in err
+    used = tmp_path / "used"
+    (used / "data").mkdir(parents=True)
+    (used / "config.toml").write_text("")
+    assert demo.main(["--keep", str(used)]) == 2
+    assert "already holds a demo" in capsys.readouterr().err
+    assert demo.keep_dir_problem(tmp_path / "new") is None
+    assert demo.keep_dir_problem(tmp_path) is None  # an existing folder without a demo is fine

@@ -134,3 +134,21 @@ def test_reset_restores_plain_records() -> None:
 def test_redact_leaves_plain_text_alone() -> None:
     text = "job ran [job:refresh duration_s:0.120 trigger:schedule] appid=620 monkeys"
     assert logs.redact(text) == text
+
+
+def test_interaction_and_webhook_tokens_in_logged_urls_are_redacted(stream: io.StringIO) -> None:
+    """httpx at INFO logs every request URL; the token in Discord's path must not show."""
+    token = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OnNlY3JldHRva2Vu"
+    logging.getLogger("httpx").setLevel(logging.INFO)
+    with httpx.Client(transport=httpx.MockTransport(lambda req: httpx.Response(204))) as client:
+        client.post(f"https://discord.test/api/v10/interactions/123456789012345678/{token}"
+                    "/callback")
+        client.patch(f"https://discord.test/api/v10/webhooks/987654321098765432/{token}"
+                     "/messages/@original")
+        client.post(f"https://discord.test/api/v10/webhooks/987654321098765432/{token}?wait=true")
+    text = stream.getvalue()
+    assert text.count("HTTP Request") == 3, text
+    assert token not in text
+    assert "/interactions/123456789012345678/[REDACTED]/callback" in text
+    assert "/webhooks/987654321098765432/[REDACTED]/messages/@original" in text
+    assert "/webhooks/987654321098765432/[REDACTED]?wait=true" in text
