@@ -28,6 +28,7 @@ class RecordedRequest:
     at: float  # trio clock, s
     status: int = 0  # what the fake answered
     answer: Any = None  # the JSON body the fake answered (None for 204 or non-JSON)
+    scripted: bool = False  # answered by a scripted fault (fail_next, rate_limit_next, ...)
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,7 +180,8 @@ class FakeRest(_Handlers):
         except ValueError:
             answer = None
         self.requests.append(dataclasses.replace(record, status=response.status_code,
-                                                 answer=answer))
+                                                 answer=answer,
+                                                 scripted=getattr(response, "scripted", False)))
         self._changed.set()
         self._changed = trio.Event()
         for slow in list(self._slow):
@@ -198,7 +199,9 @@ class FakeRest(_Handlers):
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)
-                return Response(fault.body, fault.status, headers=fault.headers)
+                scripted = Response(fault.body, fault.status, headers=fault.headers)
+                scripted.scripted = True  # type: ignore[attr-defined]
+                return scripted
         for method, pattern, handler, exempt in _ROUTES:
             found = re.fullmatch(pattern, req.path)
             if method != req.method or not found:
