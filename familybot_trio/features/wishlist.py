@@ -30,7 +30,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
@@ -150,31 +150,56 @@ def deal_rank(app: App, price: GamePrice | None) -> tuple[int, int]:
     return (verdict[0] if verdict else len(_deal_rules.RULES), -pct)
 
 
-def common_lines(app: App, common: Sequence[tuple[AppId, tuple[SteamID64, ...]]],
-                 details: dict[AppId, GameDetails], prices: dict[AppId, GamePrice],
-                 library: set[AppId], names: dict[int, str]) -> tuple[list[str], list[str]]:
-    """The qualifying common-wishlist games (see module doc) as (paid lines, free lines).
+@dataclass(frozen=True, slots=True)
+class CommonGame:
+    """A family-wishlist game; wanted_by: SteamID64s of its wishers; price None if unknown."""
+    appid: AppId
+    details: GameDetails
+    price: GamePrice | None
+    wanted_by: tuple[SteamID64, ...]
+
+
+def select_common(app: App, common: Sequence[tuple[AppId, tuple[SteamID64, ...]]],
+                  details: dict[AppId, GameDetails], prices: dict[AppId, GamePrice],
+                  library: set[AppId]) -> tuple[list[CommonGame], list[CommonGame]]:
+    """The qualifying common-wishlist games (see module doc) as (paid, free), in list order.
 
     Paid games: most wishers first, then the better deal (`deal_rank`), then by name
-    (natural order), one line each. Free games (nothing to buy) come apart: one short
-    line of links each, by name.
+    (natural order). Free games (nothing to buy) come apart, by name. The pinned messages
+    and the dashboard's wishlist page both list exactly this.
     """
-    paid: list[tuple[tuple[object, ...], str]] = []
-    free: list[tuple[list[object], str]] = []
+    paid: list[tuple[tuple[object, ...], CommonGame]] = []
+    free: list[tuple[tuple[object, ...], CommonGame]] = []
     for appid, steamids in common:
         d = details.get(appid)
         if d is None or appid in library or d.type != "game" or not d.is_family_shareable:
             continue
-        price = prices.get(appid)
-        if d.is_free and (price is None or price.store is None):
-            free.append((_common.natural_key(d.name), link(d.name, appid)))
+        game = CommonGame(appid, d, prices.get(appid), tuple(steamids))
+        if d.is_free and (game.price is None or game.price.store is None):
+            free.append(((_common.natural_key(d.name), appid), game))
             continue
-        who = _common.join_names(names.get(int(s), str(s)) for s in steamids)
-        key = (-len(steamids), *deal_rank(app, price), _common.natural_key(d.name), appid)
-        paid.append((key, f"{link(d.name, appid)}: {price_text(app, price, d, len(steamids))}"
-                          f" · wanted by {who}"))
-    return [line for _, line in sorted(paid, key=lambda x: x[0])], \
-        [line for _, line in sorted(free, key=lambda x: x[0])]
+        paid.append(((-len(steamids), *deal_rank(app, game.price),
+                      _common.natural_key(d.name), appid), game))
+    return [g for _, g in sorted(paid)], [g for _, g in sorted(free)]
+
+
+async def common_wishlist(app: App) -> tuple[list[CommonGame], list[CommonGame]]:
+    """`select_common` of the stored wishlists. Raises: UpstreamError, StoreError."""
+    common = await app.store.wishlist.common(app.config.thresholds.wishlist_min_members)
+    library = await _common.family_library(app)
+    details, prices = await _common.catalog_chunked(
+        app, [a for a, _ in common if a not in library])
+    return select_common(app, common, details, prices, library)
+
+
+def common_lines(app: App, paid: Sequence[CommonGame], free: Sequence[CommonGame],
+                 names: dict[int, str]) -> tuple[list[str], list[str]]:
+    """`select_common`'s games as (paid lines, free lines: a bare link each)."""
+    def line(g: CommonGame) -> str:
+        who = _common.join_names(names.get(int(s), str(s)) for s in g.wanted_by)
+        return (f"{link(g.details.name, g.appid)}: "
+                f"{price_text(app, g.price, g.details, len(g.wanted_by))} · wanted by {who}")
+    return [line(g) for g in paid], [link(g.details.name, g.appid) for g in free]
 
 
 def wishlist_embeds(title: str, lines: list[str], empty: str, *, max_embeds: int) -> list[Embed]:
@@ -301,12 +326,8 @@ async def run_wishlist_job(app: App) -> list[int]:
     global _warned_no_channel
     members = await app.store.members.all()
     await refresh_all_wishlists(app, members)
-    common = await app.store.wishlist.common(app.config.thresholds.wishlist_min_members)
-    library = await _common.family_library(app)
-    wanted = [a for a, _ in common if a not in library]
-    details, prices = await _common.catalog_chunked(app, wanted)
     names = {int(m.steamid): m.name for m in members}
-    lines, free = common_lines(app, common, details, prices, library, names)
+    lines, free = common_lines(app, *await common_wishlist(app), names)
     channel = app.config.channels.wishlist
     if channel is None:
         if not _warned_no_channel:

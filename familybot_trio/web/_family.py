@@ -23,7 +23,7 @@ from familybot_trio.errors import FamilybotError
 from familybot_trio.features import _common
 from familybot_trio.store import AppId, LibraryRow
 from familybot_trio.store.records import from_ts
-from familybot_trio.features._money import Money, currency_for
+from familybot_trio.features._money import Money, currency_for, historical_low
 from familybot_trio.web._auth import Principal, require
 
 if TYPE_CHECKING:
@@ -168,20 +168,20 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
 
     @require(dash)
     async def wishlist(request: Request, p: Principal) -> Response:
-        members = await app.store.members.all()
-        names = {int(m.steamid): m.name for m in members}
-        wanted: dict[int, list[int]] = {}
-        for m in members:
-            for item in await app.store.wishlist.items(m.steamid):
-                wanted.setdefault(int(item.appid), []).append(int(m.steamid))
-        owned = {a.appid for a in await app.store.library.apps()}
-        ids = [a for a in wanted if a not in owned]
-        details, prices = await _common.catalog_chunked(app, ids)  # type: ignore[arg-type]
+        from familybot_trio.features import wishlist as wishlist_feature
+
+        names = {int(m.steamid): m.name for m in await app.store.members.all()}
+        error, paid, free = None, [], []
+        try:  # the pinned list's own selection and order (features.wishlist)
+            paid, free = await wishlist_feature.common_wishlist(app)
+        except FamilybotError as exc:
+            error = f"The wishlist could not be read just now: {exc}"
         # Money formatting (babel) of hundreds of rows is CPU work: off the loop.
-        rows = await blocking.run_sync("cpu", _wishlist_rows, app, ids, wanted, names,
-                                       details, prices)
-        return await page(p, "wishlist.html", {"rows": rows,
-                                               "currency": currency_for(app.config.country)})
+        rows = await blocking.run_sync("cpu", _wishlist_rows, app, paid, names)
+        return await page(p, "wishlist.html", {
+            "rows": rows, "error": error, "currency": currency_for(app.config.country),
+            "free": [{"appid": g.appid, "name": g.details.name} for g in free],
+            "min_members": app.config.thresholds.wishlist_min_members})
 
     @require(dash)
     async def deals(request: Request, p: Principal) -> Response:
@@ -269,23 +269,20 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
     ]
 
 
-def _wishlist_rows(app: Any, ids: list[int], wanted: dict[int, list[int]],
-                   names: dict[int, str], details: dict, prices: dict) -> list[dict[str, Any]]:
-    """Sync: one row per wished game, most wanted first (prices formatted by babel)."""
+def _wishlist_rows(app: Any, games: list[Any], names: dict[int, str]) -> list[dict[str, Any]]:
+    """Sync: one row per `features.wishlist.CommonGame`, in the given (pinned list's) order."""
     rows = []
-    for appid in ids:
-        d, pr = details.get(appid), prices.get(appid)
-        store = pr.store if pr else (d.price if d else None)
+    for g in games:
+        d, pr = g.details, g.price
+        store = pr.store if pr else d.price
         currency = (store.currency if store else None) or (pr.currency if pr else None)
-        low = pr.store_low_cents if pr and pr.store_low_cents is not None else \
-            (pr.history_low_cents if pr else None)
-        rows.append({"appid": appid, "name": d.name if d else f"app {appid}",
-                     "who": ", ".join(sorted(names[s] for s in wanted[appid])),
-                     "count": len(wanted[appid]),
+        low = historical_low(pr)
+        rows.append({"appid": g.appid, "name": d.name, "count": len(g.wanted_by),
+                     "who": ", ".join(sorted(names.get(int(s), str(s)) for s in g.wanted_by)),
                      "price": _money(app, store.final_cents, currency) if store else
-                     Money.for_app(app).unpriced(is_free=bool(d and d.is_free)),
-                     "discount": _discount(app, store), "low": _money(app, low, currency)})
-    rows.sort(key=lambda r: (-r["count"], r["name"].casefold()))
+                     Money.for_app(app).unpriced(is_free=d.is_free),
+                     "discount": _discount(app, store),
+                     "low": _money(app, low[0] if low else None, currency)})
     return rows
 
 

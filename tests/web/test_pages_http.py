@@ -83,3 +83,26 @@ async def test_admin_sees_operator_pages_and_runs_a_job(start_dashboard) -> None
     assert 'id="job-new_games"' in jobs.text
     assert world.app.scheduler.status("free_games").runs == before + 1
     assert "free_games ran in" in after.text
+
+
+async def test_wishlist_page_lists_what_the_pinned_message_lists_in_its_order(
+        start_dashboard) -> None:
+    from familybot_trio.sandbox.world import CHANNELS
+
+    world = await _populated(start_dashboard)  # the wishlist job has pinned its messages
+    async with await open_client(world) as client:
+        with trio.fail_after(60):
+            await oauth_sign_in(world, client, MEMBER)
+            page = await client.get("/wishlist")
+    assert page.status_code == 200
+    pinned = [int(a) for m in world.discord.messages(CHANNELS["wishlist"]) if not m.deleted
+              for e in m.embeds for a in re.findall(r"/app/(\d+)/", e.get("description", ""))]
+    table = [int(a) for row in _rows(page.text, "wishlist")
+             for a in re.findall(r"/app/(\d+)/", row)]
+    free = [int(a) for a in re.findall(r"/app/(\d+)/", page.text.split(
+        '<ul id="wishlist-free">', 1)[-1].split("</ul>", 1)[0])] if "wishlist-free" in page.text \
+        else []
+    assert len(pinned) > 10 and table + free == pinned
+    fam = world.sandbox.family
+    unshared = [a for a in table if 62 not in fam.apps[a].categories]
+    assert unshared == []  # never a game the store marks as not family-shared
