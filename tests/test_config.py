@@ -290,3 +290,19 @@ def test_a_secret_under_a_wrong_key_says_where_secrets_go(tmp_path: Path, extra:
     msg = str(info.value)
     assert var in msg and "remove this line" in msg and "reset" in msg, msg
     assert "did you mean" not in msg
+
+
+def test_data_dir_under_a_file_or_that_cannot_be_made_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("x")
+    path = write(tmp_path, 'data_dir = "afile/sub"\n' + MINIMAL)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ENV)
+    assert info.value.key == "data_dir" and "afile is a file" in info.value.fix
+    assert "nearest existing folder" not in str(info.value)
+    # /proc refuses mkdir even for root, whose permission bits say "writable"
+    path = write(tmp_path, 'data_dir = "/proc/nope"\n' + MINIMAL)
+    with pytest.raises(ConfigError, match=r"data_dir = '/proc/nope' is invalid: "
+                                          r"/proc/nope cannot be created") as info:
+        load_config(path, ENV)
+    assert "point data_dir at a folder" in info.value.fix
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".familybot-probe")]

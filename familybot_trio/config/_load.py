@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -244,15 +245,36 @@ def _data_dir(r: Reader, data: Mapping[str, Any], path: Path) -> Path:
         r.fail("data_dir", raw_dir, "use a folder path, e.g. \"data\" (relative to the config file)")
         raw_dir = "data"
     data_dir = (path.parent / Path(raw_dir).expanduser()).absolute()
-    if data_dir.exists() and not data_dir.is_dir():
-        r.fail("data_dir", raw_dir, "that path is a file, not a folder; point data_dir at a "
-               "folder the bot may create and write (e.g. \"data\")")
-    else:
-        parent = next((p for p in (data_dir, *data_dir.parents) if p.exists()), None)
-        if parent is None or not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-            r.fail("data_dir", raw_dir, f"the bot cannot create or write {data_dir} (nearest "
-                   f"existing folder: {parent}); create it and give the bot's user write access")
+    problem = _data_dir_problem(data_dir)
+    if problem:
+        r.fail("data_dir", raw_dir, f"{problem}; point data_dir at a folder the bot's user "
+               "may create and write (e.g. \"data\", relative to the config file)")
     return data_dir
+
+
+def _data_dir_problem(data_dir: Path) -> str | None:
+    """What stops the bot from creating or writing `data_dir`, or None.
+
+    A missing folder is probed by creating (and removing) a temporary folder in its nearest
+    existing parent: permission bits say nothing for root or on /proc and read-only mounts.
+    """
+    if data_dir.exists():
+        if not data_dir.is_dir():
+            return f"{data_dir} is a file, not a folder"
+        if not os.access(data_dir, os.W_OK | os.X_OK):
+            return f"the bot's user cannot write {data_dir}; give it write access"
+        return None
+    parent = next((p for p in data_dir.parents if p.exists()), None)
+    if parent is None:
+        return f"no part of {data_dir} exists"
+    if not parent.is_dir():
+        return f"{parent} is a file, so no folder can be made under it"
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".familybot-probe-", dir=parent))
+    except OSError as exc:
+        return (f"{data_dir} cannot be created: making a folder in {parent} failed "
+                f"({exc.strerror or exc})")
+    return None
 
 
 def _logging(r: Reader, data: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
