@@ -57,6 +57,20 @@ async def test_config_errors_print_every_problem_exit_2(tmp_path: Path) -> None:
     assert len(lines) >= 4
 
 
+async def test_a_data_dir_that_cannot_be_made_is_a_config_error_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    await blocking.run_sync("files", bad.write_text, 'data_dir = "/proc/nope"\n[family]\n'
+                            'group_id = 1\n[[members]]\nsteamid = "76561198000000001"\n'
+                            'name = "A"\n')
+    for argv in (["check"], ["db", "check"], ["outbox", "list"]):
+        with trio.fail_after(TIMEOUT_S):
+            r = await blocking.run_sync("files", _py, "-m", "familybot_trio", *argv,
+                                        "--config", str(bad))
+        assert r.returncode == 2, (argv, r.stderr)
+        assert "config error:" in r.stderr and "data_dir" in r.stderr, r.stderr
+        assert "Errno" not in r.stderr and "cannot be created" in r.stderr
+
+
 async def test_token_set_status_and_check_against_world(tmp_path: Path,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
@@ -122,7 +136,8 @@ async def test_check_reports_bad_token_key_and_revoked_access_token(tmp_path: Pa
             r = await run_cli(world, "check")
             assert r.code == 1
             row = next(ln for ln in r.out.splitlines() if ln.startswith("discord token"))
-            assert "FAIL" in row
+            assert "FAIL" in row and "FAMILYBOT_DISCORD_TOKEN" in row, row
+            assert "Reset Token" in row and '"Bot " prefix' in row, row
             row = next(ln for ln in r.out.splitlines() if ln.startswith("steam web api key"))
             assert "FAIL" in row
             row = next(ln for ln in r.out.splitlines() if ln.startswith("steam access token"))

@@ -22,7 +22,7 @@ from familybot_trio.config import Config
 from familybot_trio.errors import ConfigError, FamilybotError, TokenExpired, Unauthorized
 from familybot_trio.store.records import AppId
 from familybot_trio.upstream.tokens import SET_HINT
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, HTTPError
 
 #: Each check gets at most this long (s): a hanging service is a failed check, not a hang.
 CHECK_TIMEOUT_S: Final = 30.0
@@ -33,6 +33,10 @@ TOKEN_WARN_HOURS: Final = 2.0
 RENEW_HINT: Final = ("sign the bot in with `familybot-trio steam login` (a QR code for the "
                      "Steam app; the bot renews the token itself from then on); as a "
                      f"fallback, {SET_HINT}")
+#: What to do when Discord refuses the bot token (`check` and `run` say the same).
+TOKEN_REFUSED_FIX: Final = ("Discord refused the bot token: put the current one (developer "
+                            "portal -> Bot -> Reset Token) in FAMILYBOT_DISCORD_TOKEN, without a "
+                            "\"Bot \" prefix")
 #: A cheap ITAD lookup: Team Fortress 2 is known to every price database.
 ITAD_PROBE_APPID: Final = AppId(440)
 
@@ -110,7 +114,12 @@ async def _discord_token(config: Config, c: Clients) -> str:
     if not config.secrets.discord_token:
         raise Unauthorized("FAMILYBOT_DISCORD_TOKEN is not set; copy the bot token "
                            "from the developer portal (Bot -> Reset Token)")
-    info = await c.rest.get_gateway_bot()
+    try:
+        info = await c.rest.get_gateway_bot()
+    except HTTPError as exc:
+        if exc.status != 401:
+            raise
+        raise Unauthorized(f"{exc}; {TOKEN_REFUSED_FIX}") from None
     limit = info.get("session_start_limit", {})
     return (f"token accepted; {info.get('shards', 1)} shard(s), "
             f"{limit.get('remaining', '?')}/{limit.get('total', '?')} sessions left today")

@@ -33,6 +33,7 @@ import trio
 
 from familybot_trio import blocking, console, files, logs, offloop
 from familybot_trio.app import App
+from familybot_trio.cli._check import TOKEN_REFUSED_FIX
 from familybot_trio.config import (ENV_DISCORD_TOKEN, ENV_STEAM_API_KEY, Config, Secrets,
                                    load_config)
 from familybot_trio.errors import MISSING, ConfigError, FamilybotError
@@ -238,8 +239,7 @@ def run_cmd(args: argparse.Namespace) -> int:
         for exc in problems:
             print(f"error: {exc}", file=sys.stderr)
             if _token_refused(exc):
-                print("error: Discord refused the bot token: put the current one (developer "
-                      "portal -> Bot -> Reset Token) in FAMILYBOT_DISCORD_TOKEN", file=sys.stderr)
+                print(f"error: {TOKEN_REFUSED_FIX}", file=sys.stderr)
         if all(isinstance(e, KeyboardInterrupt) for e in problems):
             return EXIT_INTERRUPTED
         if any(isinstance(e, FatalCloseError) or _token_refused(e) for e in problems):
