@@ -63,6 +63,8 @@ FAILED_RETRY_FOR: Final = dt.timedelta(days=7)
 OUTAGE_NOTICE_S: Final = 300.0
 #: Rows read per pass.
 BATCH: Final = 50
+#: Store state key: the causes the admins were told about and not yet told are over.
+TOLD_KEY: Final = "outbox.told_causes"
 
 
 class OutboxSender:
@@ -81,6 +83,7 @@ class OutboxSender:
         self._streak = 0  # consecutive passes that ended on a transient failure
         self._outage_since: float | None = None
         self._told: dict[str, str] = {}  # cause -> what the admins were told is wrong
+        self._told_loaded = False  # _told is kept in store state: a restart tells no one twice
         self._backoff = tenacity.wait_exponential_jitter(
             initial=BACKOFF_FIRST_S, max=BACKOFF_MAX_S, jitter=BACKOFF_JITTER_S)
         self.stats = {"posted": 0, "refused": 0, "transient": 0, "paused": 0,
@@ -269,15 +272,28 @@ class OutboxSender:
         await self._recovered_cause("outage")
 
     async def _recovered_cause(self, cause: str) -> None:
+        await self._load_told()
         if self._told.pop(cause, None) is not None:
+            await self._save_told()
             log.info("outbox cause recovered [cause:%s]", cause)
             await self._app.report_admin(f"Announcements work again ({_label(cause, self)}).")
 
     async def _tell(self, cause: str, text: str) -> None:
-        """Tell the admins once per cause (a report that did not get through is tried again
-        at the next failure of that cause)."""
+        """Tell the admins once per cause, across restarts (a report that did not get
+        through is tried again at the next failure of that cause)."""
+        await self._load_told()
         if cause not in self._told and await self._app.report_admin(text):
             self._told[cause] = text
+            await self._save_told()
+
+    async def _load_told(self) -> None:
+        if not self._told_loaded:
+            saved = await self._app.store.state.get(TOLD_KEY, {})
+            self._told = {str(k): str(v) for k, v in (saved or {}).items()}
+            self._told_loaded = True
+
+    async def _save_told(self) -> None:
+        await self._app.store.state.set(TOLD_KEY, self._told or None, self._app.now())
 
     def _channel_name(self, channel_id: int) -> str:
         channels = self._app.config.channels

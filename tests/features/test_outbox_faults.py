@@ -133,10 +133,15 @@ async def test_missing_permission_fails_that_channel_only_and_is_retried_hourly(
     assert "Send Messages" in failed[0].last_error
     notices = [c for c in posts(world, ADMIN) if "could not be posted" in c]
     assert len(notices) == 1 and "Send Messages and Embed Links in #new_games" in notices[0]
+    await restart(world, nursery, clock, down_s=60)  # the cause is remembered: no repeat
+    await world.app.announce([draft(4)])
+    with trio.fail_after(600):
+        await wait_until(lambda: world.app.outbox_sender.stats["refused"] >= 1)
+    assert len([c for c in posts(world, ADMIN) if "could not be posted" in c]) == 1
 
     world.discord.rest.clear_faults()  # an admin grants the permission
     await trio.sleep(outbox_sender.FAILED_RETRY_EVERY.total_seconds() + 120)
-    assert posts(world) == ["announcement 1", "announcement 3"]
+    assert posts(world) == ["announcement 1", "announcement 3", "announcement 4"]
     assert await world.app.store.outbox.rows("failed") == []
     assert any("work again" in c and "#new_games" in c for c in posts(world, ADMIN))
 
