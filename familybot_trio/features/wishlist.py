@@ -140,14 +140,15 @@ def link(name: str, appid: int) -> str:
 
 
 def deal_rank(app: App, price: GamePrice | None) -> tuple[int, int]:
-    """How good the current deal is, smaller first: (`_deal_rules` row or len(RULES) when
-    no row holds, minus the discount percent)."""
+    """How good the current deal is as a family reads the line, smaller first: (minus the
+    discount percent, then the `_deal_rules` row or len(RULES) when no row holds). -80% is a
+    better deal than -10%, even when the -10% happens to be its lowest price ever."""
     th = app.config.thresholds
     verdict = _deal_rules.judge(price, min_discount_pct=th.deal_min_discount_pct,
                                 low_buffer=th.historical_low_buffer)
     store = price.store if price is not None else None
     pct = store.discount_pct if store is not None and store.is_discounted else 0
-    return (verdict[0] if verdict else len(_deal_rules.RULES), -pct)
+    return (-pct, verdict[0] if verdict else len(_deal_rules.RULES))
 
 
 @dataclass(frozen=True, slots=True)

@@ -226,3 +226,26 @@ async def test_private_or_failing_wishlists_keep_their_cached_copies(start_world
         assert [i.appid for i in await world.app.store.wishlist.items(member.steamid)] == before
     assert [m.id for m in world.discord.messages(WL)] == first_ids
     assert all(m.edits == 0 for m in world.discord.messages(WL))  # nothing changed
+
+
+async def test_a_deeper_discount_lists_first_even_against_a_small_lowest_ever(start_world
+                                                                              ) -> None:
+    world = await start_world(features=["wishlist"])
+    fam = world.sandbox.family
+    expected = _expected_common(fam)
+    # two full-price paid games with the same number of wishers (same group of the list)
+    by_count: dict[int, list[int]] = {}
+    for appid, n in sorted(expected.items()):
+        if not fam.prices[appid].discount_pct and not fam.prices[appid].is_free:
+            by_count.setdefault(n, []).append(appid)
+    small, deep = next(ids[:2] for ids in by_count.values() if len(ids) >= 2)
+    world.sandbox.start_sale(small, 10)
+    world.sandbox.set_historical_low(small)  # -10 %: its lowest price ever
+    world.sandbox.start_sale(deep, 80)
+    world.sandbox.set_historical_low(deep, 1)  # -80 %, far above its $0.01 low
+    with trio.fail_after(60):
+        outcome = await world.app.scheduler.run_now("wishlist")
+        assert outcome.ok, outcome.error
+    text = _text(world)
+    assert "(-80%" in text and "(-10%" in text
+    assert text.index(f"/app/{deep}/") < text.index(f"/app/{small}/")
