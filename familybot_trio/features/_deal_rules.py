@@ -45,14 +45,26 @@ class DealFacts:
         return self.steam_low_cents if self.steam_low_cents is not None \
             else self.any_store_low_cents
 
+    @property
+    def compared_low(self) -> tuple[int, bool] | None:
+        """`compared_low_cents` as (cents, steam_only), or None when no low is known."""
+        if self.steam_low_cents is not None:
+            return self.steam_low_cents, True
+        return (self.any_store_low_cents, False) if self.any_store_low_cents is not None \
+            else None
+
 
 @dataclass(frozen=True, slots=True)
 class DealRule:
-    """One row: key (stable name, stored nowhere), holds(facts), headline(facts, money)."""
+    """One row: key (stable name, stored nowhere), holds(facts), headline(facts, money),
+    basis(facts): the low the headline is based on, (cents, steam_only) or None, shown next
+    to the price so the headline can be checked ("Lowest price ever" shows the all-store low).
+    """
 
     key: str
     holds: Callable[[DealFacts], bool]
     headline: Callable[[DealFacts, Money], str]
+    basis: Callable[[DealFacts], tuple[int, bool] | None] = lambda f: f.compared_low
 
 
 def _at_or_below(low: int | None, final: int, factor: float = 1.0) -> bool:
@@ -61,9 +73,12 @@ def _at_or_below(low: int | None, final: int, factor: float = 1.0) -> bool:
 
 RULES: Final[tuple[DealRule, ...]] = (
     DealRule("lowest_ever", lambda f: _at_or_below(f.any_store_low_cents, f.final_cents),
-             lambda f, m: "Lowest price ever"),
+             lambda f, m: "Lowest price ever",
+             lambda f: (f.any_store_low_cents, False) if f.any_store_low_cents is not None
+             else None),
     DealRule("lowest_on_steam", lambda f: _at_or_below(f.steam_low_cents, f.final_cents),
-             lambda f, m: "Lowest price ever on Steam"),
+             lambda f, m: "Lowest price ever on Steam",
+             lambda f: (f.steam_low_cents, True) if f.steam_low_cents is not None else None),
     DealRule("near_low",
              lambda f: _at_or_below(f.compared_low_cents, f.final_cents, f.low_buffer),
              lambda f, m: "Near its historical low"),

@@ -69,8 +69,9 @@ class Deal:
     """One current deal.
 
     Attributes: appid; name; price (the GamePrice, store set); low_cents (the historical low
-    shown, or None); reason (the `_deal_rules.RULES` key that named it); rank (that row's
-    index: lower is better); headline ("Lowest price ever", "-75%", ...); wanted_by.
+    the headline is based on, shown, or None); reason (the `_deal_rules.RULES` key that named
+    it); rank (that row's index: lower is better); headline ("Lowest price ever", "-75%",
+    ...); wanted_by; low_steam_only (low_cents is Steam's own low, not the all-store one).
     """
 
     appid: AppId
@@ -81,6 +82,7 @@ class Deal:
     rank: int
     headline: str
     wanted_by: tuple[SteamID64, ...]
+    low_steam_only: bool = True
 
     @property
     def sort_key(self) -> tuple[int, int, int]:
@@ -104,8 +106,9 @@ def find_deals(app: App, wanted: Mapping[AppId, tuple[SteamID64, ...]],
         if d is None or p is None or verdict is None:
             continue
         rank, rule, facts = verdict
-        low = facts.compared_low_cents
-        out.append(Deal(appid, d.name, p, low, rule.key, rank, rule.headline(facts, money), who))
+        low, steam_only = rule.basis(facts) or (None, True)
+        out.append(Deal(appid, d.name, p, low, rule.key, rank, rule.headline(facts, money), who,
+                        steam_only))
     return sorted(out, key=lambda x: (x.sort_key, x.appid))
 
 
@@ -113,7 +116,8 @@ def find_deals(app: App, wanted: Mapping[AppId, tuple[SteamID64, ...]],
 
 
 def deal_text(app: App, deal: Deal) -> str:
-    """"**$9.99** (-75%, was $39.99) · Steam's low $9.99" in the family's currency (`_money`)."""
+    """"**$9.99** (-75%, was $39.99) · Steam's low $9.99" in the family's currency (`_money`);
+    the low is the one the headline is based on ("Lowest price ever": lowest anywhere)."""
     money = Money.for_app(app)
     store = deal.price.store
     assert store is not None
@@ -121,7 +125,8 @@ def deal_text(app: App, deal: Deal) -> str:
         store = replace(store, currency=deal.price.currency)
     text = money.price(store, bold=True)
     if deal.low_cents is not None:
-        text += f" · {money.low_of(deal.price)}"
+        text += " · " + money.low(deal.low_cents, deal.price.currency,
+                                  steam_only=deal.low_steam_only)
     return text
 
 

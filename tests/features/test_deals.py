@@ -120,7 +120,8 @@ async def test_a_price_at_its_historical_low_alerts_even_with_a_small_discount(s
     assert len(posts) == 1
     price = fam.prices[F.AppId(at_low)]
     assert posts[0].embeds[0]["title"].startswith("Lowest price ever: ")
-    assert f"Steam's low ${price.final_cents / 100:.2f}" in posts[0].embeds[0]["description"]
+    # the low that makes it "ever" (all stores), not only Steam's own
+    assert f"lowest anywhere ${price.final_cents / 100:.2f}" in posts[0].embeds[0]["description"]
     assert _posts_for(world, above_low) == []
     assert await _keys(world) == [f"deal:{at_low}:1"]
 
@@ -259,3 +260,15 @@ def test_catalog_prices_are_never_older_than_the_staleness_note_limit() -> None:
     from familybot_trio.upstream.catalog import PRICE_TTL_S
 
     assert PRICE_TTL_S <= _common.STALE_PRICE_S
+
+
+@pytest.mark.parametrize(("price", "basis"), [
+    (_price(999, 3999, any_low=999, steam_low=1299), (999, False)),  # "ever": all stores
+    (_price(999, 3999, any_low=499, steam_low=999), (999, True)),    # "on Steam": Steam's
+    (_price(1799, 1999, any_low=1599, steam_low=None), (1599, False)),
+    (_price(999, 3999, any_low=499, steam_low=499), (499, True)),
+])
+def test_each_deal_rule_shows_the_low_its_headline_is_based_on(price: GamePrice,
+                                                               basis: tuple[int, bool]) -> None:
+    _, rule, facts = _deal_rules.judge(price, **_TH)
+    assert rule.basis(facts) == basis
