@@ -148,6 +148,9 @@ async def test_qr_denied_or_expired_says_which(clock, env: Env, knob, error, wor
 async def test_qr_nobody_approves_stops_after_timeout(clock, env: Env) -> None:
     async def on_update(event: str, challenge) -> None:
         pass
+    # Polls 0.3 s apart (virtual): each idle wait costs the autojump clock 0.25 s of real
+    # time, so the 0.01 s of the other tests would make this 1 s timeout take ~25 s.
+    env.auth.interval_s = 0.3
     with trio.fail_after(30), pytest.raises(QrExpired, match="within 1 s"):
         await env.signin.qr_login(on_update, timeout_s=1.0)
     polls = env.sandbox.counts["steam_auth.PollAuthSessionStatus"]
