@@ -65,6 +65,24 @@ def test_every_key_of_example_is_documented_by_a_comment() -> None:
             assert has_comment, f"example key without a comment: {line!r}"
 
 
+def test_example_shows_every_key_of_discord_commands_and_dashboard() -> None:
+    """README: every key is explained in config.example.toml (set, or commented out)."""
+    import re
+
+    from familybot_trio.config._dashboard import _KEYS as DASHBOARD_KEYS
+
+    section, seen = "", set()
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if m := re.match(r"^#?\s*\[([\w.]+)\]\s*$", line):
+            section = m[1]
+            seen.add(section)
+        elif m := re.match(r"^#?\s*(\w+)\s*=", line):
+            seen.add(f"{section}.{m[1]}")
+    wanted = {"discord.guild_id", "commands.cooldown_s", "commands.max_running_per_user",
+              "commands.cooldowns", *(f"dashboard.{k}" for k in DASHBOARD_KEYS)}
+    assert wanted <= seen, sorted(wanted - seen)
+
+
 def test_full_overrides(tmp_path: Path) -> None:
     path = write(tmp_path, """
 data_dir = "/tmp/fb"
