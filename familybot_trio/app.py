@@ -109,15 +109,19 @@ class App:
     Args: config: a validated Config (secrets may be empty only against the sandbox);
         now: aware-UTC clock (features read time through `app.now()`);
         features: names of modules in familybot_trio.features to set up (default: all);
-        detector: a LoopBlockDetector whose stats `lag()` shows (optional).
+        detector: a LoopBlockDetector whose stats `lag()` shows (optional);
+        register_commands: False leaves Discord's slash command list as it is (`run
+        --features`: a subset must not replace the family's commands).
     Attributes (live inside `run`): store, steam, storefront, itad, epic, fgf, catalog,
         tokens, rest, registry, shard, scheduler, ready (Ready), nursery.
     """
 
     def __init__(self, config: Config, *, now: Callable[[], dt.datetime] = utcnow,
                  features: Sequence[str] | None = None,
-                 detector: LoopBlockDetector | None = None) -> None:
+                 detector: LoopBlockDetector | None = None,
+                 register_commands: bool = True) -> None:
         self.config = config
+        self.register_commands = register_commands
         self.now = now
         self.feature_names = features
         self.detector = detector
@@ -163,7 +167,8 @@ class App:
                 self.nursery = nursery
                 handlers = await nursery.start(_serve_nursery, "handlers")
                 self.ready = await nursery.start(self.shard.run, self._dispatch, handlers)
-                await self._register_commands()
+                if self.register_commands:
+                    await self._register_commands()
                 await nursery.start(self.scheduler.run)
                 nursery.start_soon(self.outbox_sender.run, name="outbox sender")
                 if cfg.dashboard.enabled:

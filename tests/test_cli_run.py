@@ -51,6 +51,9 @@ async def test_run_console_sigint_close_1000_and_no_secret_in_logs(tmp_path: Pat
             try:
                 await bot.wait_for_log("bot running")
                 assert await blocking.run_sync("files", lock_path(world.config).exists)
+                # --features help: the family's slash command list on Discord is left alone
+                assert not world.discord.rest.commands, world.discord.rest.commands
+                assert any("slash commands are NOT registered" in ln for ln in bot.lines)
 
                 # the console: a coroutine reading the store, then a statement that raises
                 script = ("counts = await store.row_counts()\n"
@@ -146,6 +149,32 @@ async def test_run_with_a_refused_token_exits_3_with_the_fix(tmp_path: Path) -> 
             assert "Reset Token" in r.stderr and "FAMILYBOT_DISCORD_TOKEN" in r.stderr
             assert "refused-token-42" not in r.stderr + r.stdout
             assert not await blocking.run_sync("files", lock_path(world.config).exists)
+            nursery.cancel_scope.cancel()
+
+
+async def test_run_warns_without_guild_id_and_refuses_an_unknown_feature_exit_2(
+        tmp_path: Path) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            path = world.config.path
+            text = await blocking.run_sync("files", path.read_text)
+            await blocking.run_sync("files", path.write_text, "\n".join(
+                ln for ln in text.splitlines() if not ln.startswith("guild_id")))
+            env = {**os.environ, **env_of(world), "FAMILYBOT_DISCORD_TOKEN": "refused-token-42"}
+
+            def run(*extra: str) -> subprocess.CompletedProcess[str]:
+                return subprocess.run([sys.executable, "-m", "familybot_trio", "run", "--config",
+                                       str(path), *extra], env=env, capture_output=True,
+                                      text=True, timeout=60)
+
+            r = await blocking.run_sync("files", run, "--features", "help")
+            assert r.returncode == 3, r.stderr
+            warning = next(ln for ln in r.stderr.splitlines() if "guild_id is not set" in ln)
+            assert "WARNING" in warning and "only DMs from family members" in warning
+            r = await blocking.run_sync("files", run, "--features", "help,bogus")
+            assert r.returncode == 2, r.stderr
+            assert "unknown feature 'bogus'" in r.stderr and "known: new_games" in r.stderr
             nursery.cancel_scope.cancel()
 
 

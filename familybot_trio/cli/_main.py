@@ -41,8 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "once). Serves the debug console on <data_dir>/console.sock.")
     run.add_argument("--log-format", choices=("text", "json"), default="text",
                      help="log line format on stderr (default: text)")
-    run.add_argument("--features", metavar="NAME[,NAME]", default=None,
-                     help="run only these feature modules (default: all; e.g. help,new_games)")
+    run.add_argument("--features", metavar="NAME[,NAME]", default=None, type=features_arg,
+                     help="run only these feature modules (default: all; e.g. help,new_games); "
+                     "for debugging: the slash commands are then NOT registered, so Discord "
+                     "keeps the command list of the last full run")
     run.add_argument("--debug-blocking", action="store_true",
                      help="make the store's sqlite connections, the Steam session and the file "
                      "helpers raise when called on the trio thread (names the call site)")
@@ -95,6 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
     _outbox.add_accept_parser(sub, [cfg])  # accept library | wishlist | owned
     _dashboard.add_dashboard_parser(sub)  # dashboard revoke | link
     return p
+
+
+def features_arg(text: str) -> list[str]:
+    """argparse type of `run --features`: the names, each one of familybot_trio.features.ALL.
+
+    Raises: argparse.ArgumentTypeError (argparse prints usage and exits 2) for an unknown one.
+    """
+    from familybot_trio.features import ALL  # a tuple of names; the modules stay unimported
+
+    names = [f.strip() for f in text.split(",") if f.strip()]
+    unknown = [n for n in names if n not in ALL]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown feature {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"known: {', '.join(ALL)}")
+    return names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,4 +219,4 @@ def _demo(argv: Sequence[str]) -> int:
     return int(demo.main(list(argv)) or 0)
 
 
-__all__ = ["build_parser", "main", "read_token"]
+__all__ = ["build_parser", "features_arg", "main", "read_token"]

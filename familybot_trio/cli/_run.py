@@ -144,7 +144,9 @@ async def run_bot(config: Config, detector: LoopBlockDetector, *,
     """
     fd = await blocking.run_sync("files", acquire_lock, lock_path(config))
     try:
-        app = App(config, detector=detector, features=features)
+        # A subset of features must not replace the family's slash commands on Discord.
+        app = App(config, detector=detector, features=features,
+                  register_commands=features is None)
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_watch_signals, signals, app, nursery.cancel_scope,
@@ -222,16 +224,23 @@ def run_cmd(args: argparse.Namespace) -> int:
     Raises: ConfigError (bad config, a required secret unset); the rest is printed and
         mapped to 1, 3 (EXIT_NEEDS_OPERATOR) or 130.
     """
+    features = args.features  # a list of known names (_main.features_arg) or None
     config = load_config(args.config, require_secrets=False)
     require_run_secrets(config)
     s = config.secrets
     logs.setup_logging(fmt=args.log_format, levels={"root": config.log_level, **config.log_levels},
                        secrets=[s.discord_token, s.steam_api_key, s.itad_api_key])
+    if config.access.guild_id is None:
+        log.warning("[discord] guild_id is not set: the bot answers in no server, only DMs "
+                    "from family members and admins; set it to the family's server id "
+                    "(right-click the server, Copy Server ID)")
+    if features is not None:
+        log.warning("--features %s: only these features run, and the slash commands are NOT "
+                    "registered (Discord keeps the list of the last full run)", ",".join(features))
     detector = LoopBlockDetector(RUN_LOOP_BLOCK_MS, log_violations=True)
     if getattr(args, "debug_blocking", False):
         offloop.enable()  # before the App opens its store and session
     try:
-        features = [f.strip() for f in args.features.split(",")] if args.features else None
         trio.run(functools.partial(run_bot, config, detector, features=features),
                  instruments=[detector])
     except BaseExceptionGroup as group:
