@@ -58,6 +58,10 @@ WARN_DAYS: Final = (14, 2)            # refresh-token expiry reminders, once eac
 SIGNIN_HOW: Final = ("an admin signs in again: DM me `/admin_steam_login` (or run "
                      "`familybot-trio steam login`) and scan the QR code with the Steam "
                      "Mobile App")
+#: SIGNIN_HOW in the terminal's voice (`familybot-trio steam status`), not the bot's chat voice.
+SIGNIN_HOW_TERMINAL: Final = ("an admin signs in again: run `familybot-trio steam login` (or "
+                              "DM the bot /admin_steam_login) and scan the QR code with the "
+                              "Steam Mobile App")
 
 
 def utcnow() -> datetime:
@@ -350,12 +354,17 @@ class SignIn:
                               f"Please sign in again before then: DM me `/admin_steam_login` "
                               "(or run `familybot-trio steam login`) and scan the new QR code.")
 
-    def status_lines(self) -> list[str]:
-        """Human status (no token text): account, expiries, last renewal, last error."""
+    def status_lines(self, *, terminal: bool = False) -> list[str]:
+        """Human status (no token text): account, expiries, last renewal, last error.
+
+        Args: terminal: True for the CLI (say "run `familybot-trio steam login`", not "DM me").
+        """
         s = self._state
         if s is None:
-            return ["Not signed in to Steam. DM me `/admin_steam_login` or run "
-                    "`familybot-trio steam login`."]
+            return (["Not signed in to Steam. Run `familybot-trio steam login` or DM the bot "
+                     "/admin_steam_login."] if terminal else
+                    ["Not signed in to Steam. DM me `/admin_steam_login` or run "
+                     "`familybot-trio steam login`."])
         now = self.now()
 
         def when(t: datetime | None) -> str:
@@ -374,7 +383,7 @@ class SignIn:
                  f"Last renewal: {when(s.last_renewal)}.",
                  f"Last error: {s.last_error or 'none'}."]
         if s.needs_signin:
-            lines.append(f"SIGN-IN NEEDED: {SIGNIN_HOW}.")
+            lines.append(f"SIGN-IN NEEDED: {SIGNIN_HOW_TERMINAL if terminal else SIGNIN_HOW}.")
         return lines
 
 

@@ -125,3 +125,12 @@ def test_cli_paste_token_from_stdin_validated(tmp_path) -> None:
         assert (code, words in out.getvalue()) == (want, True), (words, out.getvalue())
         if pasted:
             assert pasted not in out.getvalue()
+
+
+async def test_cli_status_speaks_as_the_terminal_not_as_the_bot(nursery, tmp_path) -> None:
+    sandbox, auth, config = await served(nursery, tmp_path)
+    out = io.StringIO()
+    assert await _cli_steam.status_cmd(config, out) == 0
+    text = out.getvalue()
+    assert "DM me" not in text, text
+    assert "Run `familybot-trio steam login` or DM the bot /admin_steam_login" in text

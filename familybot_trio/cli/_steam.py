@@ -103,7 +103,7 @@ async def login_cmd(config: Config, out: TextIO, *, light: bool = False,
         print(f"error: not signed in: {exc}", file=out)
         return EXIT_FAILED
     print(f"Approved: signed in as SteamID64 {state.steamid}.", file=out)
-    print("\n".join(signin.status_lines()), file=out)
+    print("\n".join(signin.status_lines(terminal=True)), file=out)
     return EXIT_OK
 
 
@@ -111,7 +111,7 @@ async def status_cmd(config: Config, out: TextIO) -> int:
     """Print the sign-in status (never token text). Returns: 0."""
     signin = make_signin(config)
     await signin.load()
-    print("\n".join(signin.status_lines()), file=out)
+    print("\n".join(signin.status_lines(terminal=True)), file=out)
     return EXIT_OK
 
 
@@ -133,7 +133,7 @@ async def paste_cmd(config: Config, out: TextIO, route: str, text: str) -> int:
         print(f"error: not saved: {exc}", file=out)
         return EXIT_FAILED
     print(f"Saved for SteamID64 {state.steamid}.", file=out)
-    print("\n".join(signin.status_lines()), file=out)
+    print("\n".join(signin.status_lines(terminal=True)), file=out)
     return EXIT_OK
 
 
