@@ -81,6 +81,8 @@ async def test_token_set_status_and_check_against_world(tmp_path: Path,
 
             r = await run_cli(world, "token", "status")
             assert r.code == 1 and "no access token saved" in r.err
+            # the README's main way first, pasting a token as the fallback
+            assert r.err.index("familybot-trio steam login") < r.err.index("token set"), r.err
 
             r = await run_cli(world, "check")          # no access token yet: a required FAIL
             assert r.code == 1
@@ -179,6 +181,10 @@ async def test_db_backup_check_restore_purge(tmp_path: Path) -> None:
             finally:
                 await blocking.run_sync("files", release_lock, fd, lock_path(world.config))
 
+            r = await run_cli(world, "db", "restore", str(world.config.db_path))
+            assert r.code == 1 and "is the live database itself" in r.err, r.err
+            assert not [p for p in world.config.data_dir.iterdir() if "before-restore" in p.name]
+
             junk = tmp_path / "junk.db"
             await blocking.run_sync("files", junk.write_bytes, b"not sqlite at all" * 100)
             r = await run_cli(world, "db", "restore", str(junk))
@@ -270,3 +276,25 @@ async def test_check_fails_a_wrong_family_group_id_and_names_the_right_one(tmp_p
             row = next(ln for ln in r.out.splitlines() if ln.startswith("steam access token"))
             assert "FAIL" in row and f"group_id = {real}" in row
             nursery.cancel_scope.cancel()
+
+
+async def test_output_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`familybot-trio dashboard link | head -1`: the reader leaves early; no error text."""
+    cfg = tmp_path / "config.toml"
+    await blocking.run_sync("files", cfg.write_text,
+                            '[family]\ngroup_id = 1\n[[members]]\nsteamid = "76561198000000001"\n'
+                            'name = "A"\n[admins]\ndiscord_ids = ["111111111111111111"]\n')
+
+    def run_with_closed_stdout() -> tuple[int, str]:
+        proc = subprocess.Popen([sys.executable, "-m", "familybot_trio", "dashboard", "link",
+                                 "--config", str(cfg)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        proc.stdout.close()  # like `head` that exited: every write gets EPIPE
+        _, err = proc.communicate(timeout=60)
+        return proc.returncode, err
+
+    with trio.fail_after(TIMEOUT_S):
+        code, err = await blocking.run_sync("files", run_with_closed_stdout)
+    assert "Broken pipe" not in err and "Traceback" not in err, err
+    assert code == 1

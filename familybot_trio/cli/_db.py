@@ -29,11 +29,16 @@ def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def is_live_database(config: Config, path: Path) -> bool:
+    """True when `path` (made absolute, no I/O) is the live database or its -wal/-shm."""
+    db = config.db_path
+    live = {p.absolute() for p in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm"))}
+    return Path(path).absolute() in live
+
+
 async def backup_cmd(config: Config, dest: Path) -> int:
     """`db backup PATH`: SQLite online backup (consistent even while the bot writes)."""
-    live = {config.db_path.absolute(), *(config.db_path.with_name(config.db_path.name + x)
-                                         .absolute() for x in ("-wal", "-shm"))}
-    if Path(dest).absolute() in live:
+    if is_live_database(config, dest):
         _err(f"error: {dest} is the live database itself; give a path outside it, e.g. "
              f"{config.data_dir / 'backups' / 'manual.db'}")
         return EXIT_FAILED
@@ -92,6 +97,10 @@ def restore(config: Config, source: Path, *, running: bool) -> int:
              "(the running bot would keep writing to the old database)")
         return EXIT_FAILED
     source = Path(source)
+    if is_live_database(config, source):
+        _err(f"error: {source} is the live database itself; give a backup file, e.g. one "
+             f"from {config.data_dir / 'backups'} or one written by `familybot-trio db backup`")
+        return EXIT_FAILED
     try:
         done = restore_from(source, config.db_path, now=dt.datetime.now(dt.UTC))
     except StoreError as exc:
@@ -103,4 +112,4 @@ def restore(config: Config, source: Path, *, running: bool) -> int:
     return 0
 
 
-__all__ = ["backup_cmd", "db_check_cmd", "purge_cmd", "restore"]
+__all__ = ["backup_cmd", "db_check_cmd", "is_live_database", "purge_cmd", "restore"]

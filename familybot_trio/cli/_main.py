@@ -6,6 +6,7 @@ import argparse
 import functools
 import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -126,7 +127,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _demo(argv[1:])   # the demo parses its own options (and its own --help)
     args = build_parser().parse_args(argv)
     try:
-        return _dispatch(args)
+        code = _dispatch(args)
+        sys.stdout.flush()  # a closed pipe (`... | head -1`) shows here, not at exit
+        return code
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): nothing to tell it. Point stdout at /dev/null
+        # so the interpreter's final flush does not print a traceback either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         for note in getattr(exc, "__notes__", ()):

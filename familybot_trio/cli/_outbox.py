@@ -115,11 +115,13 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             return 0
         if action == "retry":
             done = await retry_outbox(store, args.ids or None)
-            print(f"retrying {len(done)} row(s): {' '.join(map(str, done)) or '-'}")
+            if done:  # nothing found: only the error below
+                print(f"retrying {len(done)} row(s): {' '.join(map(str, done))}")
             missed = sorted(set(args.ids) - set(done))
         else:
             done = await drop_outbox(store, args.ids, now)
-            print(f"dropped {len(done)} row(s): {' '.join(map(str, done)) or '-'}")
+            if done:
+                print(f"dropped {len(done)} row(s): {' '.join(map(str, done))}")
             missed = sorted(set(args.ids) - set(done))
         if missed:
             print(f"error: no unsent row with id {', '.join(map(str, missed))} (already sent, "

@@ -14,6 +14,7 @@ from typing import Final
 
 from familybot_trio import blocking, console
 from familybot_trio.cli import _run
+from familybot_trio.cli._check import RENEW_HINT
 from familybot_trio.config import Config
 from familybot_trio.upstream.tokens import SET_HINT, AccessTokenStore
 
@@ -61,14 +62,14 @@ async def token_status_cmd(config: Config) -> int:
     """`token status`: owner SteamID64, expiry and time left; 1 when none or expired."""
     token = await AccessTokenStore(config.data_dir).load()
     if token is None:
-        _err(f"no access token saved; {SET_HINT}")
+        _err(f"no access token saved; {RENEW_HINT}")
         return EXIT_FAILED
     left_h = token.expires_in_hours()
     state = "EXPIRED" if token.is_expired() else f"{left_h:.1f} h left"
     _out(f"owner     {token.steamid}\nexpires   {token.expires_at:%Y-%m-%d %H:%M} UTC\n"
          f"status    {state}")
     if token.is_expired():
-        _err(f"the token expired; {SET_HINT}")
+        _err(f"the token expired; {RENEW_HINT}")
         return EXIT_FAILED
     return 0
 

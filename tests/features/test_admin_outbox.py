@@ -74,6 +74,9 @@ async def test_cli_outbox_list_retry_drop(start_world) -> None:
         assert r.out.startswith(f"#{row_id} dropped")
         r = await run_cli(world, "outbox", "drop", str(row_id))
         assert r.code == 1 and "no unsent row with id" in r.err
+        assert "row(s)" not in r.out, r.out          # no "dropped 0 row(s): -" before it
+        r = await run_cli(world, "outbox", "retry", "99999")
+        assert r.code == 1 and "no unsent row with id 99999" in r.err and r.out == "", r.out
         world.discord.rest.clear_faults()
         r = await run_cli(world, "outbox", "retry", str(row_id))
         assert r.code == 0 and f"retrying 1 row(s): {row_id}" in r.out
