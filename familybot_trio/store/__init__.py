@@ -66,7 +66,7 @@ _T = TypeVar("_T")
 __all__ = [
     "RETURN_WINDOW", "SCHEMA_VERSION", "AlertSettings", "AppDetails", "AppId",
     "DashboardSession", "FetchAnomaly", "LibraryApp", "LibraryChange", "LibraryDelta",
-    "LibraryEntry", "LibraryRow", "LibraryViewRepo", "LibraryEvent", "MemberRecord", "OutboxDraft", "OutboxId", "OutboxRow",
+    "LibraryEntry", "LibraryRow", "LibraryEvent", "MemberRecord", "OutboxDraft", "OutboxId", "OutboxRow",
     "OwnedGame", "Planner", "Price", "ReplaceResult", "ScheduleRun", "SnapshotResult",
     "Snowflake", "SteamID64", "Store", "WishlistItem", "insert_drafts",
     # the repositories: the types of Store's attributes (store.library, store.catalog, ...)
