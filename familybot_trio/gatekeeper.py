@@ -8,6 +8,8 @@
   "Public Bot" in the developer portal, so nobody else can invite the bot.
 - **Who, in DMs**: family members linked to their Discord account, and admins. A stranger's
   DM gets one short refusal (once per person for `!` messages).
+- **Who, per command**: a `members_only` command (`/notify`) only for those linked to a
+  family member; anyone else is told to `/link` first.
 - **How often**: per person and command a cooldown (`[commands] cooldown_s`,
   `[commands.cooldowns]`), answered with "again in N s"; and at most
   `max_running_per_user` handlers of one person running at once.
@@ -40,6 +42,9 @@ log = logging.getLogger("familybot_trio.gatekeeper")
 FOREIGN_GUILD_REPLY: Final = "This bot serves one family's Discord server only."
 STRANGER_DM_REPLY: Final = ("I only answer the members of the Steam family I serve. If you "
                             "are one, run `/link` in the family's server first.")
+#: A `members_only` command from someone not linked to a family member (an admin too).
+NOT_A_MEMBER_REPLY: Final = ("`/{name}` is for family members: link your Discord account to "
+                             "your Steam account first (`/link`), then run `/{name}` again.")
 #: Remembered users/guilds (refusals logged or sent once) are capped, so a flood of
 #: strangers cannot grow memory without bound.
 _REMEMBER_MAX: Final = 10_000
@@ -63,6 +68,9 @@ class FamilyGate(Gate):
                   proceed: Callable[[], Awaitable[None]]) -> None:
         """Refuse, ask to wait, or run `proceed()` counted as one of the user's handlers."""
         if not await self._admits(ctx, command):
+            return
+        if getattr(command, "members_only", False) and not await self._is_member(ctx.user_id):
+            await ctx.reply(NOT_A_MEMBER_REPLY.format(name=command.name), ephemeral=True)
             return
         wait_s = self._cooldown_left(ctx.user_id, command.name)
         if wait_s > 0:

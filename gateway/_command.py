@@ -49,6 +49,8 @@ class Command:
     #: Its options carry a secret (a token, a cookie): DMs only; a `!` message elsewhere is
     #: deleted and its poster told why, whoever they are.
     secret: bool = False
+    #: Only the app's members may run it (the app's Gate enforces it; /help says so).
+    members_only: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The CHAT_INPUT application command JSON.

@@ -190,7 +190,8 @@ class CommandRegistry:
 
     def command(self, name: str, description: str, *, options: Sequence[Option] = (),
                 admin_only: bool = False, dm_allowed: bool = True, secret: bool = False,
-                autocomplete: Autocomplete | None = None) -> Callable[[Handler], Handler]:
+                autocomplete: Autocomplete | None = None, members_only: bool = False
+                ) -> Callable[[Handler], Handler]:
         """Decorator registering `async def handler(ctx)` as /name and !name.
 
         Raises: ValueError for names/descriptions/options Discord would reject (name
@@ -203,7 +204,8 @@ class CommandRegistry:
 
         def register(handler: Handler) -> Handler:
             self._commands[name] = Command(name, description, handler, tuple(options),
-                                           admin_only, dm_allowed, autocomplete, secret)
+                                           admin_only, dm_allowed, autocomplete, secret,
+                                           members_only)
             return handler
         return register
 

@@ -267,7 +267,7 @@ def setup(app: App) -> None:
     async def admin_purge(ctx: CommandContext) -> None:
         await purge(app, ctx)
 
-    @reg.command("admin_token_set", "Save a Steam access token (slash command or DM only)",
+    @reg.command("admin_token_set", "Save a Steam access token",
                  admin_only=True, secret=True,
                  options=[string("token", "The webapi_token text", max_length=4000)])
     async def admin_token_set(ctx: CommandContext) -> None:

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gateway.commands import CommandContext
+from gateway.commands import Command, CommandContext
 from gateway.messages import Embed, EmbedField
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
+
+
+def who_of(command: Command) -> str:
+    """Who may run `command` and where, from its registry flags (what the registry and the
+    app's gate enforce): "admins", "family members" or "everyone", then ", DM only" for a
+    secret-carrying command or ", server channels only" when DMs are refused."""
+    who = "admins" if command.admin_only else \
+        "family members" if command.members_only else "everyone"
+    return who + (", DM only" if command.secret else
+                  "" if command.dm_allowed else ", server channels only")
 
 
 def help_embeds(app: App, *, include_admin: bool) -> list[Embed]:
@@ -21,12 +31,10 @@ def help_embeds(app: App, *, include_admin: bool) -> list[Embed]:
     for command in app.registry.commands:
         if command.admin_only and not include_admin:
             continue
-        who = "admins" if command.admin_only else "everyone"
-        where = "" if command.dm_allowed else ", server channels only"
         usage = f"`{command.usage('/')}`"
         if prefix:
             usage += f" or `{command.usage(prefix)}`"
-        fields.append(EmbedField(name=usage, value=f"{command.description} ({who}{where})"))
+        fields.append(EmbedField(name=usage, value=f"{command.description} ({who_of(command)})"))
     embeds = []
     for start in range(0, len(fields), 25):
         embeds.append(Embed(title="familybot commands" if start == 0 else None,

@@ -132,7 +132,7 @@ def setup(app: App) -> None:
                    required=False),
             string("timezone", "Your time zone for quiet hours, e.g. Europe/Berlin",
                    required=False),
-        ])
+        ], members_only=True)
     async def notify_command(ctx: CommandContext) -> None:
         try:
             member = await app.store.members.by_discord_id(ctx.user_id)

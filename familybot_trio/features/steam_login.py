@@ -171,13 +171,13 @@ def setup(app: App) -> None:
     async def admin_steam_logout(ctx: CommandContext) -> None:
         await ctx.reply(await signin.logout(), ephemeral=True)
 
-    @reg.command("admin_steam_paste_cookie", "Sign in from a pasted steamRefresh_steam cookie "
-                 "(DM only)", admin_only=True, secret=True,
+    @reg.command("admin_steam_paste_cookie", "Sign in from a pasted steamRefresh_steam cookie",
+                 admin_only=True, secret=True,
                  options=[string("text", "The cookie value", max_length=4000)])
     async def admin_steam_paste_cookie(ctx: CommandContext) -> None:
         await paste(app, signin, ctx, "cookie")
 
-    @reg.command("admin_steam_paste_token", "Use a pasted webapi_token for 24 h (DM only)",
+    @reg.command("admin_steam_paste_token", "Use a pasted webapi_token for 24 h",
                  admin_only=True, secret=True,
                  options=[string("text", "The webapi_token", max_length=4000)])
     async def admin_steam_paste_token(ctx: CommandContext) -> None:

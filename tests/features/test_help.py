@@ -41,3 +41,32 @@ async def test_help_as_a_prefix_command(start_world) -> None:
                                          author_id=DISCORD_IDS[1])
         msg = await world.discord.wait_for_message(CHANNELS["new_games"])
     assert "`/help`" in str(msg.embeds)
+
+
+def _values(reply) -> dict[str, str]:
+    """Command name -> its /help field value ("Description (who)")."""
+    return {re.match(r"`/([\w-]+)", f["name"]).group(1): f["value"]
+            for e in reply.embeds for f in e.get("fields", [])}
+
+
+async def test_help_says_who_and_where_from_the_commands_real_gate(start_world) -> None:
+    world = await start_world()
+    with trio.fail_after(20):
+        handle = await world.discord.send_interaction(
+            "help", user_id=world.admin_id, channel_id=CHANNELS["new_games"])
+        values = _values(await handle.wait_response())
+        # in a server the secret-carrying slash command is refused: /help says "DM only"
+        token_set = await world.discord.send_interaction(
+            "admin_token_set", {"token": "x" * 40}, user_id=world.admin_id,
+            channel_id=CHANNELS["new_games"])
+        refused = await token_set.wait_response()
+        # /notify refuses someone with no linked family member, as /help says
+        stranger = await world.discord.send_interaction(
+            "notify", {}, user_id=1234, channel_id=CHANNELS["new_games"])
+        not_member = await stranger.wait_response()
+    assert "DM only" in refused.content
+    assert values["admin_token_set"].endswith("(admins, DM only)")
+    assert "slash command" not in values["admin_token_set"]
+    assert values["notify"].endswith("(family members)")
+    assert values["coop"].endswith("(everyone)")
+    assert "family members" in not_member.content and "/link" in not_member.content
