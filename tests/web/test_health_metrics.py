@@ -9,7 +9,7 @@ from starlette.routing import Route
 from familybot_trio.schedule import Job, JobStatus, RunOutcome
 from familybot_trio.web import PUBLIC_PATHS
 from familybot_trio.web._health import overdue_jobs
-from tests.web.conftest import METRICS_TOKEN, assert_no_secret, open_client
+from tests.web.conftest import ADMIN, METRICS_TOKEN, assert_no_secret, open_client
 
 
 async def test_healthz_is_ok_when_ready_and_503_with_the_reason_when_not(start_dashboard) -> None:
@@ -134,3 +134,19 @@ async def test_every_response_carries_the_security_headers(start_dashboard) -> N
                 assert "'unsafe-inline'" not in csp and "default-src 'none'" in csp
                 assert resp.headers["referrer-policy"] == "no-referrer"
                 assert resp.headers["x-frame-options"] == "DENY"
+
+
+async def test_metrics_count_a_gateway_reconnect_and_resume(start_dashboard) -> None:
+    world = await start_dashboard()
+    with trio.fail_after(30):
+        await world.discord.gateway.send_op(7)       # Discord asks the bot to reconnect
+        await world.discord.gateway.wait_for_op(6)   # the bot RESUMEs
+        # An interaction dispatched after RESUMED is handled after it (dispatch order).
+        handle = await world.discord.send_interaction("admin_dashboard", user_id=ADMIN)
+        await handle.wait_response()
+        async with await open_client(world) as client:
+            text = (await client.get("/metrics")).text
+            health = await client.get("/healthz")
+    assert "familybot_gateway_reconnects_total 1.0" in text
+    assert "familybot_gateway_resumes_total 1.0" in text
+    assert health.status_code == 200
