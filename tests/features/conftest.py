@@ -30,7 +30,8 @@ def start_world(tmp_path: Path, nursery: trio.Nursery) -> Iterator[Callable[...,
 
     At the end, fails the test if FakeDiscord refused any body the bot sent (400 with
     50035 / 50006 / 50109) that the test did not script itself: every message the bot
-    builds must be one Discord accepts.
+    builds must be one Discord accepts. It also fails on any deprecated route used
+    (FakeRest.deprecated_calls, e.g. the old /channels/{id}/pins).
     """
     worlds: list[World] = []
 
@@ -45,3 +46,5 @@ def start_world(tmp_path: Path, nursery: trio.Nursery) -> Iterator[Callable[...,
                if q.status == 400 and not q.scripted and isinstance(q.answer, dict)
                and q.answer.get("code") in REFUSED_BODY_CODES]
     assert not refused, "FakeDiscord refused bodies the bot sent:\n" + "\n".join(refused)
+    deprecated = [c for w in worlds for c in w.discord.rest.deprecated_calls]
+    assert not deprecated, f"the bot used routes the OpenAPI spec deprecates: {deprecated}"
