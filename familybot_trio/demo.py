@@ -97,6 +97,9 @@ class Story:
         label = f"{self.member_name(user)}'s /{name} {shown}".rstrip()
         self._commands[handle.id] = label
         await handle.wait_response()
+        # Follow-ups come after the first reply: wait for the handler to end, so every part
+        # is drawn under this command, in order, before the next command is typed.
+        await self.world.app.registry.gate.wait_handlers_done(DISCORD_IDS[user])
         for reply in handle.replies():  # drawn under the command, as Discord shows a reply
             if not reply.deleted:
                 self.render(reply, label)

@@ -63,6 +63,7 @@ class FamilyGate(Gate):
         self._running: Counter[int] = Counter()
         self._logged_guilds: set[int] = set()
         self._told_strangers: set[int] = set()
+        self._finished = trio.Event()  # set (and replaced) whenever a handler ends
 
     async def run(self, ctx: CommandContext, command: Command,
                   proceed: Callable[[], Awaitable[None]]) -> None:
@@ -91,6 +92,14 @@ class FamilyGate(Gate):
             self._running[ctx.user_id] -= 1
             if not self._running[ctx.user_id]:
                 del self._running[ctx.user_id]
+            self._finished.set()
+            self._finished = trio.Event()
+
+    async def wait_handlers_done(self, user_id: int) -> None:
+        """Return once no command handler of `user_id` runs: every reply and follow-up of
+        their commands has been sent (the demo draws a command's replies together)."""
+        while self._running.get(user_id):
+            await self._finished.wait()
 
     async def allows_autocomplete(self, ctx: CommandContext, command: Command) -> bool:
         """Choices only for those `run` would let in (never any refusal sent)."""

@@ -78,3 +78,30 @@ def test_keep_refuses_a_file_and_a_folder_that_already_holds_a_demo(
     assert "already holds a demo" in capsys.readouterr().err
     assert demo.keep_dir_problem(tmp_path / "new") is None
     assert demo.keep_dir_problem(tmp_path) is None  # an existing folder without a demo is fine
+
+
+async def test_each_commands_replies_are_drawn_together_under_it_numbered_alike(
+        tmp_path: Path) -> None:
+    out = io.StringIO()
+    assert await demo.run_demo(out, tmp_path) == 0
+    lines = out.getvalue().splitlines()
+    typed: str | None = None  # the command typed last ("TestUserTwo's /coop copies:2")
+    parts: dict[str, int] = {}
+    for line in lines:
+        if line.strip().startswith("> ") and " types /" in line:
+            who, _, command = line.strip()[2:].partition(" types ")
+            typed = f"{who}'s {command}"
+        elif line.startswith("=="):
+            typed = None  # a new chapter: no command is being answered
+        elif "↳ reply to " in line:
+            replied = line.split("↳ reply to ", 1)[1].split("  (", 1)[0].strip()
+            assert replied == typed, f"a reply to {replied} drawn after {typed}"
+            parts[replied] = parts.get(replied, 0) + 1
+    coop = next(k for k in parts if k.endswith("/coop copies:2"))
+    deals = next(k for k in parts if k.endswith("/deals"))
+    assert parts[coop] >= 2 and parts[deals] >= 2  # multi-part answers, every part under it
+    text = "\n".join(lines)
+    assert "Play together: games with 2+ copies (2/" in text  # the /coop part has a header
+    # one numbering style, "(2/3)", in channels and replies alike
+    assert re.findall(r"^\s*│ ▌ .*\S \(\d+\)$", text, re.M) == []
+    assert re.search(r"deals on the family's wishlists \(2/\d+\)", text)

@@ -127,7 +127,8 @@ async def coop_messages(app: App, copies: int) -> list[list[dict]]:
     if skipped:
         notes.append(f"{skipped} apps without store details skipped")
     chunks = split_lines(lines, EMBED_DESCRIPTION_MAX)
-    embeds = [Embed(title=f"Play together: games with {copies}+ copies" if i == 0 else None,
+    title = f"Play together: games with {copies}+ copies"
+    embeds = [Embed(title=title if i == 0 else f"{title} ({i + 1}/{len(chunks)})",
                     description=chunk, color=COLOR,
                     footer=" · ".join(notes) if i == len(chunks) - 1 else None)
               for i, chunk in enumerate(chunks)]

@@ -324,8 +324,8 @@ def setup(app: App) -> None:
             shown = sum(c.count("\n") + 1 for c in chunks[:MAX_REPLY_EMBEDS])
             chunks = chunks[:MAX_REPLY_EMBEDS]
             chunks[-1] += f"\n…and {len(lines) - shown} more"  # DESCRIPTION_CHARS leaves room
-        embeds = [Embed(title=title if i == 0 else f"{title} ({i + 1})", description=c,
-                        color=EMBED_COLOR, footer=rule if i == 0 else None)
+        embeds = [Embed(title=title if i == 0 else f"{title} ({i + 1}/{len(chunks)})",
+                        description=c, color=EMBED_COLOR, footer=rule if i == 0 else None)
                   for i, c in enumerate(chunks)]
         for group in pack_embeds(embeds):
             await ctx.reply(embeds=group)

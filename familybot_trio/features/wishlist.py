@@ -211,7 +211,7 @@ def wishlist_embeds(title: str, lines: list[str], empty: str, *, max_embeds: int
         shown = sum(c.count("\n") + 1 for c in kept)
         kept[-1] += f"\n…and {len(lines) - shown} more"  # DESCRIPTION_CHARS leaves room
         chunks = kept
-    return [Embed(title=title if i == 0 else f"{title} ({i + 1})", description=c,
+    return [Embed(title=title if i == 0 else f"{title} ({i + 1}/{len(chunks)})", description=c,
                   color=EMBED_COLOR) for i, c in enumerate(chunks)]
 
 
