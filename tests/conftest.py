@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 import trio
+from hypothesis import settings
+
 
 from familybot_trio import offloop
 from familybot_trio.loopblock import LoopBlockDetector, threshold_from_env
@@ -17,6 +19,13 @@ from familybot_trio.loopblock import LoopBlockDetector, threshold_from_env
 offloop.enable()
 
 pytest_plugins = ["pytester"]
+
+# Property tests draw the same examples on every run and machine (no example database): a
+# case hypothesis finds once then fails every run, never a CI run by chance. Explore new
+# examples locally with --hypothesis-profile=explore.
+settings.register_profile("suite", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile("suite")
 
 #: The step timer judges CPU time on the loop thread, which the machine's load cannot inflate:
 #: measured over tests/features, upstream, signin, populate and demo at load average 9 on 2
