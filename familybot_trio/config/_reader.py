@@ -133,7 +133,7 @@ def secret_key_hint(name: str) -> str:
                else "FAMILYBOT_DISCORD_TOKEN, FAMILYBOT_STEAM_API_KEY, FAMILYBOT_ITAD_API_KEY "
                "or FAMILYBOT_DISCORD_CLIENT_SECRET")
         where = f"are read only from the environment ({var}), never from config.toml"
-    return (f"unknown key; secrets {where}: remove this line, and reset that secret (it was "
+    return (f"secrets {where}: remove this line, and reset that secret (it was "
             "written to a file, so treat it as leaked)")
 
 
