@@ -9,6 +9,8 @@ refusals it caused (`offloop.take_violations()`), so the suite's own check stays
 
 from __future__ import annotations
 
+import os
+
 import threading
 from pathlib import Path
 
@@ -130,8 +132,14 @@ def test_outside_trio_and_in_worker_threads_the_guard_stays_quiet(tmp_path: Path
     assert out == [None] and offloop.take_violations() == []
 
 
-async def test_a_guard_failure_fails_the_test(pytester: pytest.Pytester) -> None:
+async def test_a_guard_failure_fails_the_test(pytester: pytest.Pytester,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """The suite's hook fails a test that left a refusal, even one it caught itself."""
+    # The inner run imports tests.conftest: the project root must be on its path (the
+    # installed package holds familybot_trio and gateway only, not tests/).
+    root = str(Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (root, os.environ.get("PYTHONPATH", "")) if p))
     pytester.makeconftest("from tests.conftest import *  # noqa: F403\n")
     pytester.makepyfile(test_caught="""
         from familybot_trio import _secretfile

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ import requests
 import trio
 import trio.testing
 
+from bench.soak._clock import ThreadAwareClock, counting_threads
 from familybot_trio import logs
 from familybot_trio.errors import UpstreamError
 from familybot_trio.sandbox import Sandbox
@@ -95,8 +97,12 @@ class Env:
 
 
 @pytest.fixture
-def clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0.25)
+def clock() -> Iterator[trio.testing.MockClock]:
+    """Autojump, but never while a worker thread runs (the sandbox builds big answers in
+    threads: a slow one let the clock jump straight to the tests' 3600 s deadline)."""
+    clock = ThreadAwareClock(autojump_threshold=0.25)
+    with counting_threads(clock):
+        yield clock
 
 
 @pytest.fixture
