@@ -20,9 +20,7 @@ a time up to 12 characters. Figures: p50/p99 in ms, and the ratio baseline p99 /
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import random
 import statistics
 import tempfile
@@ -32,18 +30,15 @@ from typing import Any, Final
 
 import trio
 
+from bench._cli import scenario_main
+from bench.scenarios import p99
+
 from familybot_trio.sandbox.world import DISCORD_IDS, World
 from familybot_trio.upstream import codec
 
 NAMES: Final = 20
 MAX_PREFIX: Final = 12
 FEATURES: Final = ("new_games", "wishlist", "owned")
-
-
-def p99(values: list[float]) -> float:
-    """The 99th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[max(0, round(0.99 * len(ordered)) - 1)]
 
 
 def keystrokes(names: list[str], *, quick: bool) -> list[str]:
@@ -114,15 +109,7 @@ async def _index_names(world: World) -> list[str]:
 
 def main() -> None:
     """CLI: print the S7 figures and write DIR/s7.json."""
-    ap = argparse.ArgumentParser(prog="python -m bench.autocomplete", description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="5 names instead of 20")
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    args = ap.parse_args()
-    figures = trio.run(s7_autocomplete, args.quick)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "s7.json").write_text(json.dumps(figures, indent=2) + "\n")
-    for k, v in figures.items():
-        print(f"{k:28} {v}")
+    scenario_main("python -m bench.autocomplete", __doc__, "s7", "5 names instead of 20", s7_autocomplete)
 
 
 if __name__ == "__main__":

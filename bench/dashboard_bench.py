@@ -15,9 +15,7 @@ the run held the loop during the samples (the S1 loop figure, measured here too)
 
 from __future__ import annotations
 
-import argparse
 import functools
-import json
 import random
 import re
 import statistics
@@ -29,18 +27,15 @@ from typing import Any, Final
 import httpx
 import trio
 
+from bench._cli import scenario_main
+from bench.scenarios import p99
+
 from familybot_trio import blocking
 from familybot_trio.loopblock import LoopBlockDetector
 from familybot_trio.sandbox.world import World
 
 FEATURES: Final = ("new_games", "dashboard")
 DASHBOARD: Final = '[dashboard]\nenabled = true\nlisten = "127.0.0.1:0"\n'
-
-
-def p99(values: list[float]) -> float:
-    """The 99th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[max(0, round(0.99 * len(ordered)) - 1)]
 
 
 def queries(world: World, n: int) -> list[dict[str, str]]:
@@ -124,15 +119,7 @@ async def s8_dashboard(quick: bool = False) -> dict[str, Any]:
 
 def main() -> None:
     """CLI: print the S8 figures and write DIR/s8.json."""
-    ap = argparse.ArgumentParser(prog="python -m bench.dashboard_bench", description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="40 samples instead of 300")
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    args = ap.parse_args()
-    figures = trio.run(s8_dashboard, args.quick)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "s8.json").write_text(json.dumps(figures, indent=2) + "\n")
-    for k, v in figures.items():
-        print(f"{k:28} {v}")
+    scenario_main("python -m bench.dashboard_bench", __doc__, "s8", "40 samples instead of 300", s8_dashboard)
 
 
 if __name__ == "__main__":
