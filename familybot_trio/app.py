@@ -54,6 +54,7 @@ from familybot_trio.upstream.storefront import Storefront
 from familybot_trio.upstream.tokens import AccessTokenStore
 from gateway import CommandRegistry, GatewayError, HTTPError, Intents, Ready, Rest, Shard
 from gateway.rest import open_client
+from gateway.tls import tls_context
 
 #: A feature's say on a post Discord refused for good (see App.outbox_refusal_hooks).
 RefusalHook = Callable[["App", OutboxRow, Exception], Awaitable[bool]]
@@ -221,7 +222,7 @@ class App:
 
     async def _open_clients(self) -> None:
         cfg, up = self.config, self.config.upstreams
-        http = await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=30.0))
+        http = await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=30.0, verify=tls_context()))
         self._cleanup.append(http.aclose)
         session = requests.Session()
         self._cleanup.append(lambda: blocking.run_sync("steam_webapi", session.close))

@@ -17,7 +17,9 @@ from gateway.errors import FatalCloseError, GatewayError, HTTPError
 from gateway.messages import Embed, EmbedField, escape_markdown, escape_text, split_lines
 from gateway.rest import Rest, open_client
 from gateway.shard import Ready, Shard, ShardState
+from gateway.tls import tls_context
 
 __all__ = ["CloseCode", "CommandContext", "CommandRegistry", "Embed", "EmbedField",
            "FatalCloseError", "GatewayError", "HTTPError", "Intents", "Opcode", "Ready", "Rest",
-           "Shard", "ShardState", "escape_markdown", "escape_text", "open_client", "split_lines"]
+           "Shard", "ShardState", "escape_markdown", "escape_text", "open_client", "split_lines",
+           "tls_context"]

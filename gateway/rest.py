@@ -41,6 +41,7 @@ from gateway.errors import (
     RateLimited,
     ServerError,
 )
+from gateway.tls import tls_context
 from gateway.messages import EMBEDS_PER_MESSAGE_MAX, check_content
 
 # httpx imports httpcore, h11 and the trio backend lazily, inside the first client's
@@ -76,7 +77,7 @@ async def open_client(*, timeout_s: float = 30.0,
         `await run_sync(fn)` runs the blocking build off the loop (default: a worker thread
         under the gateway's own small limiter; an application passes its policy's).
     """
-    return await run_sync(lambda: httpx.AsyncClient(timeout=timeout_s))
+    return await run_sync(lambda: httpx.AsyncClient(timeout=timeout_s, verify=tls_context()))
 
 
 @dataclass(frozen=True, slots=True)

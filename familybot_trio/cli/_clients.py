@@ -25,6 +25,7 @@ from familybot_trio.upstream.itad import Itad
 from familybot_trio.upstream.steam_webapi import SteamWebAPI
 from familybot_trio.upstream.tokens import AccessTokenStore
 from gateway.rest import Rest
+from gateway.tls import tls_context
 
 #: Longest time a CLI command waits for its clients to close on exit (s).
 CLOSE_TIMEOUT_S = 5.0
@@ -53,7 +54,7 @@ async def open_clients(config: Config, store: Store | None = None) -> AsyncItera
     """
     up, secrets = config.upstreams, config.secrets
     blocking.configure(config.limits)
-    http = await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=30.0))
+    http = await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=30.0, verify=tls_context()))
     session = requests.Session()
     try:
         scheme, _, host = up["steam_webapi"].partition("://")

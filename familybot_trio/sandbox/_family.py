@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import os
 import random
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Final
 
@@ -233,12 +234,52 @@ def _random_categories(rng: random.Random) -> tuple[int, ...]:
     return tuple(cats or [2])
 
 
-def build_family(seed: int, now_s: int, fixture_bodies: dict[int, dict[str, object]]) -> SandboxFamily:
-    """Generate the sample family (CPU plus one package-data read: run in a thread).
+#: (seed, scale) -> (the fixture bodies it was built from, the family generated at now_s=0).
+_GENERATED: dict[tuple[int, float], tuple[object, SandboxFamily]] = {}
+_GENERATED_LOCK = threading.Lock()
 
-    Args: seed: any int, same seed -> same family; now_s: Unix seconds used as "now";
-        fixture_bodies: appid -> recorded appdetails envelope (from `_data.load_static`).
-    Returns: a fresh SandboxFamily with 5 members, ~2,000 library apps, ~300 wished games.
+
+def build_family(seed: int, now_s: int, fixture_bodies: dict[int, dict[str, object]]) -> SandboxFamily:
+    """The sample family for a seed at `now_s`: a fresh copy of a once-generated family.
+
+    Generating takes ~70 ms of CPU (thousands of records); each sandbox of a process (every
+    test and demo world) gets its own copy of the maps instead, so knobs that replace records
+    in one sandbox never show in another. Records are frozen and shared. Thread-safe; CPU
+    (and one package-data read the first time): run in a thread.
+    Args: seed: any int, same seed -> same family; now_s: Unix seconds used as "now" (the
+        wishlists' date_added counts back from it); fixture_bodies: appid -> recorded
+        appdetails envelope (from `_data.load_static`).
+    Returns: a SandboxFamily equal to `generate_family(seed, now_s, fixture_bodies)`.
+    """
+    key = (seed, _scale())
+    with _GENERATED_LOCK:
+        bodies, base = _GENERATED.get(key, (None, None))
+        if base is None or bodies is not fixture_bodies:
+            base = generate_family(seed, 0, fixture_bodies)
+            _GENERATED[key] = (fixture_bodies, base)
+    return _copy_at(base, now_s)
+
+
+def _copy_at(base: SandboxFamily, now_s: int) -> SandboxFamily:
+    """A copy of `base` (generated at now_s=0) whose maps are its own, dated at `now_s`."""
+    return SandboxFamily(
+        family_groupid=base.family_groupid, name=base.name, members=list(base.members),
+        apps=dict(base.apps), library=dict(base.library),
+        wishlists={sid: {a: replace(w, date_added=w.date_added + now_s) for a, w in wl.items()}
+                   for sid, wl in base.wishlists.items()},
+        prices=dict(base.prices), history_low_cents=dict(base.history_low_cents),
+        itad_ids=dict(base.itad_ids), playtimes=dict(base.playtimes),
+        private_owned=set(base.private_owned), private_wishlist=set(base.private_wishlist),
+        other_shop_low_cents=dict(base.other_shop_low_cents))
+
+
+def generate_family(seed: int, now_s: int,
+                    fixture_bodies: dict[int, dict[str, object]]) -> SandboxFamily:
+    """Generate the sample family from scratch (CPU plus one package-data read: in a thread).
+
+    Args: as `build_family` (which caches this). The random draws do not depend on `now_s`:
+        it only shifts the wishlists' date_added.
+    Returns: a new SandboxFamily with 5 members, ~2,000 library apps, ~300 wished games.
     """
     rng = random.Random(seed)
     scale = _scale()

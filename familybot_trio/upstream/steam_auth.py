@@ -44,6 +44,7 @@ from familybot_trio.upstream._steam_auth_records import (  # the records, re-exp
     E_EXPIRED, E_FAIL, E_FILE_NOT_FOUND, E_OK, TRANSIENT, UPSTREAM, Jwt, PollResult, QrChallenge,
     QrDenied, QrExpired, SignInRefused, decode_jwt)
 from familybot_trio.upstream.models import SteamID64
+from gateway.tls import tls_context
 
 log = logging.getLogger("familybot_trio.upstream.steam_auth")
 
@@ -102,7 +103,8 @@ class SteamAuth:
         """A SteamAuth with its own client and cookie jar (created in a thread: the TLS
         context loads files), closed on exit. Cancellation: the client closes either way."""
         client = await blocking.run_sync(
-            "files", lambda: httpx.AsyncClient(timeout=30.0, follow_redirects=False))
+            "files", lambda: httpx.AsyncClient(timeout=30.0, follow_redirects=False,
+                                            verify=tls_context()))
         try:
             yield cls(client, api_base=api_base, login_base=login_base)
         finally:

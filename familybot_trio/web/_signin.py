@@ -41,6 +41,7 @@ from familybot_trio.web._auth import (
     role_of,
     set_session_cookie,
 )
+from gateway.tls import tls_context
 
 if TYPE_CHECKING:
     from familybot_trio.web._server import Dashboard
@@ -63,7 +64,7 @@ async def open_oauth_client(dash: Dashboard) -> httpx.AsyncClient:
     """The httpx client for Discord's token and user endpoints (built in a thread: it loads
     CA certificates). authlib's httpx integration is deprecated in favour of httpx2, which
     this project does not use, so the two requests of the flow are made here directly."""
-    return await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=20.0))
+    return await blocking.run_sync("files", lambda: httpx.AsyncClient(timeout=20.0, verify=tls_context()))
 
 
 def _challenge(verifier: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import gc
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -11,12 +10,6 @@ import pytest
 import trio
 
 from familybot_trio.sandbox.world import World
-
-
-@pytest.fixture(autouse=True)
-def _collect_between_tests() -> None:
-    # A full collection of earlier tests' garbage must not land inside this test's steps.
-    gc.collect()
 
 
 #: Discord codes that mean the bot sent a body Discord refuses (the strict FakeDiscord's

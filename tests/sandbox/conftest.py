@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,19 +10,6 @@ import trio
 
 from familybot_trio import blocking
 from familybot_trio.sandbox import Sandbox
-
-
-@pytest.fixture(autouse=True)
-def _quiet_gc() -> None:
-    """Collect and freeze the heap before each test (sync, outside the trio run).
-
-    Each test builds a fresh sample family (~30k objects). Measured on this machine: CPython's
-    full (gen 2) collections then pause 30-70 ms inside some task step, and the loop-block
-    detector blames whichever task was running. gc.freeze() keeps the long-lived heap out of
-    those scans, so the detector measures our code, not the collector.
-    """
-    gc.collect()
-    gc.freeze()
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ import trio
 from steam.steamid import SteamID
 
 from familybot_trio import blocking
-from familybot_trio.sandbox import Sandbox
+from familybot_trio.sandbox import Sandbox, _family
+from familybot_trio.sandbox._data import load_static
 
 FAMILY = "/IFamilyGroupsService"
 
@@ -36,10 +37,29 @@ async def test_sample_family_shape(sandbox: Sandbox) -> None:
     on_sale = [a for a, p in fam.prices.items() if p.discount_pct]
     at_low = [a for a in on_sale if fam.history_low_cents.get(a) == fam.prices[a].final_cents]
     assert on_sale and at_low
-    again = await blocking.run_sync("files", __import__(
-        "familybot_trio.sandbox._family", fromlist=["x"]).build_family, 1, 0,
-        sandbox.static.appdetails)
+    again = await blocking.run_sync("files", _family.generate_family, 1, 0,
+                                    sandbox.static.appdetails)
     assert again.library == fam.library  # deterministic for a seed
+
+
+async def test_each_sandbox_gets_its_own_copy_of_the_cached_family() -> None:
+    bodies = (await blocking.run_sync("files", load_static)).appdetails
+    now = 1_800_000_000
+    fresh = await blocking.run_sync("files", _family.generate_family, 1, now, bodies)
+    first = await blocking.run_sync("files", _family.build_family, 1, now, bodies)
+    assert first == fresh  # every field, the wishlists dated from `now`
+    appid = next(iter(first.library))
+    first.library.pop(appid)
+    first.prices[appid] = _family.Price(1, 0)
+    next(iter(first.wishlists.values())).clear()
+    first.members.pop()
+    first.private_owned.add(first.members[0].steamid)
+    first.playtimes.clear()
+    first.other_shop_low_cents[appid] = 1
+    second = await blocking.run_sync("files", _family.build_family, 1, now, bodies)
+    assert second == fresh  # knobs on one sandbox never show in the next
+    later = await blocking.run_sync("files", _family.build_family, 1, now + 50, bodies)
+    assert later == await blocking.run_sync("files", _family.generate_family, 1, now + 50, bodies)
 
 
 async def test_shared_library_needs_access_token(sandbox: Sandbox, http: httpx.AsyncClient) -> None:

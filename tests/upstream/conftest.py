@@ -6,10 +6,9 @@ SOURCES.md there): recorded or documented real answers, used by the parser tests
 
 from __future__ import annotations
 
-import gc
 import json
 import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -59,20 +58,6 @@ def make_token(*, sub: int = 76561190000000001, exp: int, aud: object = ("web:st
                       "test-secret-only-for-unit-tests-0123456789", algorithm="HS256")
 
 
-@pytest.fixture(autouse=True)
-def _no_garbage_from_earlier_tests() -> Iterator[None]:
-    """Collect garbage between tests and freeze what a test built before its trio steps run.
-
-    Each sandbox builds a family of ~2000 apps; a full cyclic GC pass over several of
-    them (left by earlier tests) can pause one task step past the loop-block threshold,
-    failing whichever test it lands in. That pause is test-data size, not upstream code.
-    """
-    gc.collect()
-    yield
-    gc.unfreeze()
-    gc.collect()
-
-
 @pytest.fixture
 async def sandbox(nursery: trio.Nursery) -> Sandbox:
     """A started sandbox (seed 1, no latency); the test's nursery cancels it at the end.
@@ -85,7 +70,6 @@ async def sandbox(nursery: trio.Nursery) -> Sandbox:
     autojump = isinstance(trio.lowlevel.current_clock(), MockClock)
     with trio.fail_after(math.inf if autojump else 60):
         sb = await nursery.start(Sandbox(latency_ms=0, seed=1).serve)
-    gc.freeze()  # its static data is never garbage: keep it out of GC passes (see above)
     return sb
 
 
