@@ -9,7 +9,10 @@ fake's Python work does slow the shard down (say so when reading the figure).
   as it can; the clock runs from the burst's start to the moment the Nth event reached the
   dispatch handler (a task in the handlers nursery, as in the App).
 - decode limit: the same N frames, compressed beforehand with one zlib stream, inflated and
-  `json.loads`-ed in a plain loop (one thread, nothing else): what Python can do at best.
+  `json.loads`-ed in a plain loop (one thread, nothing else), measured right after each
+  burst so both see the same host load; the ratio is taken per repetition. The shard
+  decodes with orjson (gateway/codec.py), so the same loop with orjson.loads is reported
+  beside it (`s5_orjson_*`): against that limit the ratio shows the shard's own overhead.
 - resume: the fake closes the connection with 4000; the clock runs until the handler sees
   RESUMED. The shard waits a jittered 0-1 s before reconnecting (Discord's advice, shard.py),
   seeded here so runs compare.
@@ -23,8 +26,10 @@ import random
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any, Final
 
+import orjson
 import trio
 
 from familybot_trio import blocking
@@ -94,26 +99,40 @@ class _GatewayThread:
         self._thread.join(30)
 
 
-def decode_limit(n: int) -> float:
-    """Events/s of a plain inflate + json.loads loop over n pre-compressed frames (blocking)."""
+def limit_frames(n: int) -> list[bytes]:
+    """n MESSAGE_CREATE payloads compressed with one zlib stream, as RawGateway sends them."""
     deflater = zlib.compressobj()
     frames = []
     for seq in range(1, n + 1):
         text = json.dumps({"op": 0, "s": seq, "t": "MESSAGE_CREATE", "d": MESSAGE},
                           separators=(",", ":")).encode()
         frames.append(deflater.compress(text) + deflater.flush(zlib.Z_SYNC_FLUSH))
+    return frames
+
+
+def decode_limit(frames: list[bytes], loads: Callable[[bytes], Any] = json.loads) -> float:
+    """Events/s of a plain inflate + `loads` loop over pre-compressed frames (blocking).
+
+    The issue's limit uses the standard library's json.loads; `s5_orjson_*` passes
+    orjson.loads, the decoder the shard uses (gateway/codec.py), for comparison.
+    """
     inflater = zlib.decompressobj()
     t0 = time.perf_counter()
     for frame in frames:
-        json.loads(inflater.decompress(frame))
-    return n / (time.perf_counter() - t0)
+        loads(inflater.decompress(frame))
+    return len(frames) / (time.perf_counter() - t0)
 
 
-async def _raw_events_per_s(events: int, reps: int, cpu_share: list[float]) -> list[float]:
+async def _raw_events_per_s(events: int, reps: int, out: dict[str, list[float]]
+                            ) -> list[float]:
     """Events/s through a Shard fed by RawGateway bursts (the shard is the bottleneck).
 
-    Appends to cpu_share this process's CPU seconds per wall second of each burst.
+    Right after each burst, on the same host load, the decode limits are measured on the
+    same frames (paired: the ratio is taken per repetition, then the median). Appends to
+    out["cpu_share"] this process's CPU seconds per wall second of each burst, and to
+    out["decode_limit"] / out["orjson_decode_limit"] the paired limits.
     """
+    frames = await blocking.run_sync("files", limit_frames, events)
     raw = RawGatewayProcess()
     await blocking.run_sync("files", raw.start)
     state: dict[str, Any] = {"count": 0, "target": 0, "done": trio.Event(), "at": 0.0}
@@ -143,7 +162,10 @@ async def _raw_events_per_s(events: int, reps: int, cpu_share: list[float]) -> l
                                                   MESSAGE, events)
                 await state["done"].wait()
                 rates.append(events / (state["at"] - sent_at))
-                cpu_share.append((time.process_time() - cpu0) / (state["at"] - sent_at))
+                out["cpu_share"].append((time.process_time() - cpu0) / (state["at"] - sent_at))
+                out["decode_limit"].append(await blocking.run_sync("files", decode_limit, frames))
+                out["orjson_decode_limit"].append(await blocking.run_sync(
+                    "files", decode_limit, frames, orjson.loads))
             with trio.move_on_after(3):
                 await shard.close()
             handlers.cancel_scope.cancel()
@@ -157,15 +179,13 @@ async def s5_gateway(*, events: int, reps: int, resume_reps: int) -> dict[str, A
     """Run the S5 measurements.
 
     Returns raw lists: events_per_s (RawGateway -> Shard), fakediscord_events_per_s
-    (FakeGateway.dispatch one by one -> Shard), decode_limit, resume_s.
+    (FakeGateway.dispatch one by one -> Shard), decode_limit and orjson_decode_limit
+    (paired with events_per_s, one per repetition), cpu_share, resume_s.
     """
-    cpu_share: list[float] = []
     out: dict[str, Any] = {"events": events, "frame_bytes": len(json.dumps(MESSAGE)),
-                           "events_per_s": await _raw_events_per_s(events, reps, cpu_share),
-                           "cpu_share": cpu_share,
-                           "fakediscord_events_per_s": [], "decode_limit": [], "resume_s": []}
-    for _ in range(reps):
-        out["decode_limit"].append(await blocking.run_sync("files", decode_limit, events))
+                           "cpu_share": [], "decode_limit": [], "orjson_decode_limit": [],
+                           "fakediscord_events_per_s": [], "resume_s": []}
+    out["events_per_s"] = await _raw_events_per_s(events, reps, out)
     gw = _GatewayThread()
     await blocking.run_sync("files", gw.start)
     try:

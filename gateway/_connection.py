@@ -25,7 +25,8 @@ from gateway import _protocol as P
 
 from gateway._send_limiter import SendLimiter
 from gateway._threads import RunSync
-from gateway.codec import ZlibStreamInflater, decode_json, encode_json, needs_thread
+from gateway.codec import (THREAD_THRESHOLD_BYTES, ZlibStreamInflater, decode_json, encode_json,
+                           needs_thread)
 from gateway.errors import FatalCloseError
 
 log = logging.getLogger("gateway.connection")
@@ -104,6 +105,7 @@ class Conn:
         queue = getattr(self.ws, "_recv_channel", None)  # trio-websocket's message queue
         if queue is None or self.held is not None:
             return None
+        inflater = self.inflater
         while True:
             try:
                 msg = queue.receive_nowait()
@@ -111,13 +113,20 @@ class Conn:
                 return None
             except (trio.ClosedResourceError, trio.EndOfChannel):
                 raise trio_websocket.ConnectionClosed(self.ws.closed) from None
-            size = len(msg) if isinstance(msg, str) else self.inflater.buffered(msg)
-            if needs_thread(size):
+            if msg.__class__ is bytes:  # the usual case (zlib-stream): no isinstance chain
+                if inflater.buffered(msg) > THREAD_THRESHOLD_BYTES:
+                    self.held = msg
+                    return None
+                payload = inflater.feed(msg)
+                if payload is not None:
+                    return payload
+            elif needs_thread(len(msg) if isinstance(msg, str) else inflater.buffered(msg)):
                 self.held = msg
                 return None
-            payload = decode_json(msg) if isinstance(msg, str) else self.inflater.feed(msg)
-            if payload is not None:
-                return payload
+            else:
+                payload = decode_json(msg) if isinstance(msg, str) else inflater.feed(msg)
+                if payload is not None:
+                    return payload
 
     def on_closed(self, code: int | None, reason: str | None, log: logging.Logger) -> None:
         """The server closed the socket: a fatal code ends the shard, else resume or identify.

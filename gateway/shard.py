@@ -326,6 +326,8 @@ class Shard:
         op, d = payload["op"], payload.get("d")
         if op == _DISPATCH:  # plain ints: an IntEnum member lookup per frame adds up (S5)
             seq, name = payload.get("s"), payload.get("t")
+            if name.__class__ is not str:
+                name = str(name)
             if isinstance(seq, int):
                 if self.sequence is not None and seq <= self.sequence:
                     self.log.debug("dropping replayed duplicate [seq:%d t:%s]", seq, name)
@@ -336,10 +338,10 @@ class Shard:
             elif name == "RESUMED":
                 self.log.info("session resumed [seq:%s]", self.sequence)
                 self._mark_active(conn)
-            if self._task_for(str(name), d):
-                self._start(batch, str(name), d)
+            if self._task_for(name, d):
+                self._start(batch, name, d)
             else:
-                batch.append((str(name), d))
+                batch.append((name, d))
         elif op == _HEARTBEAT:
             return True
         elif op == _HEARTBEAT_ACK:
