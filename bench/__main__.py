@@ -1,6 +1,6 @@
 """`python -m bench [--quick] [--out DIR] [--latency-ms MS] [--reps N] [--only S1,S5]`.
 
-Runs S1-S8 (see bench/README.md), prints a table with the machine's cores and memory, and
+Runs S1-S9 (see bench/README.md), prints a table with the machine's cores and memory, and
 writes DIR/latest.json (default: bench/results/). Every figure key comes with `<key>_goal`
 (a string such as "<= 5", or null when the issue sets no goal) and `<key>_ok` (true/false,
 or null without a goal). Goals live in GOALS below, as the issue states them.
@@ -28,6 +28,7 @@ from bench.gateway_bench import s5_gateway
 from bench.autocomplete import s7_autocomplete
 from bench.dashboard_bench import s8_dashboard
 from bench.memory import s6_memory
+from bench import sigterm
 
 RESULTS_DIR: Final = Path(__file__).parent / "results"
 #: --smoke: the sandbox family at this fraction of its size (FAMILYBOT_SANDBOX_SCALE).
@@ -47,8 +48,9 @@ GOALS: Final[dict[str, str | None]] = {
     "s6_rss_mb": "<= 60",
     "s7_autocomplete_p99_ms": "<= 20", "s7_baseline_p99_ms": None, "s7_ratio_vs_baseline": None,
     "s8_page_p99_ms": "<= 50", "s8_page_p50_ms": None, "s8_max_step_ms": None,
+    "s9_sigterm_exit_s": "<= 1",  # issue 10: SIGTERM to exit, nothing in flight
 }
-SCENARIOS: Final = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8")
+SCENARIOS: Final = ("S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9")
 _OPS: Final[dict[str, Callable[[float, float], bool]]] = {
     "<=": lambda v, g: v <= g, ">=": lambda v, g: v >= g, "==": lambda v, g: v == g}
 
@@ -152,6 +154,8 @@ def figures(raw: dict[str, Any]) -> dict[str, Any]:
         out.update({k: v for k, v in raw["S7"].items() if k.startswith("s7_")})
     if "S8" in raw:
         out.update({k: v for k, v in raw["S8"].items() if k.startswith("s8_")})
+    if "S9" in raw:
+        out.update(sigterm.figures(raw["S9"]))
     return out
 
 
@@ -173,6 +177,9 @@ async def run_all(opts: S.Options, only: set[str]) -> dict[str, Any]:
                                  reps=1 if opts.quick else opts.reps)),
         ("S7", lambda: s7_autocomplete(quick=opts.quick)),
         ("S8", lambda: s8_dashboard(quick=opts.quick)),
+        ("S9", lambda: sigterm.s9_sigterm(latency_ms=0 if opts.quick else opts.latency_ms,
+                                          idle_s=0.2 if opts.smoke else 1.0 if opts.quick
+                                          else 3.0, reps=1 if opts.smoke else opts.reps)),
     ]
     for name, step in steps:
         if name in only:

@@ -31,6 +31,7 @@ ISSUE_KEYS = {
     "s4_p50_us": False, "s4_p99_us": True,
     "s5_events_per_s": False, "s5_ratio_vs_decode_limit": True, "s5_resume_s": False,
     "s6_rss_mb": True,
+    "s9_sigterm_exit_s": True,  # issue 10: `familybot-trio run` exits within 1 s of SIGTERM
 }
 
 
@@ -59,6 +60,7 @@ async def test_quick_bench_writes_every_key(tmp_path: Path) -> None:
     assert result["meta"]["quick"] is True and result["meta"]["smoke"] is True
     assert set(result["scenario_durations_s"]) == set(SCENARIOS)
     assert result["meta"]["reps"] >= 1 and "loadavg_before" in result["meta"]
+    assert len(result["s9_exit_codes"]) == len(result["s9_close_codes"]) >= 1
     machine = result["machine"]
     assert machine["cores"] >= 1 and machine["memory_mb"] > 0
     # The printed table names the machine and every figure.
