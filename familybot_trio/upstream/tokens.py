@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-import jwt
-
 from familybot_trio import blocking
 from familybot_trio.errors import TokenExpired, Unauthorized
 from familybot_trio._secretfile import read_or_none, write_atomic
+from familybot_trio.upstream._jwt import unverified_claims
 from familybot_trio.upstream.models import SteamID64
 
 log = logging.getLogger("familybot_trio.upstream.tokens")
@@ -67,10 +66,10 @@ def decode_access_token(value: str) -> AccessToken:
     """
     value = value.strip()
     try:
-        payload = jwt.decode(value, options={"verify_signature": False})
+        payload = unverified_claims(value)
         exp = datetime.fromtimestamp(int(payload["exp"]), tz=UTC)
         steamid = SteamID64(int(payload["sub"]))
-    except (jwt.PyJWTError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, OSError) as exc:
         raise Unauthorized(
             f"that is not a Steam access token ({type(exc).__name__}); {SET_HINT}",
             upstream="steam_webapi",

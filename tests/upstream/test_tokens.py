@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import stat
@@ -29,7 +30,21 @@ def test_decode_reads_exp_sub_aud_without_verifying() -> None:
     assert tok.value not in repr(tok)
 
 
-@pytest.mark.parametrize("bad", ["", "not-a-jwt", "a.b.c", make_token(exp=EXP)[:-1] + "."])
+def _jws(header: bytes, payload: bytes) -> str:
+    return ".".join(base64.urlsafe_b64encode(p).decode().rstrip("=") for p in (header, payload)) + ".sig"
+
+
+ALG = b'{"alg":"EdDSA","typ":"JWT"}'
+
+
+@pytest.mark.parametrize("bad", [
+    "", "not-a-jwt", "a.b.c", make_token(exp=EXP)[:-1] + ".",
+    _jws(ALG, b"[1]"),                                          # payload not an object
+    _jws(b"{}", b'{"sub": "76561190000000001", "exp": 1}'),     # header without alg
+    _jws(ALG, b'{"sub": "76561190000000001"}'),                 # no exp
+    _jws(ALG, b'{"sub": "76561190000000001", "exp": 1e400}'),   # exp out of range
+    _jws(ALG, b"\xff\xfe"),                                     # not UTF-8 JSON
+])
 def test_garbage_is_unauthorized_and_not_echoed(bad: str) -> None:
     with pytest.raises(Unauthorized, match="token set") as info:
         decode_access_token(bad)
