@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import httpx
 import pytest
@@ -89,6 +90,28 @@ async def test_itad_lookup_and_prices(sandbox: Sandbox, http: httpx.AsyncClient,
     some = next(a for a in appids if lookups[a].itad_id and a in fam.history_low_cents)
     assert prices[lookups[some].itad_id].history_low_cents == fam.history_low_cents[some]
     assert sandbox.itad_key not in caplog.text
+
+
+async def test_itad_prices_are_parsed_off_the_loop(sandbox: Sandbox, http: httpx.AsyncClient,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """200 games of prices take ~5 ms to parse: that runs in a worker thread, not the loop."""
+    from familybot_trio.upstream import itad as itad_module
+
+    loop_thread, threads = threading.current_thread(), []
+    real = itad_module.parse_prices
+
+    def recording(body: object) -> object:
+        threads.append(threading.current_thread())
+        return real(body)
+
+    monkeypatch.setattr(itad_module, "parse_prices", recording)
+    fam = sandbox.family
+    itad = Itad(http, sandbox.itad_key, sandbox.urls["itad"], policy=TEST_POLICY)
+    with trio.fail_after(60):
+        ids = [fam.itad_id_of(AppId(a)) for a in list(fam.library)[:300]]
+        prices = await itad.prices([i for i in ids if i], country="US")
+    assert prices and len(threads) == 2  # 200 + the rest
+    assert loop_thread not in threads
 
 
 async def test_itad_retry_after_is_honoured(sandbox: Sandbox, http: httpx.AsyncClient,
