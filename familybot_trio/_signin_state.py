@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Final
 from urllib.parse import unquote
 
-import qrcode
-
 from familybot_trio.upstream.models import SteamID64
 from familybot_trio.upstream.steam_auth import Jwt, decode_jwt
 
@@ -135,6 +133,7 @@ def parse_webapi_token(text: str, now: datetime) -> Jwt:
 def qr_png(url: str, *, box_size: int = 8) -> bytes:
     """The QR code of `url` as a PNG image (pure Python: qrcode + pypng, no system
     packages). Pure CPU, ~10 ms: call it in a worker thread."""
+    import qrcode  # imported here, in the worker thread: an idle bot never needs it (S6)
     import qrcode.image.pure  # imports pypng; only needed when a sign-in starts
 
     out = io.BytesIO()
@@ -146,7 +145,10 @@ def qr_png(url: str, *, box_size: int = 8) -> bytes:
 def qr_text(url: str, *, invert: bool = True) -> str:
     """The QR code of `url` drawn with half-block characters (about 33 x 17 for a
     challenge URL). invert=True draws light modules dark: right for dark terminals and
-    Discord's dark theme. Pure CPU, a few ms."""
+    Discord's dark theme. Pure CPU, a few ms: call it in a worker thread (it imports qrcode
+    on first use, which an idle bot never loads)."""
+    import qrcode
+
     code = qrcode.QRCode(border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
     code.add_data(url)
     code.make(fit=True)
