@@ -12,7 +12,7 @@ import enum
 import math
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -98,35 +98,42 @@ class Conn:
     def receive_ready(self) -> dict[str, Any] | None:
         """The next whole payload if its messages already arrived, else None; never waits.
 
+        Raises: trio_websocket.ConnectionClosed; DecodeError for a malformed frame.
+        """
+        return next(self.ready(1), None)
+
+    def ready(self, limit: int) -> Iterator[dict[str, Any]]:
+        """Yield up to `limit` whole payloads whose messages already arrived; never waits.
+
         Lets the reader take a burst of frames in one step (`Shard._read`). A message too
-        big to decode on the loop is held for the next `receive` (which uses the thread).
+        big to decode on the loop is held for the next `receive` (which uses the thread),
+        and ends the burst.
         Raises: trio_websocket.ConnectionClosed; DecodeError for a malformed frame.
         """
         queue = getattr(self.ws, "_recv_channel", None)  # trio-websocket's message queue
         if queue is None or self.held is not None:
-            return None
-        inflater = self.inflater
-        while True:
+            return
+        inflater, receive_nowait = self.inflater, queue.receive_nowait
+        while limit > 0:
             try:
-                msg = queue.receive_nowait()
+                msg = receive_nowait()
             except trio.WouldBlock:
-                return None
+                return
             except (trio.ClosedResourceError, trio.EndOfChannel):
                 raise trio_websocket.ConnectionClosed(self.ws.closed) from None
             if msg.__class__ is bytes:  # the usual case (zlib-stream): no isinstance chain
                 if inflater.buffered(msg) > THREAD_THRESHOLD_BYTES:
                     self.held = msg
-                    return None
+                    return
                 payload = inflater.feed(msg)
-                if payload is not None:
-                    return payload
             elif needs_thread(len(msg) if isinstance(msg, str) else inflater.buffered(msg)):
                 self.held = msg
-                return None
+                return
             else:
                 payload = decode_json(msg) if isinstance(msg, str) else inflater.feed(msg)
-                if payload is not None:
-                    return payload
+            if payload is not None:
+                limit -= 1
+                yield payload
 
     def on_closed(self, code: int | None, reason: str | None, log: logging.Logger) -> None:
         """The server closed the socket: a fatal code ends the shard, else resume or identify.

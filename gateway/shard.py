@@ -283,13 +283,11 @@ class Shard:
                 # One step takes every frame that already arrived (at most MAX_BATCH), so a
                 # burst costs one task switch, not one per frame; heartbeats run between.
                 beat = self._handle(conn, await conn.receive(self._run_sync), batch)
-                for _ in range(P.MAX_BATCH - 1):
-                    if conn.next is not None:
-                        break
-                    payload = conn.receive_ready()
-                    if payload is None:
-                        break
-                    beat = self._handle(conn, payload, batch) or beat
+                if conn.next is None:
+                    for payload in conn.ready(P.MAX_BATCH - 1):
+                        beat = self._handle(conn, payload, batch) or beat
+                        if conn.next is not None:
+                            break
                 self._start(batch)
                 if beat:
                     await conn.beat(self.sequence)  # the server asked (op 1): answer at once
