@@ -1,17 +1,55 @@
 """Changes over time: the sandbox methods that edit the family (bound onto `Sandbox`).
 
-Each takes effect on the next request: bodies are built from the live state.
+Each takes effect on the next request: bodies are built from the live state. Each change
+to the library, a price's sale or a wishlist is also appended to `sb.change_log` (a list of
+`Change`, in the order made): the ground truth a soak checks the bot's announcements
+against, kept by the sandbox itself rather than derived from what the bot posted.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from familybot_trio.sandbox import _family as F
 
 if TYPE_CHECKING:
     from familybot_trio.sandbox._context import SandboxContext as Sandbox  # what _server meets
+
+
+class Change(NamedTuple):
+    """One change the sandbox made. at_s: sandbox Unix seconds; kind: "library_add",
+    "library_remove", "sale_start", "sale_end", "wishlist_add" or "wishlist_remove";
+    appid; steamid (the owner or wisher, 0 when none); discount_pct (sale_start, else 0)."""
+
+    at_s: float
+    kind: str
+    appid: int
+    steamid: int = 0
+    discount_pct: int = 0
+
+
+def _log(sb: Sandbox, kind: str, appid: int, steamid: int = 0, discount_pct: int = 0) -> None:
+    log = sb.__dict__.setdefault("change_log", [])
+    log.append(Change(sb.now_s(), kind, int(appid), int(steamid), discount_pct))
+
+
+def add_catalog_app(sb: Sandbox, appid: int, name: str, *, price_cents: int = 1999,
+                    categories: tuple[int, ...] = (2, 1, 9, 38, 62),
+                    app_type: int = F.APP_TYPE_GAME) -> None:
+    """Put a new app in the store catalog only (not in the library): one to wish for or sell.
+
+    Raises: ValueError when `appid` is already in the catalog.
+    """
+    fam, aid = sb.family, F.AppId(appid)
+    if aid in fam.apps:
+        raise ValueError(f"appid {appid} is already in the sandbox catalog")
+    fam.apps[aid] = F.AppInfo(aid, name, "game", app_type, tuple(categories),
+                              (("1", "Action"),), "Sandbox Studio", "Sandbox Studio",
+                              "Jan 1, 2025")
+    fam.prices[aid] = F.Price(price_cents, 0, price_cents == 0)
+    fam.itad_ids[aid] = f"018d0000-0000-7000-8000-{appid:012d}"[:36]
+    fam.history_low_cents[aid] = price_cents
 
 
 def _known(sb: Sandbox, appid: int) -> F.AppId:
@@ -37,13 +75,10 @@ def add_library_app(sb: Sandbox, appid: int, owner: int, *, name: str | None = N
     if aid not in fam.apps:
         if not name:
             raise ValueError(f"appid {appid} is new to the sandbox: pass name=")
-        fam.apps[aid] = F.AppInfo(aid, name, "game", app_type, tuple(categories),
-                                  (("1", "Action"),), "Sandbox Studio", "Sandbox Studio",
-                                  "Jan 1, 2025")
-        fam.prices[aid] = F.Price(price_cents, 0, price_cents == 0)
-        fam.itad_ids[aid] = f"018d0000-0000-7000-8000-{appid:012d}"[:36]
-        fam.history_low_cents[aid] = price_cents
+        add_catalog_app(sb, appid, name, price_cents=price_cents, categories=categories,
+                        app_type=app_type)
     lib = fam.library.get(aid)
+    _log(sb, "library_add", appid, owner)
     if lib is None:
         fam.library[aid] = F.LibraryApp(aid, (sid,), exclude_reason, int(sb.now_s()))
     elif sid not in lib.owners:
@@ -53,7 +88,8 @@ def add_library_app(sb: Sandbox, appid: int, owner: int, *, name: str | None = N
 
 def remove_library_app(sb: Sandbox, appid: int) -> None:
     """Take `appid` out of the shared library (a licence revoked or refunded)."""
-    sb.family.library.pop(F.AppId(appid), None)
+    if sb.family.library.pop(F.AppId(appid), None) is not None:
+        _log(sb, "library_remove", appid)
 
 
 def set_exclude_reason(sb: Sandbox, appid: int, reason: int) -> None:
@@ -76,12 +112,14 @@ def start_sale(sb: Sandbox, appid: int, discount_pct: int) -> None:
         raise ValueError(f"discount_pct must be 1..99, got {discount_pct}")
     aid = _known(sb, appid)
     sb.family.prices[aid] = dataclasses.replace(sb.family.prices[aid], discount_pct=discount_pct)
+    _log(sb, "sale_start", appid, discount_pct=discount_pct)
 
 
 def end_sale(sb: Sandbox, appid: int) -> None:
     """Back to the regular price."""
     aid = _known(sb, appid)
     sb.family.prices[aid] = dataclasses.replace(sb.family.prices[aid], discount_pct=0)
+    _log(sb, "sale_end", appid)
 
 
 def set_historical_low(sb: Sandbox, appid: int, cents: int | None = None) -> None:
@@ -111,8 +149,10 @@ def add_to_wishlist(sb: Sandbox, steamid: int, appid: int) -> None:
     aid = _known(sb, appid)
     wl = sb.family.wishlists.setdefault(F.SteamID64(steamid), {})
     wl[aid] = F.WishItem(aid, len(wl) + 1, int(sb.now_s()))
+    _log(sb, "wishlist_add", appid, steamid)
 
 
 def remove_from_wishlist(sb: Sandbox, steamid: int, appid: int) -> None:
     """Drop one app from a member's wishlist."""
-    sb.family.wishlists.get(F.SteamID64(steamid), {}).pop(F.AppId(appid), None)
+    if sb.family.wishlists.get(F.SteamID64(steamid), {}).pop(F.AppId(appid), None):
+        _log(sb, "wishlist_remove", appid, steamid)

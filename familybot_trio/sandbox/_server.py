@@ -79,7 +79,8 @@ class Sandbox:
     counts (Counter of "<upstream>.<endpoint>"), rate_limits (upstream -> RateLimit),
     latency_ms / endpoint_latency_ms (endpoint prefix -> extra ms), feeds (FeedBodies).
     Knobs: fail_next, clear_faults, set_rate_limit, reset_counts, total_requests,
-    expire_access_token, issue_access_token, rebase_feeds. Mutations: add_library_app,
+    expire_access_token, issue_access_token, rebase_feeds. Mutations (each logged in
+    `change_log`, a list of _mutations.Change): add_library_app, add_catalog_app,
     set_exclude_reason, remove_library_app, set_price, start_sale, end_sale,
     set_historical_low, set_other_shop_low,
     clear_wishlist, add_to_wishlist, remove_from_wishlist (see _mutations.py).
@@ -105,6 +106,7 @@ class Sandbox:
         self._tokens: dict[str, float] = {}  # access token -> exp (Unix s); revoked are removed
         self.access_token = ""
         self._shutdown = trio.Event()
+        self.change_log: list[_mutations.Change] = []  # what the mutations changed, in order
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -321,6 +323,7 @@ class Sandbox:
 
     # mutations live in _mutations.py to keep this module short
     add_library_app = _mutations.add_library_app
+    add_catalog_app = _mutations.add_catalog_app
     remove_library_app = _mutations.remove_library_app
     set_exclude_reason = _mutations.set_exclude_reason
     set_price = _mutations.set_price

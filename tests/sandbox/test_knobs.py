@@ -125,3 +125,24 @@ async def test_itad_rate_limit_has_retry_after(sandbox: Sandbox, http: httpx.Asy
 async def test_family_before_serve_is_a_clear_error() -> None:
     with pytest.raises(RuntimeError, match="serve"):
         Sandbox().family  # noqa: B018
+
+
+async def test_the_change_log_records_what_each_mutation_changed(sandbox: Sandbox) -> None:
+    """The soak's ground truth: the sandbox's own record of library, sale and wishlist changes."""
+    member = sandbox.family.members[0].steamid
+    sandbox.add_catalog_app(7_700_001, "Logged Wish", price_cents=2999)
+    assert 7_700_001 not in sandbox.family.library  # in the catalog only
+    sandbox.add_to_wishlist(member, 7_700_001)
+    sandbox.start_sale(7_700_001, 50)
+    sandbox.end_sale(7_700_001)
+    sandbox.remove_from_wishlist(member, 7_700_001)
+    sandbox.remove_from_wishlist(member, 7_700_001)  # nothing left to drop: not logged
+    sandbox.add_library_app(7_700_001, member)
+    sandbox.remove_library_app(7_700_001)
+    assert [(c.kind, c.appid, c.discount_pct) for c in sandbox.change_log] == [
+        ("wishlist_add", 7_700_001, 0), ("sale_start", 7_700_001, 50),
+        ("sale_end", 7_700_001, 0), ("wishlist_remove", 7_700_001, 0),
+        ("library_add", 7_700_001, 0), ("library_remove", 7_700_001, 0)]
+    assert sandbox.change_log[-2].steamid == member
+    with pytest.raises(ValueError, match="already in the sandbox catalog"):
+        sandbox.add_catalog_app(7_700_001, "Again")
