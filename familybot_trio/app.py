@@ -336,8 +336,13 @@ class App:
         await self.report_admin(f"Schedule `{job}` works again after {streak} failed runs.")
 
     async def _record_run(self, job: Any, outcome: Any) -> None:
-        await self.store.state.record_run(job.name, ok=outcome.ok, duration_s=outcome.duration_s,
-                                          now=self.now(), error=outcome.error)
+        try:  # a busy or full database loses one run's record, not a traceback in the log
+            await self.store.state.record_run(job.name, ok=outcome.ok,
+                                              duration_s=outcome.duration_s, now=self.now(),
+                                              error=outcome.error)
+        except FamilybotError as exc:
+            log.warning("could not record the run of job %s; the next run records again "
+                        "[cause:%s]", job.name, exc)
         try:  # a job may have kept a fetch aside: tell the admins (once per streak)
             await report_kept_aside(self)
         except FamilybotError as exc:
