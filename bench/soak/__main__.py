@@ -30,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON file ({DEFAULT_OUT})")
     p.add_argument("--no-tracemalloc", action="store_true", help="skip memory tracing (faster)")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.CRITICAL)  # the bot's own warnings are expected here
+    # The bot's own warnings are expected here and not printed, but they must still reach
+    # the soak's counting handler (WARNING and up): a root level of CRITICAL would hide them.
+    logging.basicConfig(level=logging.WARNING, handlers=[logging.NullHandler()])
     opts = SoakOptions(days=args.days, seed=args.seed, trace_memory=not args.no_tracemalloc)
     clock = ThreadAwareClock()
     with tempfile.TemporaryDirectory(prefix="familybot-soak-") as tmp:

@@ -15,6 +15,14 @@ Faults (until one day before the end, never two Discord REST faults at once):
 - hard restarts: the whole App cancelled at a random point and a new one started on the
   same data directory after 0-40 min.
 The Steam access token is renewed every 20 h (as an admin, or the QR sign-in, would).
+Wishes and sales (all from the same seed): WISH_POOL catalog games the library never gets.
+Member 0 wishes for all of them from the start; every 4-12 h another member adds one to or
+drops one from their wishlist (until a day before the end), so the family wishlist grows
+and shrinks. A pool game not on sale, whose last sale ended 2+ days ago, goes on sale
+(40-80 % off) every 8-20 h for 1.5-3 days (starts until 30 h before the end).
+More faults: zombie gateway connections (no heartbeat ACKs until the shard reconnects),
+ITAD 429 / 503 / 401 / timeouts, Steam 401s and an expired access token (renewed within
+1-6 h), and SQLite busy (another connection holds the write lock for 1-7 real seconds).
 """
 
 from __future__ import annotations
@@ -29,8 +37,13 @@ FIRST_APPID: Final = 5_100_000
 #: Kinds of faults the plan injects (each counted in the results).
 REST_FAULTS: Final = ("rest_outage", "cloudflare_429", "route_429", "global_429",
                       "channel_403")
-GATEWAY_FAULTS: Final = ("gateway_close_4000", "gateway_op7", "gateway_op9")
-STEAM_FAULTS: Final = ("steam_503", "steam_429", "steam_malformed")
+GATEWAY_FAULTS: Final = ("gateway_close_4000", "gateway_op7", "gateway_op9", "gateway_zombie")
+STEAM_FAULTS: Final = ("steam_503", "steam_429", "steam_malformed", "steam_401",
+                       "steam_token_expired")
+ITAD_FAULTS: Final = ("itad_429", "itad_503", "itad_401", "itad_timeout")
+#: Catalog games wished for and put on sale (appids FIRST_WISH_APPID + i), never owned.
+WISH_POOL: Final = 8
+FIRST_WISH_APPID: Final = 5_200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +69,11 @@ class Plan:
     faults_end_s: float = 0.0
 
 
-def make_plan(days: float, seed: int, *, members: int) -> Plan:
+def make_plan(days: float, seed: int, *, members: int, wishers: int | None = None) -> Plan:
     """The schedule for `days` simulated days from `seed`.
 
-    Args: members: how many family members own games (owners are picked by index).
+    Args: members: how many family members own games (owners are picked by index);
+        wishers: the first this many members change their wishlists (default: all).
     """
     rng = random.Random(seed)
     end_s = days * DAY_S
@@ -97,11 +111,18 @@ def make_plan(days: float, seed: int, *, members: int) -> Plan:
         if duration_s:
             ev.append(Event(t + duration_s, "rest_recover", (kind,)))
         t += duration_s + 600 + rng.uniform(2, 10) * HOUR_S
-    for kinds, gap_h in ((GATEWAY_FAULTS, (4, 16)), (STEAM_FAULTS, (3, 12))):
+    for kinds, gap_h in ((GATEWAY_FAULTS, (4, 16)), (STEAM_FAULTS, (3, 12)),
+                         (ITAD_FAULTS, (6, 18)), (("sqlite_busy",), (12, 36))):
         t = rng.uniform(*gap_h) * HOUR_S
         while t < plan.faults_end_s:
-            ev.append(Event(t, rng.choice(kinds), (rng.randint(1, 6),)))
+            kind = rng.choice(kinds)
+            ev.append(Event(t, kind, (rng.randint(1, 6),)))
+            if kind == "steam_token_expired":
+                ev.append(Event(t + rng.uniform(1, 6) * HOUR_S, "renew_token"))
+            elif kind == "sqlite_busy":
+                ev[-1] = Event(t, kind, (rng.uniform(1, 7),))
             t += rng.uniform(*gap_h) * HOUR_S
+    _wishes_and_sales(rng, ev, end_s, min(members, wishers or members))
     # Hard restarts, and the token renewals.
     t = rng.uniform(8, 30) * HOUR_S
     while t < plan.faults_end_s:
@@ -113,3 +134,26 @@ def make_plan(days: float, seed: int, *, members: int) -> Plan:
         t += 20 * HOUR_S
     ev.sort(key=lambda e: e.at_s)
     return plan
+
+
+def _wishes_and_sales(rng: random.Random, ev: list[Event], end_s: float, members: int) -> None:
+    """Wishlist changes by members 1.. and sales of the WISH_POOL games (see the docstring)."""
+    wished = {m: set() for m in range(1, members)}
+    t = rng.uniform(1, 6) * HOUR_S
+    while members > 1 and t < end_s - DAY_S:
+        m, appid = rng.randrange(1, members), FIRST_WISH_APPID + rng.randrange(WISH_POOL)
+        kind = "wish_remove" if appid in wished[m] else "wish_add"
+        (wished[m].discard if kind == "wish_remove" else wished[m].add)(appid)
+        ev.append(Event(t, kind, (m, appid)))
+        t += rng.uniform(4, 12) * HOUR_S
+    free_at = {FIRST_WISH_APPID + i: 0.0 for i in range(WISH_POOL)}
+    t = rng.uniform(2, 12) * HOUR_S
+    while t < end_s - 1.25 * DAY_S:
+        ready = [a for a, at in free_at.items() if at <= t]
+        if ready:
+            appid = rng.choice(ready)
+            ends = t + rng.uniform(1.5, 3) * DAY_S
+            ev.append(Event(t, "sale_start", (appid, rng.randint(40, 80))))
+            ev.append(Event(ends, "sale_end", (appid,)))
+            free_at[appid] = ends + 2 * DAY_S
+        t += rng.uniform(8, 20) * HOUR_S

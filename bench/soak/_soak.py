@@ -10,9 +10,11 @@ are tied to the MockClock, so hourly jobs, backoff, Retry-After and token expiry
 simulated time. The gateway heartbeat interval is raised (`heartbeat_ms`) only to make
 days cheaper; gateway faults still happen.
 
-Ground truth: the plan's list of new games. Posted: the games named in the new-games
-channel's messages (their store URLs). Lost = expected, never posted; duplicated = posted
-more than once (a returned game posted again counts too).
+Ground truth: the sandbox's own change log (bench/soak/_truth.py): each new game, each
+sale of a wished game, and the final wishlist as the sandbox has it. Posted: the appids
+named (by store URL) in each channel's messages. Lost = expected, never posted; duplicated
+= posted more than expected (a returned game posted again counts too). The fault and
+change events themselves are applied by bench/soak/_faults.py.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ import dataclasses
 import datetime as dt
 import functools
 import logging
-import re
 import time
 import tracemalloc
 from pathlib import Path
@@ -31,8 +32,10 @@ from typing import Any
 import trio
 import trio.testing
 
+from bench.soak import _truth
 from bench.soak._clock import ThreadAwareClock, counting_threads
-from bench.soak._plan import DAY_S, Event, make_plan
+from bench.soak._faults import World, apply
+from bench.soak._plan import DAY_S, FIRST_WISH_APPID, WISH_POOL, make_plan
 from familybot_trio import blocking
 from familybot_trio.app import App
 from familybot_trio.config import load_config
@@ -45,15 +48,19 @@ log = logging.getLogger("bench.soak")
 #: The simulated start: today's midnight UTC (the token store checks expiry against the real
 #: clock, so simulated time starts at the real day; the schedule depends only on the seed).
 T0_UNIX = int(time.time() // 86_400 * 86_400)
-NEW_GAMES = CHANNELS["new_games"]
-FEATURES = ["new_games", "admin"]
+FEATURES = ["new_games", "admin", "wishlist", "deals"]
+#: Members whose Discord account is linked (world.write_config's link_members): the bot
+#: reads only their wishlists, so only they change theirs.
+LINKED = 4
 #: Real seconds every task must have waited before the clock jumps. Each jump costs this much
 #: real time (a day has ~3,000 idle points: the outbox poll, heartbeats, jobs); above 0 so a
 #: loopback round trip or a short store call finishes before time moves on.
 AUTOJUMP_S = 0.0005
 #: Plan events that are family life, not faults (counted apart in the results).
-CHANGES = frozenset({"add_game", "remove_game", "return_game", "renew_token"})
-_APP_URL = re.compile(r"/app/(\d+)/")
+CHANGES = frozenset({"add_game", "remove_game", "return_game", "renew_token", "wish_add",
+                     "wish_remove", "sale_start", "sale_end"})
+#: What the soak saw of a fault it watched (not faults themselves).
+OUTCOMES = frozenset({"zombie_detected", "zombie_undetected"})
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -70,18 +77,27 @@ class SoakOptions:
     outbox_poll_s: float = 300.0
     #: `[schedules] new_games_min` (the bot's default is 60; each run reads the whole library).
     new_games_min: int = 60
+    #: Scales the sqlite_busy fault's 1-7 s hold (real seconds; the suite's run uses less).
+    busy_hold_scale: float = 1.0
 
 
 class _Errors(logging.Handler):
-    """Counts log records at ERROR or above that carry a traceback (a crash somewhere)."""
+    """Counts log records at ERROR or above that carry a traceback (a crash somewhere), and
+    warnings that name a locked database (the sqlite_busy fault reaching the bot)."""
 
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
+        super().__init__(logging.WARNING)
         self.crashes: list[str] = []
+        self.busy = 0  # warnings naming SQLite's "database is locked" (the busy fault met)
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.exc_info:
-            self.crashes.append(f"{record.name}: {record.getMessage()[:200]}")
+        text = record.getMessage()
+        if "database is locked" in text or "holds the database lock" in text:
+            self.busy += 1
+        if record.exc_info and record.levelno >= logging.ERROR:
+            exc = record.exc_info[1]
+            self.crashes.append(f"{record.name}: {text[:200]} ({type(exc).__name__}: "
+                                f"{str(exc)[:200]})")
 
 
 class _Bot:
@@ -158,6 +174,7 @@ async def _run_soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock)
             tracemalloc.stop()
     results["unhandled_exceptions"] += len(errors.crashes)
     results["unhandled_samples"] += errors.crashes[:5]
+    results["fault_outcomes"]["sqlite_busy_warnings"] = errors.busy
     results["wall_s"] = round(time.perf_counter() - wall0, 1)
     return results
 
@@ -176,116 +193,75 @@ async def _soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock,
            "FAMILYBOT_ITAD_API_KEY": sandbox.itad_key}
     config = await blocking.run_sync("files", lambda: load_config(cfg_path, env))
     members = [m.steamid for m in sandbox.family.members]
-    plan = make_plan(opts.days, opts.seed, members=len(members))
+    for i in range(WISH_POOL):  # the wish pool: catalog games member 0 wishes for, never owned
+        sandbox.add_catalog_app(FIRST_WISH_APPID + i, f"Soak Wish {i:02d}", price_cents=2999)
+        sandbox.add_to_wishlist(members[0], FIRST_WISH_APPID + i)
+    plan = make_plan(opts.days, opts.seed, members=len(members), wishers=LINKED)
     bot = _Bot(config, sandbox, clock, nursery)
     bot.outbox_poll_s = opts.outbox_poll_s
     app = await bot.start()
     outcome = await app.scheduler.run_now("new_games")  # the baseline, before any change
     assert outcome.ok, outcome.error
+    baseline_s = sandbox.now_s()
     faults: collections.Counter[str] = collections.Counter()
+    world = World(bot, sandbox, discord, members, config.db_path, opts.heartbeat_ms / 1000,
+                  nursery, faults, busy_hold_scale=opts.busy_hold_scale)
     memory: dict[str, float] = {}
     t_start = trio.current_time()
     for event in plan.events:
         await trio.sleep_until(t_start + event.at_s)
-        if not memory and opts.trace_memory and event.at_s >= DAY_S:
-            memory["after_day_1_kb"] = tracemalloc.get_traced_memory()[0] / 1024
-        await _apply(event, bot, sandbox, discord, members, faults)
+        _trace(opts, memory, event.at_s)
+        await apply(event, world)
     await trio.sleep_until(t_start + opts.days * DAY_S)
+    for holder in world.lock_holders:
+        await trio.to_thread.run_sync(holder.join)
     if opts.trace_memory:
         memory["end_kb"] = tracemalloc.get_traced_memory()[0] / 1024
     if bot.app is not None:
         await bot.app.flush_outbox()
     unsent = await bot.app.store.outbox.rows("unsent") if bot.app else []
     await bot.stop()
-    return _invariants(opts, plan, discord, bot, faults, memory, unsent)
+    return _invariants(opts, sandbox, discord, bot, faults, memory, unsent, baseline_s,
+                       config.thresholds.wishlist_min_members)
 
 
-async def _apply(event: Event, bot: _Bot, sandbox: Sandbox, discord: FakeDiscord,
-                 members: list[int], faults: collections.Counter[str]) -> None:
-    """Apply one planned event to the world (or to the bot)."""
-    kind, args = event.kind, event.args
-    rest = discord.rest
-    messages = "/messages"
-    if kind == "add_game":
-        appid, owner, name = args
-        sandbox.add_library_app(appid, members[owner], name=name)
-    elif kind == "remove_game":
-        sandbox.remove_library_app(args[0])
-    elif kind == "return_game":
-        sandbox.add_library_app(args[0], members[args[1]])
-    elif kind == "renew_token":
-        token = sandbox.issue_access_token()
-        if bot.app is not None:
-            await bot.app.tokens.set(token)
-    elif kind == "restart":
-        faults["restart"] += 1
-        bot.restarts += 1
-        await bot.kill()
-        await trio.sleep(args[0])
-        await bot.start()
+def _trace(opts: SoakOptions, memory: dict[str, float], at_s: float) -> None:
+    """Traced memory the first time the plan passes day 1 and day 10."""
+    if not opts.trace_memory:
         return
-    elif kind == "rest_outage":
-        rest.fail_next("POST", messages, 503, times=10**9)
-    elif kind == "channel_403":
-        rest.fail_next("POST", f"/channels/{NEW_GAMES}/messages", 403, times=10**9,
-                       body={"code": 50013, "message": "Missing Permissions"})
-    elif kind == "rest_recover":
-        rest.clear_faults()
-        return
-    elif kind == "cloudflare_429":
-        rest.cloudflare_next("POST", messages)
-    elif kind in ("route_429", "global_429"):
-        rest.rate_limit_next("POST", messages, scope="user" if kind == "route_429" else "global",
-                             retry_after=args[1], times=2)
-    elif kind.startswith("gateway_"):
-        try:
-            if kind == "gateway_close_4000":
-                await discord.gateway.close_connection(4000, "soak: resumable close")
-            elif kind == "gateway_op7":
-                await discord.gateway.send_op(7)
-            else:
-                await discord.gateway.send_op(9, False)
-        except (RuntimeError, AssertionError, trio.BrokenResourceError,
-                trio.ClosedResourceError):
-            return  # no live connection at that moment: nothing injected
-    elif kind == "steam_503":
-        sandbox.fail_next("steam_webapi", "503", n=args[0])
-    elif kind == "steam_429":
-        sandbox.fail_next("steam_webapi", "429_retry_after", n=args[0], retry_after_s=30)
-    elif kind == "steam_malformed":
-        sandbox.fail_next("steam_webapi", "malformed_json", n=1)
-    faults[kind] += 1  # family changes and renewals are counted too, and split off at the end
+    for day in (1, 10):
+        if f"day_{day}_kb" not in memory and at_s >= day * DAY_S:
+            memory[f"day_{day}_kb"] = tracemalloc.get_traced_memory()[0] / 1024
 
 
-def _invariants(opts: SoakOptions, plan: Any, discord: FakeDiscord, bot: _Bot,
-                faults: collections.Counter[str], memory: dict[str, float],
-                unsent: list) -> dict:
-    posted: collections.Counter[int] = collections.Counter()
-    for msg in discord.messages(NEW_GAMES):
-        text = repr(msg.embeds) + (msg.content or "")
-        for appid in {int(a) for a in _APP_URL.findall(text)}:
-            posted[appid] += 1
-    expected = set(plan.new_appids)
-    lost = sorted(expected - set(posted))
-    duplicated = {a: n for a, n in posted.items() if n > 1}
-    unexpected = sorted(set(posted) - expected)
-    stale = [r for r in unsent]  # every fault ended a day before the end: none may be left
-    end_kb, day1_kb = memory.get("end_kb"), memory.get("after_day_1_kb")
+def _invariants(opts: SoakOptions, sandbox: Sandbox, discord: FakeDiscord, bot: _Bot,
+                faults: collections.Counter[str], memory: dict[str, float], unsent: list,
+                baseline_s: float, min_members: int) -> dict:
+    by_kind = _truth.announcements(sandbox, discord, baseline_s)
+    wishlist = _truth.wishlist_final(sandbox, discord, min_members)
+    kb = {k: round(v) for k, v in memory.items()}
+    growth = (None if "day_10_kb" not in kb or "end_kb" not in kb
+              else kb["end_kb"] - kb["day_10_kb"])
     return {
         "seed": opts.seed, "simulated_days": opts.days,
-        "announcements_expected": len(expected), "announcements_posted": sum(posted.values()),
-        "lost": len(lost), "duplicated": sum(n - 1 for n in duplicated.values()),
-        "lost_appids": lost[:20], "duplicated_appids": sorted(duplicated)[:20],
-        "unexpected_posts": len(unexpected),
+        "announcements_expected": sum(k["expected"] for k in by_kind.values()),
+        "announcements_posted": sum(k["posted"] for k in by_kind.values()),
+        "lost": sum(k["lost"] for k in by_kind.values()),
+        "duplicated": sum(k["duplicated"] for k in by_kind.values()),
+        "unexpected_posts": sum(k["unexpected"] for k in by_kind.values()),
+        "by_kind": by_kind,
+        "wishlist_final": wishlist,
+        "wishlist_final_mismatch": 0 if wishlist["matches"] else 1,
         "unhandled_exceptions": len(bot.unhandled), "unhandled_samples": bot.unhandled[:5],
-        "outbox_rows_left_after_faults_ended": len(stale),
-        "faults_injected": {k: n for k, n in sorted(faults.items()) if k not in CHANGES},
+        "outbox_rows_left_after_faults_ended": len(unsent),
+        "faults_injected": {k: n for k, n in sorted(faults.items())
+                            if k not in CHANGES and k not in OUTCOMES},
+        "fault_outcomes": {k: n for k, n in sorted(faults.items()) if k in OUTCOMES},
+        "zombie_undetected": faults.get("zombie_undetected", 0),
         "family_changes": {k: n for k, n in sorted(faults.items()) if k in CHANGES},
         "restarts": bot.restarts,
-        "memory_after_day_1_kb": None if day1_kb is None else round(day1_kb),
-        "memory_end_kb": None if end_kb is None else round(end_kb),
-        "memory_growth_kb": None if end_kb is None or day1_kb is None
-        else round(end_kb - day1_kb),
+        "memory_kb": kb,
+        "memory_growth_day_10_to_end_kb": growth,
         "discord_requests": len(discord.rest.requests),
     }
 
@@ -293,5 +269,6 @@ def _invariants(opts: SoakOptions, plan: Any, discord: FakeDiscord, bot: _Bot,
 def failed(results: dict) -> list[str]:
     """The invariants a results dict breaks (empty when all hold)."""
     return [k for k in ("lost", "duplicated", "unhandled_exceptions",
-                        "outbox_rows_left_after_faults_ended", "unexpected_posts")
+                        "outbox_rows_left_after_faults_ended", "unexpected_posts",
+                        "wishlist_final_mismatch", "zombie_undetected")
             if results.get(k)]
