@@ -8,6 +8,7 @@ mystery game and a vault item; the Reddit feed has posts from the last hours. Da
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -42,8 +43,15 @@ def _read(rel: str) -> bytes:
     return resources.files(__package__).joinpath("data", rel).read_bytes()
 
 
+@functools.cache
 def load_static() -> StaticData:
-    """Read and parse the shipped bodies (blocking file IO: call through blocking.run_sync)."""
+    """Read and parse the shipped bodies once per process (blocking file IO the first time:
+    call through blocking.run_sync).
+
+    Returns: the same StaticData on every call, shared by every sandbox of the process, so
+    read it, never change it (handlers copy before they edit: `copy.deepcopy`, `dict(...)`);
+    `_family.build_family` knows the family it generated from these bodies by identity.
+    """
     from familybot_trio.sandbox._family import FIXTURE_APPS
 
     appdetails = {appid: json.loads(_read(f"steam_store/{fname}"))

@@ -42,8 +42,9 @@ async def test_sample_family_shape(sandbox: Sandbox) -> None:
     assert again.library == fam.library  # deterministic for a seed
 
 
-async def test_each_sandbox_gets_its_own_copy_of_the_cached_family() -> None:
+async def test_each_sandbox_gets_its_own_copy_of_the_cached_family(monkeypatch) -> None:
     bodies = (await blocking.run_sync("files", load_static)).appdetails
+    assert (await blocking.run_sync("files", load_static)).appdetails is bodies  # read once
     now = 1_800_000_000
     fresh = await blocking.run_sync("files", _family.generate_family, 1, now, bodies)
     first = await blocking.run_sync("files", _family.build_family, 1, now, bodies)
@@ -58,8 +59,13 @@ async def test_each_sandbox_gets_its_own_copy_of_the_cached_family() -> None:
     first.other_shop_low_cents[appid] = 1
     second = await blocking.run_sync("files", _family.build_family, 1, now, bodies)
     assert second == fresh  # knobs on one sandbox never show in the next
+    later_fresh = await blocking.run_sync("files", _family.generate_family, 1, now + 50, bodies)
+
+    def generate_again(*args: object) -> None:
+        raise AssertionError("build_family generated the family again: its cache missed")
+    monkeypatch.setattr(_family, "generate_family", generate_again)
     later = await blocking.run_sync("files", _family.build_family, 1, now + 50, bodies)
-    assert later == await blocking.run_sync("files", _family.generate_family, 1, now + 50, bodies)
+    assert later == later_fresh
 
 
 async def test_shared_library_needs_access_token(sandbox: Sandbox, http: httpx.AsyncClient) -> None:

@@ -28,6 +28,31 @@ INSTALL_HINT = ("browser tests need Debian's Chromium: apt-get install chromium 
                 "(as root), then pip install selenium")
 
 
+def wait_for_next_page(driver: Any, old: Any, timeout_s: float = 60) -> None:
+    """Wait (blocking) until `old` (the previous page's <html> element) left the document.
+
+    Selenium's `staleness_of` expects StaleElementReferenceException; while a navigation is
+    under way chromedriver may answer the same question with "unknown error: ... Node with
+    given id does not belong to the document" instead (seen when the machine is loaded),
+    which means the same thing. Any other error is raised.
+    """
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def gone(_driver: Any) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            if "does not belong to the document" in (exc.msg or ""):
+                return True
+            raise
+        return False
+
+    WebDriverWait(driver, timeout_s).until(gone)
+
+
 def require_browser() -> None:
     """Skip the calling test, with one line saying how to install, when there is no browser."""
     try:
@@ -83,12 +108,10 @@ class Browser:
         """Click the element matching `css` and wait for the next page; returns its source."""
         def press(d: Any) -> str:
             from selenium.webdriver.common.by import By
-            from selenium.webdriver.support import expected_conditions as ec
-            from selenium.webdriver.support.ui import WebDriverWait
 
             old = d.find_element(By.TAG_NAME, "html")
             d.find_element(By.CSS_SELECTOR, css).click()
-            WebDriverWait(d, 60).until(ec.staleness_of(old))
+            wait_for_next_page(d, old)
             return d.page_source
         return await self.do(press)
 

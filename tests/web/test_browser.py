@@ -12,7 +12,7 @@ import trio
 
 from familybot_trio.sandbox.world import CHANNELS, World
 from familybot_trio.store import OutboxDraft, Snowflake
-from tests.web._browser import Browser, require_browser
+from tests.web._browser import Browser, require_browser, wait_for_next_page
 from tests.web.conftest import ADMIN, MEMBER, OUTSIDER
 
 FEATURES = ["new_games", "wishlist", "deals", "coop", "common_games", "members", "free_games",
@@ -138,16 +138,13 @@ async def test_member_sees_family_pages_but_no_operator_page_or_action(
 
 def _post_form(driver, action: str, *, csrf: bool = True) -> str:
     """Build and submit a POST form in the page (what a crafted page would send)."""
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
     old = driver.find_element("tag name", "html")
     driver.execute_script("""
         const f = document.createElement('form'); f.method = 'post'; f.action = arguments[0];
         if (arguments[1]) { const t = document.querySelector('input[name=csrf]').cloneNode();
                             f.appendChild(t); }
         document.body.appendChild(f); f.submit();""", action, csrf)
-    WebDriverWait(driver, 60).until(ec.staleness_of(old))
+    wait_for_next_page(driver, old)
     return driver.page_source
 
 
