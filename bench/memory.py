@@ -4,8 +4,12 @@ The sandbox (a child process) and FakeDiscord (a thread) serve as in _world.Upst
 the bot runs as the operator runs it: `familybot-trio token set`, `populate`, then `run`,
 each `python -m familybot_trio ...` in a subprocess with the secrets in its environment.
 Once FakeDiscord saw the bot's IDENTIFY, the bench waits `idle_s` and reads VmRSS (and the
-peak, VmHWM) from /proc/<pid>/status; then it stops the bot with SIGINT. The bot runs with
-`[dashboard] enabled` (its web server, templates and metrics loaded).
+peak, VmHWM) from /proc/<pid>/status: `rss_mb`, the S6 figure. Then it runs every job once
+through the bot's console (`familybot-trio console`, as an operator would: steam, babel's
+money formatting, the owned index and the worker threads are loaded by then), waits
+`idle_s` again and reads VmRSS: `after_jobs_mb`, closer to what a bot that has run a day
+holds. Then it stops the bot with SIGINT. The bot runs with `[dashboard] enabled` (its web
+server, templates and metrics loaded).
 """
 
 from __future__ import annotations
@@ -30,6 +34,11 @@ from familybot_trio.sandbox.world import BOT_TOKEN, write_config
 DASHBOARD = '[dashboard]\nenabled = true\nlisten = "127.0.0.1:0"\n'
 
 
+#: Typed into the bot's console: run every scheduled job once, in order.
+RUN_EVERY_JOB = ("for job in app.scheduler.jobs: print(job.name, "
+                 "(await app.scheduler.run_now(job.name)).ok)\n\n")
+
+
 def _status_kb(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM of a process, in kB (Linux /proc)."""
     out = {}
@@ -42,10 +51,11 @@ def _status_kb(pid: int) -> dict[str, int]:
 
 
 async def s6_memory(*, latency_ms: float, idle_s: float, reps: int) -> dict[str, Any]:
-    """Run populate once, then the bot `reps` times; returns rss_mb / hwm_mb lists."""
+    """Run populate once, then the bot `reps` times; returns rss_mb / hwm_mb / after_jobs_mb
+    lists (MB = MiB, VmRSS / 1024)."""
     ups = UpstreamThread(latency_ms=latency_ms, heartbeat_interval_ms=41250)
     await blocking.run_sync("files", ups.start_blocking)
-    out: dict[str, Any] = {"rss_mb": [], "hwm_mb": [], "idle_s": idle_s}
+    out: dict[str, Any] = {"rss_mb": [], "hwm_mb": [], "after_jobs_mb": [], "idle_s": idle_s}
     try:
         with tempfile.TemporaryDirectory(prefix="familybot-bench-mem-") as tmp:
             cfg = await blocking.run_sync("files", functools.partial(
@@ -80,6 +90,14 @@ async def s6_memory(*, latency_ms: float, idle_s: float, reps: int) -> dict[str,
                     kb = await blocking.run_sync("files", _status_kb, proc.pid)
                     out["rss_mb"].append(kb["VmRSS"] / 1024)
                     out["hwm_mb"].append(kb["VmHWM"] / 1024)
+                    ran = await trio.run_process([*cli, "console", "--config", str(cfg)],
+                                                 env=env, stdin=RUN_EVERY_JOB.encode(),
+                                                 capture_stdout=True, capture_stderr=True)
+                    if b" False" in ran.stdout:
+                        raise RuntimeError(f"a job failed: {ran.stdout.decode()[-2000:]}")
+                    await trio.sleep(idle_s)
+                    kb = await blocking.run_sync("files", _status_kb, proc.pid)
+                    out["after_jobs_mb"].append(kb["VmRSS"] / 1024)
                 finally:
                     proc.send_signal(signal.SIGINT)
                     with trio.move_on_after(20):
