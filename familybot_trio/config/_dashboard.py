@@ -7,6 +7,7 @@
     client_id = "123456789012345678"          # Discord application (OAuth2 client) id
     redirect_url = "https://bot.example.org/auth/callback"   # default public_url + path
     metrics_token = "long-random-text"        # lets remote scrapers read /metrics (Bearer)
+    trusted_proxies = ["127.0.0.1"]           # reverse proxies whose X-Forwarded-For counts
 
 The OAuth2 client secret comes only from the environment. Without client_id the Discord
 sign-in button is hidden and only the one-time links of `/admin_dashboard` sign people in.
@@ -14,6 +15,7 @@ sign-in button is hidden and only the one-time links of `/admin_dashboard` sign 
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
@@ -26,7 +28,10 @@ ENV_CLIENT_SECRET: Final = "FAMILYBOT_DISCORD_CLIENT_SECRET"
 DEFAULT_LISTEN: Final = "127.0.0.1:8450"
 #: Path of the OAuth2 redirect (callback) route; register public_url + this in the portal.
 CALLBACK_PATH: Final = "/auth/callback"
-_KEYS: Final = {"enabled", "listen", "public_url", "client_id", "redirect_url", "metrics_token"}
+_KEYS: Final = {"enabled", "listen", "public_url", "client_id", "redirect_url", "metrics_token",
+                 "trusted_proxies"}
+#: An address or network in `trusted_proxies`.
+ProxyNet = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: A metrics token shorter than this is refused (it guards remote access to /metrics).
 MIN_METRICS_TOKEN_CHARS: Final = 16
 
@@ -38,7 +43,9 @@ class DashboardConfig:
     Attributes: enabled; host, port (what to bind; port 0 = any free port, for tests);
         public_url (no trailing "/"); client_id (Discord application id or None);
         redirect_url; metrics_token ("" = /metrics only from loopback); client_secret
-        (FAMILYBOT_DISCORD_CLIENT_SECRET, "" when unset).
+        (FAMILYBOT_DISCORD_CLIENT_SECRET, "" when unset); trusted_proxies (networks of the
+        reverse proxies whose X-Forwarded-For names the real client; empty = trust none,
+        every request is keyed on its TCP peer).
     """
 
     enabled: bool = False
@@ -49,6 +56,7 @@ class DashboardConfig:
     redirect_url: str = ""
     metrics_token: str = field(default="", repr=False)
     client_secret: str = field(default="", repr=False)
+    trusted_proxies: tuple[ProxyNet, ...] = ()
 
     @property
     def oauth_enabled(self) -> bool:
@@ -63,6 +71,23 @@ def _listen(r: _Reader, value: object) -> tuple[str, int]:
                '"0.0.0.0:8450" behind a reverse proxy)')
         return "127.0.0.1", 8450
     return host.strip("[]"), int(port)
+
+
+def _trusted_proxies(r: _Reader, value: object) -> tuple[ProxyNet, ...]:
+    fix = ('use a list of the reverse proxies\' addresses or networks, e.g. '
+           '["127.0.0.1"] for Caddy on this host or ["10.0.0.0/24", "::1"]')
+    if not isinstance(value, list):
+        r.fail("dashboard.trusted_proxies", value, fix)
+        return ()
+    nets = []
+    for item in value:
+        try:
+            nets.append(ipaddress.ip_network(item.strip(), strict=False))
+        except (AttributeError, ValueError):
+            r.fail("dashboard.trusted_proxies", item, f"{item!r} is not an IP address or "
+                   f"network; {fix}")
+            return ()
+    return tuple(nets)
 
 
 def read_dashboard(r: _Reader, data: Mapping[str, Any], env: Mapping[str, str]
@@ -97,6 +122,7 @@ def read_dashboard(r: _Reader, data: Mapping[str, Any], env: Mapping[str, str]
                f"{MIN_METRICS_TOKEN_CHARS} characters, e.g. from `openssl rand -hex 24`")
         token = ""
     secret = env.get(ENV_CLIENT_SECRET, "").strip()
+    proxies = _trusted_proxies(r, t.get("trusted_proxies", []))
     return DashboardConfig(enabled=enabled, host=host, port=port, public_url=public_url,
                            client_id=client_id, redirect_url=redirect_url,
-                           metrics_token=token, client_secret=secret)
+                           metrics_token=token, client_secret=secret, trusted_proxies=proxies)

@@ -8,7 +8,9 @@
   or /link). Anyone else who signs in is refused with a 403 page.
 - Every POST carries the session's CSRF token in a form field `csrf`; a POST without it (or
   with another) is refused with 403 before anything happens.
-- Sign-in attempts are rate limited per client address (a sliding window in trio time).
+- Sign-in attempts are rate limited per client address (a sliding window in trio time): the
+  TCP peer, or the address a trusted reverse proxy (`[dashboard] trusted_proxies`) names in
+  X-Forwarded-For; a header from anyone else is ignored.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import collections
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 from urllib.parse import quote
@@ -27,6 +29,7 @@ from starlette.responses import RedirectResponse, Response
 
 if TYPE_CHECKING:
     from familybot_trio.app import App
+    from familybot_trio.config._dashboard import ProxyNet
     from familybot_trio.web._server import Dashboard
 
 SESSION_COOKIE: Final = "fb_session"
@@ -82,16 +85,34 @@ def is_loopback_peer(request: Request) -> bool:
         return False
 
 
-def client_key(request: Request) -> str:
-    """The client address used for rate limiting (the proxy's X-Forwarded-For first hop
-    when the peer is a local reverse proxy)."""
+def client_key(request: Request, trusted: Sequence[ProxyNet] = ()) -> str:
+    """The client address the sign-in rate limit counts against.
+
+    The TCP peer, unless the peer is one of `trusted` (`[dashboard] trusted_proxies`): then
+    X-Forwarded-For is read from its right end (the hop the trusted proxy itself added),
+    skipping further trusted proxies, and the first address that is not one is the client.
+    Entries left of that are whatever the client sent and are ignored, so a spoofed header
+    from an untrusted peer, or spoofed hops in front of a proxy's, change nothing.
+    """
     peer = request.client.host if request.client else "?"
-    forwarded = request.headers.get("x-forwarded-for", "")
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+    client = peer
+    while _trusted(client, trusted) and hops and hops[-1]:
+        hop = hops.pop()
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            break  # garbage from the client side: the last proxy-vouched address counts
+        client = hop
+    return client
+
+
+def _trusted(address: str, trusted: Sequence[ProxyNet]) -> bool:
     try:
-        local = ipaddress.ip_address(peer).is_loopback
+        ip = ipaddress.ip_address(address)
     except ValueError:
-        local = False
-    return forwarded.split(",")[0].strip() or peer if local and forwarded else peer
+        return False
+    return any(ip.version == net.version and ip in net for net in trusted)
 
 
 class SignInLimiter:

@@ -133,7 +133,7 @@ def _hash(value: str) -> str:
 
 
 async def _limited(dash: Dashboard, request: Request) -> Response | None:
-    wait = dash.limiter.take(client_key(request))
+    wait = dash.limiter.take(client_key(request, dash.cfg.trusted_proxies))
     if wait is None:
         return None
     response = await dash.message(None, "Too many sign-in attempts", f"Wait {wait:.0f} seconds "

@@ -36,11 +36,12 @@ def start_dashboard(tmp_path: Path, nursery: trio.Nursery) -> Callable[..., "tri
     """
 
     async def start(*, metrics_token: str | None = None, features=("admin", "dashboard"),
-                    **kw) -> World:
+                    dashboard_extra: str = "", **kw) -> World:
         with trio.fail_after(30):
             world = await nursery.start(functools.partial(
                 World.start, tmp_path, features=list(features),
-                extra_config=dashboard_config(metrics_token=metrics_token),
+                extra_config=dashboard_config(metrics_token=metrics_token,
+                                             extra=dashboard_extra),
                 extra_env={"FAMILYBOT_DISCORD_CLIENT_SECRET": CLIENT_SECRET}, **kw))
         world.discord.oauth.client_secret = CLIENT_SECRET
         world.discord.oauth.redirect_uris.add(world.app.dashboard.redirect_url)

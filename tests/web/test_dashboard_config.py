@@ -35,6 +35,14 @@ metrics_token = "0123456789abcdef0123"
     assert "oauth-SECRET-4" not in repr(cfg) and "0123456789abcdef0123" not in repr(cfg)
 
 
+def test_trusted_proxies_take_addresses_and_networks(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + '[dashboard]\ntrusted_proxies = ["127.0.0.1", '
+                 '"10.0.0.0/24", "::1"]\n')
+    cfg = load_config(path, ENV).dashboard
+    assert [str(n) for n in cfg.trusted_proxies] == ["127.0.0.1/32", "10.0.0.0/24", "::1/128"]
+    assert load_config(write(tmp_path, MINIMAL), ENV).dashboard.trusted_proxies == ()
+
+
 @pytest.mark.parametrize(("extra", "key", "fix"), [
     ('listen = "8450"', "dashboard.listen", "host:port"),
     ('client_id = "42"', "dashboard.client_id", "Discord id"),
@@ -42,6 +50,8 @@ metrics_token = "0123456789abcdef0123"
      "/auth/callback"),
     ('metrics_token = "short-SECRET"', "dashboard.metrics_token", "at least 16"),
     ('enabled = "yes"', "dashboard.enabled", "true or false"),
+    ('trusted_proxies = "127.0.0.1"', "dashboard.trusted_proxies", "a list"),
+    ('trusted_proxies = ["caddy"]', "dashboard.trusted_proxies", "not an IP address"),
 ])
 def test_bad_dashboard_values_are_named_with_the_fix(tmp_path: Path, extra: str, key: str,
                                                      fix: str) -> None:

@@ -129,6 +129,33 @@ async def test_sign_in_attempts_are_rate_limited(start_dashboard) -> None:
     assert answers[-1] == 429 and int(last.headers["retry-after"]) > 0
 
 
+async def test_a_spoofed_forwarded_for_from_an_untrusted_peer_does_not_escape_the_limit(
+        start_dashboard) -> None:
+    world = await start_dashboard()      # no trusted_proxies: every request is its TCP peer
+    async with await open_client(world) as client:
+        with trio.fail_after(30):
+            answers = [(await client.get("/auth/discord", headers={
+                "x-forwarded-for": f"198.51.100.{i}"})).status_code
+                for i in range(SIGNIN_ATTEMPTS + 1)]
+    assert answers == [303] * SIGNIN_ATTEMPTS + [429]
+
+
+async def test_behind_a_trusted_proxy_the_real_client_is_limited(start_dashboard) -> None:
+    world = await start_dashboard(dashboard_extra='trusted_proxies = ["127.0.0.1"]\n')
+    async with await open_client(world) as client:
+        with trio.fail_after(30):
+            # nginx-style: the client's own (spoofed) hops first, the proxy's hop last.
+            answers = [(await client.get("/auth/discord", headers={
+                "x-forwarded-for": f"10.9.9.{i}, 203.0.113.7"})).status_code
+                for i in range(SIGNIN_ATTEMPTS + 1)]
+            other = await client.get("/auth/discord",
+                                     headers={"x-forwarded-for": "203.0.113.8"})
+            local = await client.get("/auth/discord")    # the proxy host's own address
+    assert answers == [303] * SIGNIN_ATTEMPTS + [429]   # spoofed hops did not help
+    assert other.status_code == 303                       # someone else is not locked out
+    assert local.status_code == 303
+
+
 async def test_the_cli_revokes_sessions_and_prints_admin_links(start_dashboard) -> None:
     from tests._cli_helpers import run_cli
 
