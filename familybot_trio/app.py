@@ -36,7 +36,7 @@ import httpx
 import requests
 import trio
 
-from familybot_trio import blocking, heap
+from familybot_trio import _gc_freeze, blocking, heap
 from familybot_trio.config import Config
 from familybot_trio.errors import FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
@@ -161,6 +161,7 @@ class App:
         cfg = self.config
         blocking.configure(cfg.limits)
         self.store = await Store.open(cfg.db_path)
+        frozen = 0
         try:
             await self._open_clients()
             await self.store.members.sync(list(cfg.members), self.now())
@@ -181,6 +182,8 @@ class App:
                     web = await blocking.run_sync("files", importlib.import_module,
                                                   "familybot_trio.web")
                     self.dashboard = await nursery.start(web.Dashboard(self).serve)
+                frozen = _gc_freeze.freeze()  # full GCs skip the start-up heap (_gc_freeze)
+                log.debug("start-up heap frozen [objects:%d]", frozen)
                 task_status.started(self)
                 await self._stop.wait()
                 with trio.move_on_after(STOP_TIMEOUT_S) as scope:
@@ -188,6 +191,8 @@ class App:
                     await self.shard.close()
                 nursery.cancel_scope.cancel()
         finally:
+            if frozen:
+                _gc_freeze.thaw()
             with trio.move_on_after(STOP_TIMEOUT_S) as scope:
                 scope.shield = True
                 for close in reversed(self._cleanup):

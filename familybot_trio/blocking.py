@@ -42,6 +42,10 @@ LIMITS: Final[Mapping[str, int]] = {
     # serialising a batch of records). The GIL makes more than one of these pointless on
     # 2 cores, and keeping one thread free means the loop itself still gets the GIL.
     "cpu": 1,
+    # The web dashboard's page work (filtering a page, rendering a template): its own
+    # thread, so a page never waits behind "cpu" work of a job, and one at a time keeps a
+    # burst of page views from taking the GIL away from the loop.
+    "dashboard": 1,
     # One per HTTP upstream host (async concurrency, not threads). The storefront is
     # stingy (~200 requests / 5 min) and bans bursts: 4 in flight.
     "storefront": 4,

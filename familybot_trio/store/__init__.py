@@ -56,6 +56,7 @@ from familybot_trio.store.records import (
     SteamID64,
     WishlistItem,
 )
+from familybot_trio.store.library_view import VIEW_TOPIC as _VIEW_TOPIC
 from familybot_trio.store.library_view import LibraryRow, LibraryViewRepo
 from familybot_trio.store.sessions import DashboardSession, SessionsRepo
 from familybot_trio.store.state import StateRepo
@@ -126,7 +127,8 @@ class Store:
         Returns: what fn returns. Raises: StoreError for sqlite3 errors; fn's own errors.
         Cancellation: never abandoned; commit or rollback happens before Cancelled.
         """
-        return await self._db.write(fn, op or getattr(fn, "__name__", "run_write"))
+        return await self._db.write(fn, op or getattr(fn, "__name__", "run_write"),
+                                    changes=(_VIEW_TOPIC,))  # it may touch anything
 
     async def run_read(self, fn: Callable[[sqlite3.Connection], _T], *, op: str = "") -> _T:
         """Escape hatch: run `fn(conn)` on a query_only reader inside one read snapshot.

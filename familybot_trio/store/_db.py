@@ -11,6 +11,10 @@ thread and rolls back if `fn` raises. It is not abandoned on cancellation: a wri
 started always finishes (commit or rollback) before the caller sees `Cancelled`. `read(fn)`
 runs `fn(conn)` inside a deferred transaction, so several SELECTs see one snapshot.
 
+Versions: a write can name what it changes (`changes=("library_view",)`); `version(topic)`
+counts those writes (bumped after the transaction ends, commit or not), so an in-memory read
+model built at version v is current while `version(topic) == v` (this process's writes only).
+
 No sqlite3 exception leaves this module: they become `StoreError` naming the operation.
 """
 
@@ -89,6 +93,7 @@ class Database:
         self._idle: list[sqlite3.Connection] = []
         self._lock = threading.Lock()  # guards _idle and _closed across worker threads
         self._closed = False
+        self._versions: dict[str, int] = {}
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -114,10 +119,16 @@ class Database:
 
         return await _guarded("sqlite_write", _open, f"open {path}")
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T], op: str) -> T:
+    def version(self, topic: str) -> int:
+        """How many writes naming `topic` in `changes` ended so far (0 at open)."""
+        return self._versions.get(topic, 0)
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T], op: str, *,
+                    changes: tuple[str, ...] = ()) -> T:
         """Run `fn(conn)` in one write transaction (BEGIN IMMEDIATE .. COMMIT).
 
         Args: fn: sync, runs in a worker thread; raise to roll back. op: name for errors/logs.
+            changes: topics whose `version` this write bumps (after it ends, even on error).
         Returns: what fn returns. Raises: StoreError (sqlite3 failure or closed store);
             whatever non-sqlite exception fn raises (after rollback).
         Cancellation: never abandoned; the caller waits for commit or rollback, then sees
@@ -138,7 +149,11 @@ class Database:
                 raise
             return result
 
-        return await _guarded("sqlite_write", _tx, op)
+        try:
+            return await _guarded("sqlite_write", _tx, op)
+        finally:
+            for topic in changes:
+                self._versions[topic] = self._versions.get(topic, 0) + 1
 
     async def read(self, fn: Callable[[sqlite3.Connection], T], op: str) -> T:
         """Run `fn(conn)` on a reader connection inside one read transaction (one snapshot).

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Final
 
 from familybot_trio.store._db import Database
+from familybot_trio.store.library_view import VIEW
 from familybot_trio.store.records import AppDetails, AppId, Price, from_ts, to_ts
 
 _CHUNK: Final = 500  # SQLite's default max host parameters is 32766; stay far below
@@ -87,7 +88,7 @@ class CatalogRepo:
                           " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
             return len(rows)
 
-        return await self._db.write(_write, "catalog.put_details")
+        return await self._db.write(_write, "catalog.put_details", changes=VIEW)
 
     async def prices(self, appids: Iterable[AppId], country: str, *, now: dt.datetime | None = None,
                      max_age_s: float | None = None) -> dict[AppId, Price]:
@@ -183,4 +184,4 @@ class CatalogRepo:
         def _write(c: sqlite3.Connection) -> dict[str, int]:
             return {t: c.execute(f"DELETE FROM {t}").rowcount for t in tables}
 
-        return await self._db.write(_write, "catalog.purge")
+        return await self._db.write(_write, "catalog.purge", changes=VIEW)

@@ -20,6 +20,7 @@ from typing import Final
 
 from familybot_trio.store import _guard
 from familybot_trio.store._db import Database
+from familybot_trio.store.library_view import VIEW
 from familybot_trio.store.library_events import record_events
 from familybot_trio.store.outbox import insert_drafts
 from familybot_trio.store.records import (
@@ -143,7 +144,7 @@ class LibraryRepo:
             ids = insert_drafts(c, plan(delta), now) if plan is not None else []
             return SnapshotResult(applied=True, delta=delta, outbox_ids=tuple(ids))
 
-        return await self._db.write(_apply, "library.apply_snapshot")
+        return await self._db.write(_apply, "library.apply_snapshot", changes=VIEW)
 
     async def apps(self, *, include_removed: bool = False) -> list[LibraryApp]:
         """The stored library, ordered by appid.

@@ -8,9 +8,15 @@ the join and plain values (Unix seconds) is several times cheaper.
 from __future__ import annotations
 
 import sqlite3
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from familybot_trio.store._db import Database
+
+#: The `Database.version` topic of everything `rows()` shows: library apps and owners,
+#: stored names and types (app_details), member names. Writes to those tables name it.
+VIEW_TOPIC: Final = "library_view"
+#: `changes=` of those writes.
+VIEW: Final = (VIEW_TOPIC,)
 
 
 class LibraryRow(NamedTuple):
@@ -36,6 +42,12 @@ class LibraryViewRepo:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    @property
+    def version(self) -> int:
+        """Bumped by every write of this process that may change `rows()` (or member
+        names); a read model built at version v is current while this equals v."""
+        return self._db.version(VIEW_TOPIC)
 
     async def rows(self) -> list[LibraryRow]:
         """Every app in the library now (removed ones left out), ordered by appid.

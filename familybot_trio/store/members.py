@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from familybot_trio.errors import StoreError
 from familybot_trio.store._db import Database
+from familybot_trio.store.library_view import VIEW
 from familybot_trio.store.records import MemberRecord, Snowflake, SteamID64, to_ts
 
 
@@ -45,7 +46,7 @@ class MembersRepo:
                           (int(m.steamid), m.name, m.discord_id, to_ts(now)))
             return [SteamID64(s) for s in sorted(wanted - known)]
 
-        return await self._db.write(_write, "members.sync")
+        return await self._db.write(_write, "members.sync", changes=VIEW)
 
     async def all(self) -> list[MemberRecord]:
         """Every member, by name. Raises: StoreError.
@@ -82,7 +83,7 @@ class MembersRepo:
             return _member(c.execute("SELECT steamid, name, discord_id FROM members"
                                      " WHERE steamid = ?", (int(steamid),)).fetchone())
 
-        return await self._db.write(_write, "members.claim")
+        return await self._db.write(_write, "members.claim", changes=VIEW)
 
     async def link_discord(self, steamid: SteamID64, discord_id: Snowflake | None) -> MemberRecord:
         """Link (or with None, unlink) a Discord user to a member.
@@ -105,4 +106,4 @@ class MembersRepo:
             return _member(c.execute("SELECT steamid, name, discord_id FROM members"
                                      " WHERE steamid = ?", (int(steamid),)).fetchone())
 
-        return await self._db.write(_write, "members.link_discord")
+        return await self._db.write(_write, "members.link_discord", changes=VIEW)

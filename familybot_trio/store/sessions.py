@@ -77,6 +77,25 @@ class SessionsRepo:
             return DashboardSession(Snowflake(r[0]), r[1], r[2], from_ts(r[3]), from_ts(r[4]))
         return await self._db.read(_read, "sessions.get")
 
+    async def get_with_member(self, token: str, now: dt.datetime
+                              ) -> tuple[DashboardSession, str | None] | None:
+        """`get` and the name of the family member linked to the session's Discord user
+        (None when not linked), in one read (the dashboard asks both on every request).
+
+        Raises: StoreError.
+        """
+        def _read(c: sqlite3.Connection) -> tuple[DashboardSession, str | None] | None:
+            r = c.execute("SELECT s.discord_id, s.username, s.csrf_token, s.created_at,"
+                          " s.expires_at, m.name FROM dashboard_sessions s"
+                          " LEFT JOIN members m ON m.discord_id = s.discord_id"
+                          " WHERE s.token_hash = ? AND s.expires_at > ?",
+                          (token_hash(token), to_ts(now))).fetchone()
+            if r is None:
+                return None
+            return (DashboardSession(Snowflake(r[0]), r[1], r[2], from_ts(r[3]), from_ts(r[4])),
+                    r[5])
+        return await self._db.read(_read, "sessions.get_with_member")
+
     async def end(self, token: str) -> bool:
         """End one session (sign out). Returns: True if it existed. Raises: StoreError."""
         return await self._db.write(lambda c: c.execute(

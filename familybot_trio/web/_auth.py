@@ -143,10 +143,12 @@ async def principal(dash: Dashboard, request: Request) -> Principal | None:
     if not token or len(token) > 100:
         return None
     app = dash.app
-    session = await app.store.sessions.get(token, app.now())
-    if session is None:
+    # One read for the session and the member link (as role_of decides, from live data).
+    found = await app.store.sessions.get_with_member(token, app.now())
+    if found is None:
         return None
-    is_admin, name = await role_of(app, session.discord_id)
+    session, name = found
+    is_admin = session.discord_id in app.config.admin_ids
     return Principal(int(session.discord_id), session.username, name, is_admin,
                      session.csrf_token, token)
 

@@ -9,9 +9,7 @@ command give the same answer.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import urlencode
 
 import trio
 from starlette.requests import Request
@@ -20,123 +18,15 @@ from starlette.routing import BaseRoute, Route
 
 from familybot_trio import blocking
 from familybot_trio.errors import FamilybotError
-from familybot_trio.features import _common
-from familybot_trio.store import AppId, LibraryRow
-from familybot_trio.store.records import from_ts
 from familybot_trio.features._money import Money, currency_for, historical_low
 from familybot_trio.web._auth import Principal, require
+from familybot_trio.web._library import LibraryFilter
 
 if TYPE_CHECKING:
     from familybot_trio.web._server import Dashboard
 
-#: Library rows per page (the page stays fast and readable with 2,000 apps).
-PAGE_ROWS: Final = 100
-SORTS: Final = ("name", "copies", "acquired", "appid")
 #: Longest a page waits for an upstream (free games, deals) before showing what it has (s).
 UPSTREAM_WAIT_S: Final = 20.0
-
-
-@dataclass(frozen=True, slots=True)
-class LibraryFilter:
-    """The library page's query: q (name contains), owner (SteamID64 text), type, copies
-    (minimum), excluded ("hide", "all", "only"), sort (one of SORTS), desc, page (0-based)."""
-
-    q: str = ""
-    owner: str = ""
-    type: str = ""
-    copies: int = 1
-    excluded: str = "hide"
-    sort: str = "name"
-    desc: bool = False
-    page: int = 0
-
-    @classmethod
-    def from_query(cls, q: Any) -> LibraryFilter:
-        """Parse query parameters; anything malformed falls back to the default."""
-        def num(name: str, default: int, lo: int, hi: int) -> int:
-            try:
-                return min(hi, max(lo, int(q.get(name, default))))
-            except ValueError:
-                return default
-        excluded = q.get("excluded", "hide")
-        sort = q.get("sort", "name")
-        return cls(q=q.get("q", "")[:100].strip(), owner=q.get("owner", "")[:20],
-                   type=q.get("type", "")[:20], copies=num("copies", 1, 1, 6),
-                   excluded=excluded if excluded in ("hide", "all", "only") else "hide",
-                   sort=sort if sort in SORTS else "name", desc=q.get("desc") == "1",
-                   page=num("page", 0, 0, 10_000))
-
-    def url(self, **changes: Any) -> str:
-        """This filter's URL with some fields changed (for the page links)."""
-        values = {"q": self.q, "owner": self.owner, "type": self.type, "copies": self.copies,
-                  "excluded": self.excluded, "sort": self.sort, "desc": int(self.desc),
-                  "page": self.page, **changes}
-        return "/?" + urlencode(values)
-
-
-async def library_rows(dash: Dashboard, f: LibraryFilter) -> dict[str, Any]:
-    """The library page's context: filtered, sorted rows of one page, plus filter choices.
-
-    Raises: StoreError; UpstreamError when app details are missing and the catalog fails.
-    """
-    app = dash.app
-    rows = await app.store.library_view.rows()
-    names = await _common.member_names(app)
-    # Names the store lacks (no `populate` yet): the catalog (its cache, else Steam), in
-    # chunks so a cold start stays small.
-    missing = [AppId(r.appid) for r in rows if r.name is None]
-    fetched: dict[int, tuple[str, str]] = {}
-    for start in range(0, len(missing), _common.CATALOG_CHUNK):
-        got = await app.catalog.details(missing[start:start + _common.CATALOG_CHUNK],
-                                        country=app.config.country)
-        fetched.update({int(a): (d.name, d.type) for a, d in got.items()})
-    # Filtering, sorting and formatting 2,000 rows is CPU work: off the loop.
-    return await blocking.run_sync("cpu", _library_page, rows, fetched, names, f)
-
-
-def _library_page(apps: list[LibraryRow], fetched: dict[int, tuple[str, str]],
-                  names: dict[int, str], f: LibraryFilter) -> dict[str, Any]:
-    """Sync: filter, sort and cut one page of the library (see library_rows).
-
-    Args: fetched: appid -> (name, type) for rows whose name the store lacked.
-    """
-    needle = f.q.casefold()
-    owner = int(f.owner) if f.owner.isdigit() else None
-    rows = []
-    types: set[str] = set()
-    for a in apps:
-        if a.name is not None:
-            name, kind = a.name, a.details_type
-        else:
-            name, kind = fetched.get(a.appid) or (f"app {a.appid}", "")
-        kind = kind or a.app_type or "unknown"
-        types.add(kind)
-        if needle and needle not in name.casefold():
-            continue
-        if f.owner and owner not in a.owners:
-            continue
-        if f.type and kind != f.type:
-            continue
-        if len(a.owners) < f.copies:
-            continue
-        excluded = a.exclude_reason != 0
-        if (f.excluded == "hide" and excluded) or (f.excluded == "only" and not excluded):
-            continue
-        rows.append((name, a, kind, excluded))
-    key = {"name": lambda r: (r[0].casefold(), r[1].appid),
-           "copies": lambda r: (len(r[1].owners), r[0].casefold()),
-           "acquired": lambda r: (r[1].acquired_ts or r[1].first_seen_ts, r[0].casefold()),
-           "appid": lambda r: r[1].appid}[f.sort]
-    rows.sort(key=key, reverse=f.desc)
-    first = f.page * PAGE_ROWS
-    shown = [{"appid": a.appid, "name": name, "type": kind, "copies": len(a.owners),
-              "owners": ", ".join(sorted(names.get(s, str(s)) for s in a.owners)),
-              "acquired": _date(from_ts(a.acquired_ts)), "excluded": excluded}
-             for name, a, kind, excluded in rows[first:first + PAGE_ROWS]]
-    return {"f": f, "rows": shown, "total": len(rows), "first": first, "sorts": SORTS,
-            "types": sorted(types), "members": sorted(names.items(), key=lambda kv: kv[1]),
-            "prev_url": f.url(page=f.page - 1) if f.page > 0 else None,
-            "next_url": f.url(page=f.page + 1) if first + PAGE_ROWS < len(rows) else None}
 
 
 def _date(when: dt.datetime | None) -> str:
@@ -163,8 +53,12 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
 
     @require(dash)
     async def library(request: Request, p: Principal) -> Response:
-        return await page(p, "library.html", await library_rows(
-            dash, LibraryFilter.from_query(request.query_params)))
+        # The read model (no query when the library did not change); filtering one sort
+        # order and rendering happen in one worker thread hop.
+        assert dash.assets is not None
+        model = await dash.library.get()
+        return await dash.assets.page_of(
+            "library.html", dash.nav(p), model.page, LibraryFilter.from_query(request.query_params))
 
     @require(dash)
     async def wishlist(request: Request, p: Principal) -> Response:

@@ -3,7 +3,9 @@
 Templates and CSS ship inside the package (familybot_trio/web/templates, static). They are
 read and compiled once, in a worker thread, when the dashboard starts (`load`), and Jinja's
 auto-reload is off, so a request never touches the disk. Pages are rendered in a worker
-thread under the "cpu" limiter: a library page of hundreds of rows is CPU work.
+thread under the dashboard's own limiter ("dashboard", never shared with the bot's "cpu"
+work, so a page never queues behind a job's big JSON): a page of hundreds of rows is CPU
+work. `page_of` builds the context and renders it in the same thread hop.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from importlib import resources
+from collections.abc import Callable
 from typing import Any, Final
 
 import jinja2
@@ -62,8 +65,19 @@ class Assets:
                    ) -> HTMLResponse:
         """Render template `name` with `context` off the loop. Returns: an HTMLResponse."""
         template = self.env.get_template(name)  # cached: no disk access
-        html = await blocking.run_sync("cpu", template.render, context)
+        html = await blocking.run_sync("dashboard", template.render, context)
         return HTMLResponse(html, status_code=status)
+
+    async def page_of(self, name: str, base: dict[str, Any], build: Callable[..., dict[str, Any]],
+                      *args: object) -> HTMLResponse:
+        """Render `name` with `{**base, **build(*args)}`, both in one worker thread hop.
+
+        Args: build: sync, CPU only (no I/O): the page's own context. Returns: HTMLResponse.
+        """
+        template = self.env.get_template(name)
+        html = await blocking.run_sync(
+            "dashboard", lambda: template.render({**base, **build(*args)}))
+        return HTMLResponse(html)
 
 
 class SecurityHeaders:

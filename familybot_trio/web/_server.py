@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 from familybot_trio.config._dashboard import CALLBACK_PATH
 from familybot_trio.web import _family, _health, _metrics, _operator, _signin
 from familybot_trio.web._auth import Principal, SignInLimiter, is_loopback_peer
+from familybot_trio.web._library import LibraryModels
 from familybot_trio.web._logring import LogRing
 from familybot_trio.web._render import Assets, SecurityHeaders
 from familybot_trio.web._steps import StepHistogram
@@ -51,7 +52,8 @@ class Dashboard:
     Args: app: the App (its store, scheduler, shard, config are read live).
     Attributes (once serving): url (base URL it is bound to), public_url (from config, or
         `url` when the port was 0), redirect_url (the OAuth2 callback URL), steps (loop histogram),
-        commands (command counter), logs (recent warnings ring), limiter (sign-in limit).
+        commands (command counter), logs (recent warnings ring), limiter (sign-in limit),
+        library (the library page's read model).
     """
 
     def __init__(self, app: App) -> None:
@@ -61,6 +63,7 @@ class Dashboard:
         self.commands = _metrics.CommandCounter()
         self.logs = LogRing()
         self.limiter = SignInLimiter()
+        self.library = LibraryModels(app)
         self.oauth: Any = None
         self.url = ""
         self.public_url = self.cfg.public_url

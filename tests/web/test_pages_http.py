@@ -64,6 +64,27 @@ async def test_library_search_filter_and_sort(start_dashboard) -> None:
     assert counts and all(c >= 2 for c in counts) and counts == sorted(counts, reverse=True)
 
 
+async def test_the_library_page_reads_the_store_again_only_when_the_library_changed(
+        start_dashboard) -> None:
+    from familybot_trio.store import AppDetails
+
+    world = await _populated(start_dashboard)
+    dash = world.app.dashboard
+    async with await open_client(world) as client:
+        with trio.fail_after(60):
+            await oauth_sign_in(world, client, MEMBER)
+            first = await client.get("/", params={"excluded": "all", "sort": "appid"})
+            again = await client.get("/", params={"excluded": "all", "sort": "name"})
+            builds = dash.library.builds
+            appid = int(re.search(r'/app/(\d+)/', first.text).group(1))
+            await world.app.store.catalog.put_details([AppDetails(
+                appid, "Zz Renamed Game", "game", False, world.app.now())])
+            renamed = await client.get("/", params={"excluded": "all", "sort": "appid"})
+    assert builds == 1 and again.status_code == 200       # the second page used the model
+    assert dash.library.builds == 2                       # the write made it stale
+    assert "Zz Renamed Game" in renamed.text and "Zz Renamed Game" not in first.text
+
+
 async def test_admin_sees_operator_pages_and_runs_a_job(start_dashboard) -> None:
     world = await _populated(start_dashboard)
     async with await open_client(world) as client:
