@@ -7,7 +7,8 @@ counters, the step histogram, command counters). A scrape reads them into a `Sna
 exposition format is the library's, never hand-written.
 
 Metric names (all prefixed `familybot_`):
-    loop_step_seconds (histogram), job_runs_total / job_failures_total {job},
+    loop_step_seconds (histogram; GC pauses left out, as the loop-block detector does),
+    gc_collections_total / gc_pause_seconds_total {generation}, job_runs_total / job_failures_total {job},
     job_running {job}, outbox_pending (unsent: pending + failed), outbox_failed, outbox_oldest_age_seconds,
     upstream_requests_total / upstream_errors_total / upstream_rate_limited_total
     {upstream, host}, upstream_request_seconds (histogram) {upstream, host},
@@ -155,9 +156,21 @@ class _SnapshotCollector:
     def collect(self) -> Iterator[Metric]:
         s = self.snap
         if s.steps is not None:
-            yield from _histogram("familybot_loop_step_seconds", "trio task step durations",
-                                  [], [], tuple(b / 1000 for b in STEP_BUCKETS_MS),
-                                  s.steps.counts, s.steps.total_s)
+            yield from _histogram(
+                "familybot_loop_step_seconds", "trio task step durations (time a task held "
+                "the event loop), excluding garbage-collection pauses inside the step, as "
+                "the loop-block detector judges steps; the pauses are "
+                "familybot_gc_pause_seconds_total", [], [],
+                tuple(b / 1000 for b in STEP_BUCKETS_MS), s.steps.counts, s.steps.total_s)
+            n = CounterMetricFamily("familybot_gc_collections", "Python garbage collections "
+                                    "by generation (any thread)", labels=["generation"])
+            t = CounterMetricFamily("familybot_gc_pause_seconds", "time Python garbage "
+                                    "collections paused the process (every thread, the event "
+                                    "loop included) by generation", labels=["generation"])
+            for gen in range(3):
+                n.add_metric([str(gen)], s.steps.gc_pauses[gen])
+                t.add_metric([str(gen)], s.steps.gc_seconds[gen])
+            yield from (n, t)
         runs = CounterMetricFamily("familybot_job_runs", "schedule runs", labels=["job"])
         fails = CounterMetricFamily("familybot_job_failures", "failed schedule runs",
                                     labels=["job"])

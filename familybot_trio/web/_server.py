@@ -96,6 +96,7 @@ class Dashboard:
             self.commands.instrument(self.app.registry)
         self.logs.install()
         trio.lowlevel.add_instrument(self.steps)
+        self.steps.attach()
         self.started_at = trio.current_time()
         try:
             async with trio.open_nursery() as nursery:
@@ -112,6 +113,7 @@ class Dashboard:
                          self.public_url, self.oauth is not None)
                 task_status.started(self)
         finally:
+            self.steps.detach()
             try:
                 trio.lowlevel.remove_instrument(self.steps)
             except KeyError:

@@ -64,9 +64,43 @@ async def test_metrics_serve_the_bot_in_prometheus_format(start_dashboard) -> No
                    'upstream="epic"', "familybot_upstream_request_seconds_bucket",
                    "familybot_gateway_connected 1.0", "familybot_gateway_reconnects_total 0.0",
                    "familybot_gateway_resumes_total 0.0",
-                   'familybot_commands_total{command="admin_refresh",outcome="ok"} 1.0'):
+                   'familybot_commands_total{command="admin_refresh",outcome="ok"} 1.0',
+                   'familybot_gc_collections_total{generation="0"}',
+                   'familybot_gc_pause_seconds_total{generation="2"}'):
         assert needle in text, needle
+    assert "excluding garbage-collection pauses" in text  # the histogram's HELP says so
     assert_no_secret(world, resp)
+
+
+def test_the_step_histogram_leaves_gc_pauses_out_like_the_detector(monkeypatch) -> None:
+    from familybot_trio.loopblock import LoopBlockDetector
+    from familybot_trio.web import _steps
+
+    clock = [0.0]
+    monkeypatch.setattr(_steps.time, "perf_counter", lambda: clock[0])
+    import familybot_trio.loopblock as loopblock
+    monkeypatch.setattr(loopblock.time, "perf_counter", lambda: clock[0])
+
+    class Task:
+        name = "page"
+
+    hist, detector = _steps.StepHistogram(), LoopBlockDetector(threshold_ms=50)
+    task = Task()
+    for inst in (hist, detector):
+        inst.before_task_step(task)
+    clock[0] = 0.001
+    for inst in (hist, detector):
+        inst._on_gc("start", {"generation": 2})
+    clock[0] = 0.201                                  # a 200 ms full collection
+    for inst in (hist, detector):
+        inst._on_gc("stop", {"generation": 2, "collected": 0})
+    clock[0] = 0.202
+    for inst in (hist, detector):
+        inst.after_task_step(task)
+    bucket = _steps.STEP_BUCKETS_MS.index(2.5)         # 2 ms of the task's own time
+    assert hist.counts[bucket] == 1 and sum(hist.counts) == 1
+    assert abs(hist.total_s - 0.002) < 1e-9 and abs(detector.max_step_ms - 2.0) < 1e-6
+    assert hist.gc_pauses == [0, 0, 1] and abs(hist.gc_seconds[2] - 0.2) < 1e-9
 
 
 async def test_metrics_need_the_bearer_token_when_one_is_set(start_dashboard) -> None:
