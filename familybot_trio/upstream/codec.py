@@ -12,24 +12,34 @@ JSON lists (records hold no lists).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from datetime import datetime
 from typing import Any, Final
 
 from familybot_trio.upstream import models
 
+#: Exact types returned as they are (NewType ids are their base type at run time).
+_LEAVES: Final = frozenset({str, int, float, bool})
 RECORD_TYPES: Final[dict[str, type]] = {
     name: obj for name, obj in vars(models).items()
     if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == models.__name__
 }
 
 
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
 def to_plain(obj: Any) -> Any:
     """A record (or value inside one) -> JSON-ready plain data."""
+    if obj is None or type(obj) in _LEAVES:  # most values: nothing to convert
+        return obj
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         out = {"__t": type(obj).__name__}
-        for f in dataclasses.fields(obj):
-            out[f.name] = to_plain(getattr(obj, f.name))
+        for name in _field_names(type(obj)):
+            out[name] = to_plain(getattr(obj, name))
         return out
     if isinstance(obj, frozenset):
         return {"__fs": sorted(to_plain(x) for x in obj)}
