@@ -256,8 +256,9 @@ async def run_demo(out: TextIO, tmp: Path, *, serve: bool = False,
 
 
 def keep_dir_problem(path: Path) -> str | None:
-    """Why `--keep path` cannot be used (None when it can): a file, or a folder that already
-    holds a demo (its config.toml or data/). A used folder is refused, not wiped: it may hold
+    """Why `--keep path` cannot be used (None when it can): a file, a folder that already
+    holds a demo (its config.toml or data/), or any other folder that is not empty (`--keep
+    ''` is the current folder). A used folder is refused, not wiped: it may hold
     something the user wants, and a second story on the old database posts nothing new."""
     if path.exists() and not path.is_dir():
         return f"--keep {path}: that is a file, not a folder; give a new or empty folder"
@@ -265,6 +266,9 @@ def keep_dir_problem(path: Path) -> str | None:
         return (f"--keep {path}: that folder already holds a demo (config.toml, data/); the "
                 "story would replay on the old database and post nothing new. Give a new "
                 "folder, or delete this one first")
+    if path.is_dir() and any(path.iterdir()):
+        return (f"--keep {path}: that folder is not empty; the demo writes config.toml and "
+                "data/ into it. Give a new or empty folder")
     return None
 
 
@@ -290,7 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     run = functools.partial(run_demo, sys.stdout, serve=args.serve)
     try:
         if args.keep:
-            args.keep.mkdir(parents=True, exist_ok=True)
+            try:
+                args.keep.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                print(f"error: --keep {args.keep}: cannot make that folder ({exc.strerror}); "
+                      "give a folder you can write to", file=sys.stderr)
+                return 2
             return trio.run(run, args.keep)
         with tempfile.TemporaryDirectory(prefix="familybot-demo-") as tmp:
             return trio.run(run, Path(tmp))

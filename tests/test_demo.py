@@ -64,7 +64,7 @@ async def test_demo_output_has_no_raw_markup_and_replies_follow_their_command(
                      text)
 
 
-def test_keep_refuses_a_file_and_a_folder_that_already_holds_a_demo(
+def test_keep_refuses_a_file_a_used_or_non_empty_folder_and_one_it_cannot_make(
         tmp_path: Path, capsys: "pytest.CaptureFixture[str]") -> None:
     afile = tmp_path / "afile"
     afile.write_text("x")
@@ -77,7 +77,13 @@ def test_keep_refuses_a_file_and_a_folder_that_already_holds_a_demo(
     assert demo.main(["--keep", str(used)]) == 2
     assert "already holds a demo" in capsys.readouterr().err
     assert demo.keep_dir_problem(tmp_path / "new") is None
-    assert demo.keep_dir_problem(tmp_path) is None  # an existing folder without a demo is fine
+    (tmp_path / "empty").mkdir()
+    assert demo.keep_dir_problem(tmp_path / "empty") is None
+    assert demo.main(["--keep", str(tmp_path)]) == 2  # holds afile and used/: not empty
+    assert "not empty" in capsys.readouterr().err
+    assert demo.main(["--keep", str(afile / "sub")]) == 2  # under a file: cannot be made
+    err = capsys.readouterr().err
+    assert "cannot make that folder" in err and "Traceback" not in err
 
 
 async def test_each_commands_replies_are_drawn_together_under_it_numbered_alike(

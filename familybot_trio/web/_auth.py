@@ -94,8 +94,11 @@ def client_key(request: Request, trusted: Sequence[ProxyNet] = ()) -> str:
     Entries left of that are whatever the client sent and are ignored, so a spoofed header
     from an untrusted peer, or spoofed hops in front of a proxy's, change nothing.
     """
-    peer = request.client.host if request.client else "?"
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",")]
+    peer = _unmapped(request.client.host) if request.client else "?"
+    # Every X-Forwarded-For line, in order: a proxy that adds its own line (HAProxy's
+    # `option forwardfor`) instead of appending puts the hop it vouches for in the last one.
+    header = ",".join(request.headers.getlist("x-forwarded-for"))
+    hops = [_unmapped(h.strip()) for h in header.split(",")]
     client = peer
     while _trusted(client, trusted) and hops and hops[-1]:
         hop = hops.pop()
@@ -105,6 +108,15 @@ def client_key(request: Request, trusted: Sequence[ProxyNet] = ()) -> str:
             break  # garbage from the client side: the last proxy-vouched address counts
         client = hop
     return client
+
+
+def _unmapped(address: str) -> str:
+    """`::ffff:10.0.0.2` (an IPv4 peer on a dual-stack `[::]` listener) as `10.0.0.2`."""
+    try:
+        mapped = ipaddress.ip_address(address).ipv4_mapped  # type: ignore[union-attr]
+    except (ValueError, AttributeError):
+        return address
+    return str(mapped) if mapped is not None else address
 
 
 def _trusted(address: str, trusted: Sequence[ProxyNet]) -> bool:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterator
 
 import pytest
 import trio
 import trio.testing
 
+from bench.soak._clock import ThreadAwareClock, counting_threads
 from familybot_trio import outbox_sender
 from familybot_trio.sandbox.world import CHANNELS, World
 from familybot_trio.store import OutboxDraft, Snowflake
@@ -24,10 +26,15 @@ MESSAGES = f"/channels/{CH}/messages"
 
 
 @pytest.fixture
-def clock() -> trio.testing.MockClock:
+def clock() -> Iterator[trio.testing.MockClock]:
     # Real-time pace while the world starts (under autojump, the start's own fail_after would
     # be the next deadline to jump to); world_on_clock switches to autojump once it is READY.
-    return trio.testing.MockClock(rate=1.0)
+    # Autojump never while a worker thread runs: a slow SQLite call under load let the clock
+    # jump an hour ahead, so one refused row was retried early and the posts came out of
+    # order (seen once in a 4-worker CI run).
+    clock = ThreadAwareClock(rate=1.0)
+    with counting_threads(clock):
+        yield clock
 
 
 def virtual_now() -> dt.datetime:
