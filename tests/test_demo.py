@@ -53,8 +53,9 @@ async def test_demo_output_has_no_raw_markup_and_replies_follow_their_command(
     out = io.StringIO()
     assert await demo.run_demo(out, tmp_path) == 0
     text = out.getvalue()
-    assert RAW_MARKUP.findall(text) == []
     lines = text.splitlines()
+    raw = [line for line in lines if RAW_MARKUP.search(line)]
+    assert raw == []  # the lines themselves: seen once under a 4-worker load, not yet explained
     for command in ("/coop copies:2", "/deals", "/help"):
         typed = next(i for i, line in enumerate(lines) if line.strip().startswith("> ")
                      and command in line)
