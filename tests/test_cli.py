@@ -86,6 +86,22 @@ async def test_a_data_dir_that_cannot_be_made_is_a_config_error_exit_2(tmp_path:
         assert "Errno" not in r.stderr and "cannot be created" in r.stderr
 
 
+async def test_outbox_and_accept_refuse_a_data_dir_without_the_bots_database(
+        tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    await blocking.run_sync("files", cfg.write_text, f'data_dir = "{tmp_path / "typo"}"\n'
+                            '[family]\ngroup_id = 1\n[[members]]\n'
+                            'steamid = "76561198000000001"\nname = "A"\n')
+    for argv in (["outbox", "list"], ["outbox", "retry"], ["accept", "library"]):
+        with trio.fail_after(TIMEOUT_S):
+            r = await blocking.run_sync("files", _py, "-m", "familybot_trio", *argv,
+                                        "--config", str(cfg))
+        assert r.returncode == 2, (argv, r.stdout, r.stderr)
+        assert "no bot database at" in r.stderr and "data_dir" in r.stderr, r.stderr
+    made = await blocking.run_sync("files", lambda: list((tmp_path / "typo").glob("*.db")))
+    assert made == []  # nothing was created where the bot never looks
+
+
 async def test_token_set_status_and_check_against_world(tmp_path: Path,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)

@@ -64,8 +64,26 @@ def add_accept_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
     return acc
 
 
+EXIT_USAGE: Final = 2
+
+
+def no_database(config: Config) -> str | None:
+    """Why `outbox` / `accept` cannot run (None when they can): the bot's database is not in
+    `data_dir`. Opening it would create an empty one the bot never reads (a typo in data_dir
+    would go unnoticed, and `accept` would write where nobody looks)."""
+    if config.db_path.is_file():
+        return None
+    return (f"error: no bot database at {config.db_path}: is data_dir in {config.path} the "
+            "one `familybot-trio run` uses? (it is made by the bot's first run or by "
+            "`familybot-trio populate`)")
+
+
 def accept(args: argparse.Namespace, config: Config) -> int:
-    """Run `accept` in its own trio.run. Returns: the exit status."""
+    """Run `accept` in its own trio.run. Returns: the exit status (2: no database)."""
+    if problem := no_database(config):
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
+
     async def _accept() -> int:
         from familybot_trio.kept_aside import accept_next
         from familybot_trio.store import Store
@@ -86,7 +104,11 @@ def accept(args: argparse.Namespace, config: Config) -> int:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    """Dispatch `outbox <action>` in its own trio.run. Returns: the exit status."""
+    """Dispatch `outbox <action>` in its own trio.run. Returns: the exit status (2: no
+    database, see `no_database`)."""
+    if problem := no_database(config):
+        print(problem, file=sys.stderr)
+        return EXIT_USAGE
     return trio.run(functools.partial(_run, args, config))
 
 
