@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import logging
 import sqlite3
@@ -16,7 +17,7 @@ import trio
 from familybot_trio import blocking
 from familybot_trio.cli import build_parser
 from familybot_trio.cli._run import acquire_lock, lock_path, release_lock
-from familybot_trio.store import AppDetails, AppId, Store
+from familybot_trio.store import AppDetails, AppId, OutboxDraft, Snowflake, Store
 from familybot_trio.upstream.tokens import AccessTokenStore
 from tests._cli_helpers import assert_no_secret, run_cli, start_world
 
@@ -100,6 +101,37 @@ async def test_outbox_and_accept_refuse_a_data_dir_without_the_bots_database(
         assert "no bot database at" in r.stderr and "data_dir" in r.stderr, r.stderr
     made = await blocking.run_sync("files", lambda: list((tmp_path / "typo").glob("*.db")))
     assert made == []  # nothing was created where the bot never looks
+
+
+async def test_outbox_retry_says_when_nothing_is_failed_and_limit_must_be_positive(
+        tmp_path: Path) -> None:
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            async with Store.open_ctx(world.config.db_path) as store:
+                now = dt.datetime.now(dt.UTC)
+                (row,) = await store.outbox.enqueue(
+                    [OutboxDraft("new_game", "t:1", Snowflake(1), {"content": "x"})], now)
+
+                r = await run_cli(world, "outbox", "retry")     # nothing failed: say so
+                assert r.code == 0 and "nothing to retry: no failed rows" in r.out, r
+
+                await store.outbox.drop([row], now)
+                r = await run_cli(world, "outbox", "drop", str(row))
+                assert r.code == 1 and "already dropped" in r.err, r
+                r = await run_cli(world, "outbox", "retry", "99999")
+                # the message is true of retry: a dropped row IS retried (below)
+                assert r.code == 1 and "no unsent row with id 99999" in r.err, r
+                assert "dropped" not in r.err and "already sent or unknown" in r.err, r.err
+                r = await run_cli(world, "outbox", "retry", str(row))
+                assert r.code == 0 and f"retrying 1 row(s): {row}" in r.out, r
+
+            for bad in ("0", "-3", "many"):
+                r = await run_cli(world, "outbox", "list", "--limit", bad)
+                assert r.code == 2, (bad, r)
+                assert "usage: familybot-trio outbox list" in r.err, r.err
+                assert "argument --limit" in r.err and bad in r.err, r.err
+            nursery.cancel_scope.cancel()
 
 
 async def test_token_set_status_and_check_against_world(tmp_path: Path,

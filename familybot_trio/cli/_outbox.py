@@ -38,7 +38,8 @@ def add_outbox_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
                         "error (with its fix) of each row.")
     ls.add_argument("--status", choices=STATUSES, default="unsent",
                     help="which rows (default: unsent = pending + failed)")
-    ls.add_argument("--limit", type=int, default=200, help="at most this many rows")
+    ls.add_argument("--limit", type=_positive_int, default=200, metavar="N",
+                    help="at most this many rows (default: 200)")
     rt = sub.add_parser("retry", parents=parents, help="post failed rows again",
                         description="Make failed (or dropped) rows due now; the running bot "
                         "posts them within 30 s.")
@@ -48,6 +49,19 @@ def add_outbox_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
                         "announcement is not queued again.")
     dr.add_argument("ids", nargs="+", type=int, metavar="ID", help="row ids (see `outbox list`)")
     return outbox
+
+
+def _positive_int(text: str) -> int:
+    """argparse type of `--limit`: an int >= 1. Raises: argparse.ArgumentTypeError (exit 2
+    with the usage line) for anything else."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value} (the number of rows "
+                                         "to show)")
+    return value
 
 
 def add_accept_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
@@ -126,9 +140,6 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
     async with Store.open_ctx(config.db_path) as store:
         action = args.outbox_command
         if action == "list":
-            if args.limit < 1:
-                print(f"error: --limit must be at least 1, not {args.limit}", file=sys.stderr)
-                return EXIT_FAILED
             rows = await list_outbox(store, status=args.status, limit=args.limit)
             names = channel_names(config.channels)
             for entry in rows:
@@ -139,15 +150,19 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             done = await retry_outbox(store, args.ids or None)
             if done:  # nothing found: only the error below
                 print(f"retrying {len(done)} row(s): {' '.join(map(str, done))}")
-            missed = sorted(set(args.ids) - set(done))
+            elif not args.ids:
+                print("nothing to retry: no failed rows (`familybot-trio outbox list` shows "
+                      "what is waiting; dropped rows are retried by id)")
+                return 0
+            # retry takes any unsent row: failed, dropped or pending
+            why = "already sent or unknown"
         else:
             done = await drop_outbox(store, args.ids, now)
             if done:
                 print(f"dropped {len(done)} row(s): {' '.join(map(str, done))}")
-            missed = sorted(set(args.ids) - set(done))
-        if missed:
-            print(f"error: no unsent row with id {', '.join(map(str, missed))} (already sent, "
-                  "dropped or unknown; see `familybot-trio outbox list --status sent`)",
-                  file=sys.stderr)
+            why = "already sent, already dropped or unknown"
+        if missed := sorted(set(args.ids) - set(done)):
+            print(f"error: no unsent row with id {', '.join(map(str, missed))} ({why}; see "
+                  "`familybot-trio outbox list --status sent`)", file=sys.stderr)
             return EXIT_FAILED
         return 0
