@@ -15,11 +15,14 @@ Redaction runs at two points, so no code path can leak:
    registered after the record was made, and anything a format string adds).
 
 What is redacted: every value passed to `setup_logging(secrets=...)` or `add_secret()` (also
-in its URL-encoded form), and these patterns: `access_token=...`, `key=...`, `token=...`,
-`password=...` (query or form style, any `*_key` / `*_token` name), `"access_token": "..."`
-(JSON style), the token in `/interactions/<id>/<token>/...` and `/webhooks/<id>/<token>...`
-URL paths, `Authorization: Bot ...` / `Bearer ...`, Discord-token-shaped strings, and
-JWT-looking strings (`eyJ...`, which is what Steam access tokens are).
+in its URL-encoded form; the CLI passes `Config.log_secrets`: the three API secrets,
+FAMILYBOT_DISCORD_CLIENT_SECRET and `[dashboard] metrics_token`), and these patterns:
+`access_token=...`, `key=...`, `token=...`, `password=...` (query or form style, any `*_key` /
+`*_token` name), `"access_token": "..."` (JSON style), the token in
+`/interactions/<id>/<token>/...` and `/webhooks/<id>/<token>...` URL paths,
+`Authorization: Bot ...` / `Bearer ...` / `Basic ...` (the OAuth2 token exchange sends
+client_id:client_secret as Basic), Discord-token-shaped strings, and JWT-looking strings
+(`eyJ...`, which is what Steam access tokens are).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ TEXT_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 _PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     # Authorization headers, in any quoting: "Authorization: Bot abc", {'authorization': 'Bearer x'}
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bot|bearer)\s+)[^\s'\",}]+"),
+    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bot|bearer|basic)\s+)[^\s'\",}]+"),
      r"\1" + REDACTED),
     # Query / form style: access_token=..., key=..., api_key=..., webapi_token=...
     (re.compile(r"(?i)((?<![\w-])[\w-]*?(?:token|key|secret|password)=)[^&\s'\"<>,;)]+"),

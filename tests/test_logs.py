@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from familybot_trio import logs
+from familybot_trio.config import load_config
 
 BOT_TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz012345"
 WEBAPI_KEY = "0123456789ABCDEF0123456789ABCDEF"
@@ -152,3 +155,64 @@ def test_interaction_and_webhook_tokens_in_logged_urls_are_redacted(stream: io.S
     assert "/interactions/123456789012345678/[REDACTED]/callback" in text
     assert "/webhooks/987654321098765432/[REDACTED]/messages/@original" in text
     assert "/webhooks/987654321098765432/[REDACTED]?wait=true" in text
+
+
+def test_basic_authorization_of_the_oauth_token_exchange_is_redacted(
+        stream: io.StringIO) -> None:
+    """POST /oauth2/token sends client_id:client_secret as HTTP Basic (client_secret_basic)."""
+    basic = base64.b64encode(b"123456789012345678:unregistered-client-secret").decode()
+    log = logging.getLogger("familybot_trio.web")
+    log.debug("token exchange headers %r", {"Authorization": f"Basic {basic}"})
+    log.debug("Authorization: basic %s", basic)
+    text = stream.getvalue()
+    assert basic not in text and text.count(logs.REDACTED) == 2, text
+
+
+def test_the_dashboards_client_secret_and_metrics_token_are_registered(
+        tmp_path: Path, stream: io.StringIO) -> None:
+    client_secret, metrics_token = "oauth-client-secret-9f8e7d", "metrics-token-0123456789abcdef"
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[family]\ngroup_id = 1\n[[members]]\nsteamid = "76561198000000001"\n'
+                   f'name = "A"\n[dashboard]\nmetrics_token = "{metrics_token}"\n')
+    config = load_config(cfg, {"FAMILYBOT_DISCORD_CLIENT_SECRET": client_secret},
+                         require_secrets=False)
+    logs.setup_logging(fmt="text", levels={"root": "DEBUG"}, secrets=config.log_secrets,
+                       stream=stream)
+    # plain text: no pattern would catch these, only the registered values
+    logging.getLogger("familybot_trio.web").warning("scraper sent %s; oauth said %s",
+                                                    metrics_token, client_secret)
+    text = stream.getvalue()
+    assert metrics_token not in text and client_secret not in text, text
+    assert text.count(logs.REDACTED) == 2, text
+
+
+class _Stop(Exception):
+    pass
+
+
+@pytest.mark.parametrize("command", ["run", "populate"])
+def test_run_and_populate_register_every_secret_of_the_config(
+        command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI paths that set up logging hand it all five secrets (stopped right there)."""
+    from familybot_trio.cli import main
+
+    env = {"FAMILYBOT_DISCORD_TOKEN": BOT_TOKEN, "FAMILYBOT_STEAM_API_KEY": WEBAPI_KEY,
+           "FAMILYBOT_ITAD_API_KEY": "itad-key-0123456789",
+           "FAMILYBOT_DISCORD_CLIENT_SECRET": "oauth-client-secret-9f8e7d"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    metrics_token = "metrics-token-0123456789abcdef"
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'data_dir = "{tmp_path}"\n[family]\ngroup_id = 1\n[[members]]\n'
+                   'steamid = "76561198000000001"\nname = "A"\n[dashboard]\n'
+                   f'metrics_token = "{metrics_token}"\n')
+    seen: list[str] = []
+
+    def setup_logging(**kw: object) -> None:
+        seen.extend(kw["secrets"])  # type: ignore[call-overload]
+        raise _Stop
+
+    monkeypatch.setattr(logs, "setup_logging", setup_logging)
+    with pytest.raises(_Stop):
+        main([command, "--config", str(cfg)])
+    assert set(seen) >= {*env.values(), metrics_token}, seen

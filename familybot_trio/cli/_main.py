@@ -171,9 +171,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "check":
         return trio.run(_check.check_cmd, config)
     if cmd == "populate":
-        s = config.secrets
         logs.setup_logging(levels={"root": config.log_level, **config.log_levels},
-                           secrets=[s.discord_token, s.steam_api_key, s.itad_api_key])
+                           secrets=config.log_secrets)
         return trio.run(functools.partial(_populate.populate_cmd, config, restart=args.restart))
     if cmd == "db":
         if args.db_command == "restore":

@@ -227,9 +227,8 @@ def run_cmd(args: argparse.Namespace) -> int:
     features = args.features  # a list of known names (_main.features_arg) or None
     config = load_config(args.config, require_secrets=False)
     require_run_secrets(config)
-    s = config.secrets
     logs.setup_logging(fmt=args.log_format, levels={"root": config.log_level, **config.log_levels},
-                       secrets=[s.discord_token, s.steam_api_key, s.itad_api_key])
+                       secrets=config.log_secrets)
     if config.access.guild_id is None:
         log.warning("[discord] guild_id is not set: the bot answers in no server, only DMs "
                     "from family members and admins; set it to the family's server id "

@@ -155,6 +155,15 @@ class Config:
         """The member with this SteamID64, or None."""
         return next((m for m in self.members if m.steamid == steamid), None)
 
+    @property
+    def log_secrets(self) -> tuple[str, ...]:
+        """Every secret the config holds, for `logs.setup_logging(secrets=...)`: the bot
+        token, the Steam Web API key, the ITAD key, FAMILYBOT_DISCORD_CLIENT_SECRET and
+        `[dashboard] metrics_token` ("" for the unset ones; setup_logging skips them)."""
+        s, d = self.secrets, self.dashboard
+        return (s.discord_token, s.steam_api_key, s.itad_api_key, d.client_secret,
+                d.metrics_token)
+
 
 __all__ = ["DEFAULT_SCHEDULES_MIN", "DEFAULT_UPSTREAMS", "ENV_DISCORD_TOKEN", "ENV_ITAD_API_KEY",
            "ENV_STEAM_API_KEY", "Channels", "Config", "Member", "Schedules", "Secrets",
