@@ -63,6 +63,13 @@ class DashboardConfig:
         """True when Discord OAuth2 sign-in is configured (client id and secret)."""
         return self.client_id is not None and bool(self.client_secret)
 
+    @property
+    def proxies_trusting_everyone(self) -> list[str]:
+        """The `trusted_proxies` entries that match every address (0.0.0.0/0, ::/0): with
+        them every peer counts as a proxy, so any client can pick its own X-Forwarded-For
+        (and so its sign-in rate-limit key). Returns: their texts ([] normally)."""
+        return [str(n) for n in self.trusted_proxies if n.prefixlen == 0]
+
 
 def _listen(r: _Reader, value: object) -> tuple[str, int]:
     host, sep, port = value.rpartition(":") if isinstance(value, str) else ("", "", "")
@@ -74,20 +81,33 @@ def _listen(r: _Reader, value: object) -> tuple[str, int]:
 
 
 def _trusted_proxies(r: _Reader, value: object) -> tuple[ProxyNet, ...]:
+    """Every entry of `trusted_proxies` as a network; each bad entry is its own error (all
+    are reported at once), and a network with host bits set ("10.0.0.5/24") is refused with
+    the network it probably meant, not silently widened."""
     fix = ('use a list of the reverse proxies\' addresses or networks, e.g. '
            '["127.0.0.1"] for Caddy on this host or ["10.0.0.0/24", "::1"]')
     if not isinstance(value, list):
         r.fail("dashboard.trusted_proxies", value, fix)
         return ()
-    nets = []
+    nets, bad = [], False
     for item in value:
+        text = item.strip() if isinstance(item, str) else None
         try:
-            nets.append(ipaddress.ip_network(item.strip(), strict=False))
-        except (AttributeError, ValueError):
+            nets.append(ipaddress.ip_network(text))  # strict: no host bits
+            continue
+        except (TypeError, ValueError):
+            pass
+        bad = True
+        try:
+            meant = ipaddress.ip_network(text, strict=False)
+        except (TypeError, ValueError):
             r.fail("dashboard.trusted_proxies", item, f"{item!r} is not an IP address or "
                    f"network; {fix}")
-            return ()
-    return tuple(nets)
+            continue
+        address = str(text).split("/", 1)[0]
+        r.fail("dashboard.trusted_proxies", item, f"{item!r} has host bits set: write "
+               f'"{meant}" for the network {meant} or "{address}" for that one proxy')
+    return () if bad else tuple(nets)
 
 
 def read_dashboard(r: _Reader, data: Mapping[str, Any], env: Mapping[str, str]

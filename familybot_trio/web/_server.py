@@ -111,6 +111,11 @@ class Dashboard:
                     self.oauth = await _signin.open_oauth_client(self)
                 log.info("dashboard listening [url:%s public_url:%s oauth:%s]", self.url,
                          self.public_url, self.oauth is not None)
+                if everyone := self.cfg.proxies_trusting_everyone:
+                    log.warning("[dashboard] trusted_proxies has %s: every peer is trusted as "
+                                "a reverse proxy, so any client can set its own "
+                                "X-Forwarded-For and dodge the sign-in rate limit; list only "
+                                "the proxy's address (e.g. \"127.0.0.1\")", ", ".join(everyone))
                 task_status.started(self)
         finally:
             self.steps.detach()

@@ -60,3 +60,25 @@ def test_bad_dashboard_values_are_named_with_the_fix(tmp_path: Path, extra: str,
         load_config(path, ENV)
     assert info.value.key == key and fix in info.value.fix
     assert "short-SECRET" not in str(info.value)
+
+
+def test_every_bad_trusted_proxy_is_reported_at_once(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + '[dashboard]\ntrusted_proxies = ["caddy", "127.0.0.1", '
+                 '"10.0.0.5/24", 7, "fd00::1/64"]\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ENV)
+    text = "\n".join([str(info.value), *getattr(info.value, "__notes__", [])])
+    proxy_lines = [ln for ln in text.splitlines() if "dashboard.trusted_proxies" in ln]
+    assert len(proxy_lines) == 4, text        # caddy, 10.0.0.5/24, 7, fd00::1/64
+    for bad in ("'caddy'", "10.0.0.5/24", "7", "fd00::1/64"):
+        assert any(bad in ln for ln in proxy_lines), (bad, text)
+
+
+def test_a_trusted_proxy_network_with_host_bits_names_the_network_meant(
+        tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + '[dashboard]\ntrusted_proxies = ["10.0.0.5/24"]\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path, ENV)
+    assert info.value.key == "dashboard.trusted_proxies"
+    assert "host bits" in info.value.fix and '"10.0.0.0/24"' in info.value.fix, info.value.fix
+    assert '"10.0.0.5"' in info.value.fix           # or the one address

@@ -3,9 +3,11 @@ CSRF, revocation and the rate limit. Every response is scanned for secrets."""
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import urlsplit
 
+import pytest
 import trio
 
 from familybot_trio.web._auth import SIGNIN_ATTEMPTS
@@ -154,6 +156,23 @@ async def test_behind_a_trusted_proxy_the_real_client_is_limited(start_dashboard
     assert answers == [303] * SIGNIN_ATTEMPTS + [429]   # spoofed hops did not help
     assert other.status_code == 303                       # someone else is not locked out
     assert local.status_code == 303
+
+
+async def test_trusting_every_peer_as_a_proxy_is_warned_at_start(
+        start_dashboard, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="familybot_trio.web")
+    await start_dashboard(dashboard_extra='trusted_proxies = ["127.0.0.1", "0.0.0.0/0", '
+                          '"::/0"]\n')
+    warned = [r.getMessage() for r in caplog.records if "trusted_proxies" in r.getMessage()]
+    assert len(warned) == 1, warned
+    assert "0.0.0.0/0, ::/0" in warned[0] and "every peer" in warned[0], warned
+
+
+async def test_a_plain_trusted_proxy_is_not_warned(start_dashboard,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="familybot_trio.web")
+    await start_dashboard(dashboard_extra='trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]\n')
+    assert not [r for r in caplog.records if "trusted_proxies" in r.getMessage()]
 
 
 async def test_the_cli_revokes_sessions_and_prints_admin_links(start_dashboard) -> None:
