@@ -20,6 +20,8 @@ from familybot_trio.sandbox._data import StaticData
 from familybot_trio.sandbox._knobs import RateLimit
 
 if TYPE_CHECKING:  # type-only: _store's handlers take a SandboxContext themselves
+    from familybot_trio.sandbox._free_offers import LiveOffers
+    from familybot_trio.sandbox._mutations import Change
     from familybot_trio.sandbox._store import Storefront
 
 
@@ -40,7 +42,8 @@ class SandboxContext(Protocol):
 
     Attributes: family (the live sample family), static (recorded bodies), feeds, store
     (the storefront's price/details builder), urls, rate_limits, the keys the fakes accept,
-    access_token (the current user token). The underscored members are the sign-in fake's
+    access_token (the current user token), free_offers (sandbox/_free_offers.py), change_log
+    (sandbox/_mutations.py). The underscored members are the sign-in fake's
     way in to the token table and the clock (sandbox/_auth.py).
     """
 
@@ -53,6 +56,8 @@ class SandboxContext(Protocol):
     bad_api_key: str
     itad_key: str
     access_token: str
+    free_offers: LiveOffers
+    change_log: list[Change]
     _tokens: dict[str, float]
     _time_offset_s: float
     __dict__: dict[str, Any]

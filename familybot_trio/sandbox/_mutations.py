@@ -19,14 +19,18 @@ if TYPE_CHECKING:
 
 class Change(NamedTuple):
     """One change the sandbox made. at_s: sandbox Unix seconds; kind: "library_add",
-    "library_remove", "sale_start", "sale_end", "wishlist_add" or "wishlist_remove";
-    appid; steamid (the owner or wisher, 0 when none); discount_pct (sale_start, else 0)."""
+    "library_remove", "sale_start", "sale_end", "wishlist_add" or "wishlist_remove" (and
+    "free_start" / "free_end" from sandbox/_free_offers.py); appid; steamid (the owner or
+    wisher, 0 when none); discount_pct (sale_start, else 0); key (free offers: the offer's
+    canonical store page URL, else ""); source (free offers: "epic" or "reddit", else "")."""
 
     at_s: float
     kind: str
     appid: int
     steamid: int = 0
     discount_pct: int = 0
+    key: str = ""
+    source: str = ""
 
 
 def _log(sb: Sandbox, kind: str, appid: int, steamid: int = 0, discount_pct: int = 0) -> None:

@@ -37,7 +37,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from familybot_trio import blocking
-from familybot_trio.sandbox import _auth, _data, _feeds, _itad, _mutations, _steam, _store
+from familybot_trio.sandbox import (_auth, _data, _feeds, _free_offers, _itad, _mutations,
+                                    _steam, _store)
 from familybot_trio.sandbox import _family as F
 from familybot_trio.sandbox._context import FeedBodies
 from familybot_trio.sandbox._knobs import (DEFAULT_RATE_LIMITS, Fault, FaultRule, RateLimit,
@@ -83,7 +84,9 @@ class Sandbox:
     `change_log`, a list of _mutations.Change): add_library_app, add_catalog_app,
     set_exclude_reason, remove_library_app, set_price, start_sale, end_sale,
     set_historical_low, set_other_shop_low,
-    clear_wishlist, add_to_wishlist, remove_from_wishlist (see _mutations.py).
+    clear_wishlist, add_to_wishlist, remove_from_wishlist (see _mutations.py); free offers
+    coming and going (`free_offers`, see _free_offers.py): start_free_epic, end_free_epic,
+    post_free_reddit, expire_free_reddit.
     """
 
     def __init__(self, *, latency_ms: float = 0, seed: int = 1, now_s: float | None = None,
@@ -107,6 +110,7 @@ class Sandbox:
         self.access_token = ""
         self._shutdown = trio.Event()
         self.change_log: list[_mutations.Change] = []  # what the mutations changed, in order
+        self.free_offers = _free_offers.LiveOffers()  # added to the recorded Epic/Reddit feeds
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -334,3 +338,7 @@ class Sandbox:
     clear_wishlist = _mutations.clear_wishlist
     add_to_wishlist = _mutations.add_to_wishlist
     remove_from_wishlist = _mutations.remove_from_wishlist
+    start_free_epic = _free_offers.start_free_epic
+    end_free_epic = _free_offers.end_free_epic
+    post_free_reddit = _free_offers.post_free_reddit
+    expire_free_reddit = _free_offers.expire_free_reddit
