@@ -223,7 +223,8 @@ async def run_demo(out: TextIO, tmp: Path, *, serve: bool = False,
     """Run the story in `tmp`; returns the exit code (0 when every chapter ran).
 
     Args: serve: after the story, keep the bot and its dashboard up until cancelled (Ctrl-C).
-        task_status: `started((world, one-time link))` once the story ran (with serve).
+        task_status: `started((world, one-time link))` once the story ran (with serve;
+        without it no link is made or printed: the bot stops when the story ends).
     """
     started = trio.current_time()
     async with trio.open_nursery() as nursery:
@@ -237,10 +238,16 @@ async def run_demo(out: TextIO, tmp: Path, *, serve: bool = False,
             _open_dashboard(world, out)
             story = Story(world, out)
             await story.play()
-        link = await world.app.dashboard.signin_link(world.admin_id)
-        print(f"\n== Dashboard: {world.app.dashboard.url}/ (Sign in with Discord goes "
-              f"through FakeDiscord)\n   one-time sign-in link for the admin (10 minutes, "
-              f"works once): {link}", file=out)
+        link = ""
+        if serve:  # without --serve the bot stops below: a link would be dead on arrival
+            link = await world.app.dashboard.signin_link(world.admin_id)
+            print(f"\n== Dashboard: {world.app.dashboard.url}/ (Sign in with Discord goes "
+                  f"through FakeDiscord)\n   one-time sign-in link for the admin (10 minutes, "
+                  f"works once): {link}", file=out)
+        else:
+            print("\n== Dashboard: it stops with the demo; run `familybot-trio demo --serve` "
+                  "to keep the bot and its web dashboard up until Ctrl-C, with a one-time "
+                  "sign-in link for the admin", file=out)
         posted = sum(n for _, n in story.chapters)
         print(f"\n== Summary: {posted} messages posted or edited in "
               f"{trio.current_time() - started:.1f} s; sandbox served "

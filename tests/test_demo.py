@@ -31,6 +31,9 @@ async def test_demo_plays_every_chapter_and_posts_what_each_promises(tmp_path: P
     assert "(pinned)" in text                   # the wishlist message is pinned
     assert "Deliver Us Mars" in text            # the recorded Epic giveaway
     assert "familybot commands" in text         # /help
+    # no --serve: the bot stops at the end, so no sign-in link (it would be dead on arrival)
+    assert "sign-in link for the admin (10 minutes" not in text and "/auth/link" not in text
+    assert "run `familybot-trio demo --serve` to keep the bot and its web dashboard up" in text
 
 
 def _chapters(text: str) -> list[tuple[str, int]]:
