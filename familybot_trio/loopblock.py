@@ -20,7 +20,10 @@ Garbage collection: a full collection of a big heap can pause the interpreter fo
 milliseconds inside any step, whatever that step does. The detector times GC pauses with
 `gc.callbacks` and judges a step by its time *without* them (`duration_ms`), while keeping
 the pause (`gc_ms`) in the record: a blocking call is a bug in our code, a GC pause is a
-property of the heap, and `lag()` shows both.
+property of the heap, and `lag()` shows both. Only collections that run on the trio thread
+(the one that called `before_run`) count: a collection in a worker thread (sqlite, the steam
+package) is not part of the loop's current step, and subtracting it would hide that
+step's own time.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import gc
 import heapq
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass
 from typing import Final
@@ -96,6 +100,7 @@ class LoopBlockDetector(trio.abc.Instrument):
         self._gc_t0: float | None = None
         self.gc_total_ms = 0.0
         self.max_cpu_ms = 0.0  # the most CPU time one step used (when measured)
+        self._loop_thread = threading.get_ident()  # set again by before_run (the trio thread)
 
     def reset(self) -> None:
         """Forget every step seen (keeps the threshold)."""
@@ -108,6 +113,8 @@ class LoopBlockDetector(trio.abc.Instrument):
         self.max_cpu_ms = 0.0
 
     def _on_gc(self, phase: str, info: dict) -> None:
+        if threading.get_ident() != self._loop_thread:
+            return  # a worker thread's collection: not the loop's step
         if phase == "start":
             self._gc_t0 = time.perf_counter()
         elif self._gc_t0 is not None:
@@ -117,6 +124,7 @@ class LoopBlockDetector(trio.abc.Instrument):
             self._gc_t0 = None
 
     def before_run(self) -> None:
+        self._loop_thread = threading.get_ident()
         if self._on_gc not in gc.callbacks:
             gc.callbacks.append(self._on_gc)
 

@@ -8,13 +8,17 @@ stops.
 Garbage collection: like the detector (familybot_trio.loopblock), a step is counted by its
 time *without* the GC pauses that fell inside it: a full collection pauses every thread
 whatever the step does, so it says nothing about that step's code. The pauses are counted
-on their own (`gc_pauses`, `gc_seconds` per generation; /metrics familybot_gc_*).
+on their own (`gc_pauses`, `gc_seconds` per generation; /metrics familybot_gc_*). Only a
+collection on the trio thread (the one that called `attach`) is taken out of a step: one in
+a worker thread (sqlite, the steam package) is not that step's pause; it still counts in
+`gc_pauses` / `gc_seconds`.
 """
 
 from __future__ import annotations
 
 import bisect
 import gc
+import threading
 import time
 from typing import Final
 
@@ -31,7 +35,7 @@ class StepHistogram(trio.abc.Instrument):
     Attributes: counts (per STEP_BUCKETS_MS bucket, last = above the largest), total_s,
         steps, worst (the longest steps seen as (ms, task name), longest first);
         gc_pauses, gc_seconds (collections and their pause time per generation 0-2, any
-        thread, while attached).
+        thread, while attached); only the trio thread's are left out of the steps.
     """
 
     def __init__(self) -> None:
@@ -43,10 +47,14 @@ class StepHistogram(trio.abc.Instrument):
         self._worst: list[tuple[float, str]] = []
         self._t0: dict[int, float] = {}
         self._gc_t0: float | None = None
-        self._gc_in_step = 0.0  # GC pause time (s) since the current step began
+        self._gc_in_step = 0.0  # trio-thread GC pause time (s) since the current step began
+        self._gc_thread: int | None = None  # the thread whose collection is in progress
+        self._loop_thread = threading.get_ident()  # set again by attach (the trio thread)
 
     def attach(self) -> None:
-        """Start timing GC pauses (gc.callbacks); call with add_instrument."""
+        """Start timing GC pauses (gc.callbacks); call with add_instrument, on the trio
+        thread (its collections are the ones left out of the steps)."""
+        self._loop_thread = threading.get_ident()
         if self._on_gc not in gc.callbacks:
             gc.callbacks.append(self._on_gc)
 
@@ -58,13 +66,15 @@ class StepHistogram(trio.abc.Instrument):
     def _on_gc(self, phase: str, info: dict) -> None:
         if phase == "start":
             self._gc_t0 = time.perf_counter()
+            self._gc_thread = threading.get_ident()
         elif self._gc_t0 is not None:
             s = time.perf_counter() - self._gc_t0
             self._gc_t0 = None
             gen = min(2, max(0, int(info.get("generation", 0))))
             self.gc_pauses[gen] += 1
             self.gc_seconds[gen] += s
-            self._gc_in_step += s
+            if self._gc_thread == self._loop_thread:
+                self._gc_in_step += s
 
     def before_task_step(self, task: trio.lowlevel.Task) -> None:
         self._gc_in_step = 0.0

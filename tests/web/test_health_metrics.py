@@ -103,6 +103,54 @@ def test_the_step_histogram_leaves_gc_pauses_out_like_the_detector(monkeypatch) 
     assert hist.gc_pauses == [0, 0, 1] and abs(hist.gc_seconds[2] - 0.2) < 1e-9
 
 
+def test_a_worker_threads_collection_is_not_taken_out_of_the_loops_step(monkeypatch) -> None:
+    """A collection in a worker thread (sqlite, the steam package) is not the step's pause:
+    the step keeps its whole time. The histogram still counts it in gc_pauses."""
+    import threading
+
+    import familybot_trio.loopblock as loopblock
+    from familybot_trio.loopblock import LoopBlockDetector
+    from familybot_trio.web import _steps
+
+    clock = [0.0]
+    monkeypatch.setattr(_steps.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(loopblock.time, "perf_counter", lambda: clock[0])
+
+    class Task:
+        name = "page"
+
+    hist, detector = _steps.StepHistogram(), LoopBlockDetector(threshold_ms=10_000)
+    hist.attach()           # on this (the "trio") thread, as the dashboard does
+    detector.before_run()
+    try:
+        task = Task()
+        for inst in (hist, detector):
+            inst.before_task_step(task)
+
+        def worker_collects() -> None:   # gc.callbacks run on the collecting thread
+            clock[0] = 0.001
+            for inst in (hist, detector):
+                inst._on_gc("start", {"generation": 2})
+            clock[0] = 0.201
+            for inst in (hist, detector):
+                inst._on_gc("stop", {"generation": 2, "collected": 0})
+
+        worker = threading.Thread(target=worker_collects)
+        worker.start()
+        worker.join()
+        clock[0] = 0.202
+        for inst in (hist, detector):
+            inst.after_task_step(task)
+    finally:
+        hist.detach()
+        detector.after_run()
+    assert abs(detector.max_step_ms - 202.0) < 1e-6 and detector.worst[0].gc_ms == 0.0
+    assert detector.gc_total_ms == 0.0
+    assert hist.counts[_steps.STEP_BUCKETS_MS.index(250.0)] == 1 and sum(hist.counts) == 1
+    assert abs(hist.total_s - 0.202) < 1e-9
+    assert hist.gc_pauses == [0, 0, 1]   # /metrics still counts the pause
+
+
 async def test_metrics_need_the_bearer_token_when_one_is_set(start_dashboard) -> None:
     world = await start_dashboard(metrics_token=METRICS_TOKEN)
     async with await open_client(world) as client:
