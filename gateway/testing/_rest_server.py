@@ -10,7 +10,9 @@ and a route-scope 429 when a client overruns them; the global limit (`global_lim
 second, interaction routes exempt); `nonce` + `enforce_nonce` dedup; the interaction
 deadline (404 / 10062 after 3 s) and double acknowledgement (400 / 40060).
 Scripted faults (`fail_next`, `rate_limit_next`, `cloudflare_next`) answer the next
-matching request(s) instead of the normal handler.
+matching request(s) instead of the normal handler. Observers (`before_answer`,
+`after_answer`) see each request once the fake has acted on it, before and after its answer
+goes out; they change nothing the fake answers.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import trio
@@ -119,6 +121,12 @@ class FakeRest(_Handlers):
         self._global: list[float] = []
         self._changed = trio.Event()
         self.oauth: Any = None  # a FakeOAuth answering the OAuth2 paths (see _oauth.py)
+        #: Async observers `hook(record)`, awaited in order with the RecordedRequest (status
+        #: and answer filled in) once the fake acted on a request: `before_answer` before
+        #: the answer is sent (a hook that waits holds the answer back), `after_answer` once
+        #: it was sent. For tests that act at that moment (a client stopped mid-request).
+        self.before_answer: list[Callable[[RecordedRequest], Awaitable[None]]] = []
+        self.after_answer: list[Callable[[RecordedRequest], Awaitable[None]]] = []
 
     # ---- serving ------------------------------------------------------------------------
 
@@ -153,7 +161,14 @@ class FakeRest(_Handlers):
                     return
         request = Request(scope, receive)
         response = await self._handle(request)
+        record = getattr(response, "record", None)
+        if record is not None:
+            for hook in list(self.before_answer):
+                await hook(record)
         await response(scope, receive, send)
+        if record is not None:
+            for hook in list(self.after_answer):
+                await hook(record)
 
     async def _handle(self, request: Request) -> Response:
         path = request.url.path.removeprefix(API_PREFIX)
@@ -179,9 +194,10 @@ class FakeRest(_Handlers):
             answer = json.loads(response.body) if response.body else None
         except ValueError:
             answer = None
-        self.requests.append(dataclasses.replace(record, status=response.status_code,
-                                                 answer=answer,
-                                                 scripted=getattr(response, "scripted", False)))
+        record = dataclasses.replace(record, status=response.status_code, answer=answer,
+                                     scripted=getattr(response, "scripted", False))
+        self.requests.append(record)
+        response.record = record  # type: ignore[attr-defined]  # for the answer observers
         self._changed.set()
         self._changed = trio.Event()
         for slow in list(self._slow):

@@ -89,3 +89,37 @@ async def test_scripted_failure_through_the_composite(clock: MockClock) -> None:
             nursery.cancel_scope.cancel()
     assert [q.status for q in fake.rest.requests] == [500, 200]
     assert record.content == "after a 500" and fake.messages(4) == []
+
+
+async def test_answer_observers_see_the_request_before_and_after_its_answer(
+        clock: MockClock) -> None:
+    """before_answer runs once the message exists and holds the answer back while it waits;
+    after_answer runs once the answer went out; neither changes what the fake answers."""
+    fake = FakeDiscord(token="t1")
+    seen: list[tuple[str, str, int, int]] = []
+    answered, after_ran = trio.Event(), trio.Event()
+
+    async def before(record) -> None:
+        seen.append(("before", record.path, record.status, len(fake.messages(CHANNEL_ID))))
+        await trio.sleep(5)  # the answer waits for the observer
+        assert not answered.is_set()
+
+    async def after(record) -> None:
+        seen.append(("after", record.path, record.status, len(fake.messages(CHANNEL_ID))))
+        after_ran.set()
+
+    fake.rest.before_answer.append(before)
+    fake.rest.after_answer.append(after)
+    with trio.fail_after(60):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(fake.serve)
+            async with open_rest(fake) as rest:
+                t0 = trio.current_time()
+                msg = await rest.create_message(CHANNEL_ID, content="hello")
+                answered.set()
+                took = trio.current_time() - t0
+                await after_ran.wait()
+            nursery.cancel_scope.cancel()
+    path = f"/channels/{CHANNEL_ID}/messages"
+    assert seen == [("before", path, 200, 1), ("after", path, 200, 1)]
+    assert took >= 5 and fake.messages(CHANNEL_ID)[0].id == int(msg["id"])
