@@ -1,8 +1,11 @@
 """A seeded two-day soak (bench/soak): the real bot (new games, wishlist, deals, admin)
-through family changes, wishlist changes, a sale, Discord, gateway (a zombie connection
-among them), Steam (a 401, an expired access token), ITAD and SQLite-busy faults and a hard
-restart, on the thread-aware autojump clock. The library is read every 3 h instead of
-hourly to keep the suite fast (the bench runs the default). 0 lost, 0 doubled, 0
+through family changes, wishlist changes, a sale, Discord, gateway (op 7, op 9), Steam (a
+401, an expired access token), ITAD and SQLite-busy faults, a random hard restart and three
+restarts aimed at a post (bench/soak/_aimed.py): before Discord's answer is read (back after
+the nonce window: found in the channel), after it is read and before it is recorded (back
+inside the window: the nonce dedupes), and inside the library write that records a new game
+(SQLite rolls it back), on the thread-aware autojump clock. The library is read every 3 h
+instead of hourly to keep the suite fast (the bench runs the default). 0 lost, 0 doubled, 0
 unhandled, the final wishlist as the sandbox has it, nothing left in the outbox once the
 faults ended. Seed 4 is the 2-day schedule with the most fault kinds (18 event kinds)."""
 
@@ -13,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.soak import SoakOptions, ThreadAwareClock, failed, run_soak
+from bench.soak._aimed import KINDS as AIMED
 
 
 @pytest.fixture
@@ -30,6 +34,11 @@ async def test_two_simulated_days_lose_and_double_nothing(clock, tmp_path: Path)
     assert kinds["deal"]["expected"] >= 1  # a sale started: its deal was posted once
     assert results["announcements_posted"] == results["announcements_expected"]
     assert results["wishlist_final"]["matches"] and results["wishlist_final"]["changes"] > 8
-    assert results["restarts"] >= 1
+    assert results["restarts"] >= 4
+    injected = results["faults_injected"]
+    assert [injected.get(k) for k in AIMED] == [1, 1, 1], injected
+    outcomes = results["fault_outcomes"]  # each aimed restart hit its moment
+    assert outcomes.get("in_transaction_library") == 1 and not outcomes.get("aimed_missed")
+    assert not any(k.endswith("_recorded_first") for k in outcomes), outcomes
     assert {"sqlite_busy", "steam_token_expired", "steam_401", "itad_503"} <= set(
         results["faults_injected"]), results["faults_injected"]

@@ -19,6 +19,7 @@ from typing import Any
 
 import trio
 
+from bench.soak import _aimed
 from bench.soak._plan import Event
 from familybot_trio.sandbox import Sandbox
 from familybot_trio.sandbox.world import CHANNELS
@@ -46,12 +47,14 @@ class World:
     faults: collections.Counter[str]
     busy_hold_scale: float = 1.0
     lock_holders: list[threading.Thread] = dataclasses.field(default_factory=list)
+    aimed: Any = None  # bench/soak/_aimed.py's state for this soak
 
 
 async def apply(event: Event, w: World) -> None:
     """Apply one planned event (see bench/soak/_plan.py for the kinds)."""
     kind, args = event.kind, event.args
     sb, rest, bot = w.sandbox, w.discord.rest, w.bot
+    await _aimed.settle(event, w)  # an aimed restart in progress: wait until the App is up
     messages = "/messages"
     if kind == "add_game":
         appid, owner, name = args
@@ -78,6 +81,9 @@ async def apply(event: Event, w: World) -> None:
         await bot.kill()
         await trio.sleep(args[0])
         await bot.start()
+        return
+    elif kind in _aimed.KINDS:
+        await _aimed.arm(event, w)  # counted when it happens
         return
     elif kind == "rest_outage":
         rest.fail_next("POST", messages, 503, times=10**9)

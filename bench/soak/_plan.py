@@ -31,6 +31,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Final
 
+from bench.soak import _aimed
+
 DAY_S: Final = 86_400.0
 HOUR_S: Final = 3_600.0
 FIRST_APPID: Final = 5_100_000
@@ -133,6 +135,7 @@ def make_plan(days: float, seed: int, *, members: int, wishers: int | None = Non
         ev.append(Event(t, "renew_token"))
         t += 20 * HOUR_S
     ev.sort(key=lambda e: e.at_s)
+    plan.events = _aimed.aim_restarts(ev, seed, plan.faults_end_s)
     return plan
 
 

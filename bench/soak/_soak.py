@@ -32,7 +32,7 @@ from typing import Any
 import trio
 import trio.testing
 
-from bench.soak import _truth
+from bench.soak import _aimed, _truth
 from bench.soak._clock import ThreadAwareClock, counting_threads
 from bench.soak._faults import World, apply
 from bench.soak._plan import DAY_S, FIRST_WISH_APPID, WISH_POOL, make_plan
@@ -60,7 +60,7 @@ AUTOJUMP_S = 0.0005
 CHANGES = frozenset({"add_game", "remove_game", "return_game", "renew_token", "wish_add",
                      "wish_remove", "sale_start", "sale_end"})
 #: What the soak saw of a fault it watched (not faults themselves).
-OUTCOMES = frozenset({"zombie_detected", "zombie_undetected"})
+OUTCOMES = frozenset({"zombie_detected", "zombie_undetected"}) | _aimed.OUTCOMES
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -154,7 +154,7 @@ async def run_soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock) 
     """Run one soak on `clock` (the trio.run's clock); returns the results dict (see
     bench/README.md, "Soak"). Raises: whatever the orchestration itself hits (a bot failure
     is a result, not an exception)."""
-    with counting_threads(clock):
+    with counting_threads(clock), _aimed.trapping_store():
         return await _run_soak(opts, tmp, clock)
 
 
