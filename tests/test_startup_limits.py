@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterator
 
 import pytest
 import trio
@@ -13,6 +14,7 @@ import trio.testing
 from familybot_trio._startup import wait_for_gateway_bot
 from gateway.errors import HTTPError
 from gateway.testing import FakeDiscord, open_rest
+from tests._clocks import thread_aware_autojump
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -21,9 +23,16 @@ def now() -> dt.datetime:
     return T0 + dt.timedelta(seconds=trio.current_time())
 
 
-async def test_a_long_429_on_gateway_bot_is_waited_out(autojump_clock, nursery,
+@pytest.fixture
+def clock() -> Iterator[trio.testing.MockClock]:
+    """Loopback sockets: jump only when idle, and never while a worker thread runs (the REST
+    client is built in one: httpx loads its CA bundle)."""
+    with thread_aware_autojump(0.01) as clock:
+        yield clock
+
+
+async def test_a_long_429_on_gateway_bot_is_waited_out(clock, nursery,
                                                        caplog: pytest.LogCaptureFixture) -> None:
-    autojump_clock.autojump_threshold = 0.01  # loopback sockets: jump only when idle
     fake = await nursery.start(FakeDiscord().serve)
     fake.rest.rate_limit_next("GET", "/gateway/bot", scope="global", retry_after=3600.0)
     fake.fail_next("GET", "/gateway/bot", 503, times=8)  # then an outage: 4 tries x 2 passes
@@ -38,8 +47,7 @@ async def test_a_long_429_on_gateway_bot_is_waited_out(autojump_clock, nursery,
     assert any("not answering" in ln for ln in lines)
 
 
-async def test_cloudflare_pause_then_start(autojump_clock, nursery) -> None:
-    autojump_clock.autojump_threshold = 0.01
+async def test_cloudflare_pause_then_start(clock, nursery) -> None:
     fake = await nursery.start(FakeDiscord().serve)
     fake.rest.cloudflare_next("GET", "/gateway/bot")
     async with open_rest(fake) as rest:

@@ -7,7 +7,7 @@ gateway, replies leave over REST, and assertions read what FakeDiscord stored.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 
 import pytest
@@ -19,14 +19,17 @@ from gateway.commands import CommandContext, CommandRegistry, boolean, integer, 
 from gateway.messages import Embed
 from gateway.shard import Shard
 from gateway.testing import CHANNEL_ID, USER_ID, FakeDiscord, open_rest
+from tests._clocks import thread_aware_autojump
+
 
 TOKEN = "bot-token.for-tests"
 ADMIN_ID = 1_200_000_000_000_000_999
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 @asynccontextmanager

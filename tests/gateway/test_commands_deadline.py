@@ -6,17 +6,21 @@ with 400 / 40060, and records both in `handle.rejected`; these tests assert it s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import trio
 from trio.testing import MockClock
 
 from gateway.commands import DEFER_AFTER_S, CommandContext, CommandRegistry
+from tests._clocks import thread_aware_autojump
 from tests.gateway.test_commands import bot_on
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 async def test_slow_handler_is_deferred_in_time_then_edits_original(clock: MockClock) -> None:

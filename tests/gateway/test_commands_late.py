@@ -3,6 +3,8 @@ anyway goes to the channel (or a DM when it was ephemeral) with a note, never lo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import trio
 from trio.testing import MockClock
@@ -10,12 +12,14 @@ from trio.testing import MockClock
 from gateway._late_reply import COMMAND_BUDGET_S, INTERACTION_TOKEN_S
 from gateway.commands import CommandContext, CommandRegistry
 from gateway.testing import CHANNEL_ID, USER_ID
+from tests._clocks import thread_aware_autojump
 from tests.gateway.test_commands import bot_on
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 async def test_work_past_the_budget_is_stopped_and_the_user_told_in_time(clock) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import trio
 from trio.testing import MockClock
@@ -9,12 +11,14 @@ from trio.testing import MockClock
 from gateway.commands import CommandContext, CommandRegistry, user
 from gateway.errors import HTTPError
 from gateway.testing import CHANNEL_ID, GUILD_ID, USER_ID, FakeDiscord, open_rest
+from tests._clocks import thread_aware_autojump
 from tests.gateway.test_commands import TOKEN, bot_on
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 async def test_serve_reports_self_and_gateway_bot_points_at_gateway(clock: MockClock) -> None:

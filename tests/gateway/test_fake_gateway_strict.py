@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Iterator
 
 import pytest
 import trio
@@ -12,14 +13,17 @@ from trio.testing import MockClock
 from trio_websocket import ConnectionClosed, HandshakeError, open_websocket_url
 
 from gateway.testing._gateway_server import FakeGateway
+from tests._clocks import thread_aware_autojump
+
 
 IDENTIFY = {"op": 2, "d": {"token": "tok", "intents": 1, "shard": [0, 1],
                            "properties": {"os": "linux", "browser": "t", "device": "t"}}}
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 async def _close_code_after(url: str, frames: list[str]) -> int | None:

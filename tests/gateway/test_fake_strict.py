@@ -5,7 +5,7 @@ Raw httpx calls, so nothing in gateway.rest checks a limit before the fake sees 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -15,11 +15,13 @@ import trio
 from trio.testing import MockClock
 
 from gateway.testing import APPLICATION_ID, CHANNEL_ID, FakeRest
+from tests._clocks import thread_aware_autojump
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 @asynccontextmanager

@@ -3,17 +3,21 @@ one initial response, tokens valid 15 minutes (issue 11 "Why" 1)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import trio
 from trio.testing import MockClock
 
 from gateway.testing import APPLICATION_ID, CHANNEL_ID
+from tests._clocks import thread_aware_autojump
 from tests.gateway.test_fake_strict import codes_at, form_errors, raw
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 async def test_callback_types_and_bodies(clock: MockClock) -> None:

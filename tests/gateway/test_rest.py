@@ -5,7 +5,7 @@ Rate-limit and failure scenarios (discord-protocol.md 3.5 #14, 5xx) are in test_
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import pytest
@@ -15,11 +15,13 @@ from trio.testing import MockClock
 from gateway.errors import Forbidden, HTTPError, NotFound
 from gateway.rest import Rest
 from gateway.testing import FakeRest, open_rest
+from tests._clocks import thread_aware_autojump
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 @asynccontextmanager

@@ -6,7 +6,7 @@ recorded, never wall-clock durations.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import pytest
@@ -17,11 +17,13 @@ from gateway._routes import Route
 from gateway.errors import CloudflareBanned, RateLimited, ServerError
 from gateway.rest import MAX_ATTEMPTS, Rest
 from gateway.testing import FakeRest, open_rest
+from tests._clocks import thread_aware_autojump
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 @asynccontextmanager

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,12 +13,14 @@ from trio.testing import MockClock
 from gateway._protocol import Intents
 from gateway.shard import ShardState
 from gateway.testing._gateway_server import FakeGateway
+from tests._clocks import thread_aware_autojump
 from tests.gateway._shard_helpers import INTENTS, TOKEN, running_shard
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 async def test_identify_ready_dispatch_and_clean_close(clock: MockClock) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Iterator
 
 import pytest
 import trio
@@ -18,14 +19,17 @@ from trio.testing import MockClock
 
 from gateway.shard import Shard, ShardState
 from gateway.testing._gateway_server import FakeGateway
+from tests._clocks import thread_aware_autojump
 from tests.gateway._shard_helpers import INTENTS, TOKEN, gateway_bot, running_shard
+
 
 UNANSWERED = "did not answer our close"
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 def _unanswered(caplog: pytest.LogCaptureFixture) -> list[str]:

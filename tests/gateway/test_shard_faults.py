@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,12 +14,14 @@ from gateway._protocol import Intents
 from gateway.errors import FatalCloseError
 from gateway.shard import Shard, ShardState
 from gateway.testing._gateway_server import FakeGateway
+from tests._clocks import thread_aware_autojump
 from tests.gateway._shard_helpers import TOKEN, gateway_bot, running_shard
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 async def test_s1_slow_handler_does_not_delay_heartbeats(clock: MockClock) -> None:
@@ -171,12 +174,10 @@ async def test_s11_huge_frame_is_received(clock: MockClock) -> None:
     """#11: a GUILD_CREATE whose compressed frame is ~2.3 MB (> trio-websocket's 1 MiB)."""
     with trio.fail_after(300):
         async with running_shard() as h:
-            # Random bytes and zlib run in threads for ~0.1-0.5 s of real time; autojump
-            # would fire meanwhile and fake a 41 s stall: jump only after 1 s of real idleness.
-            clock.autojump_threshold = 1.0
+            # Random bytes and zlib run in threads for ~0.1-0.5 s of real time; the
+            # thread-aware clock does not jump meanwhile (a jump would fake a 41 s stall).
             await h.fake.send_big_dispatch(3 * 2**20)
             await h.wait_for_event("GUILD_CREATE")
-            clock.autojump_threshold = 0.05
             (big,) = [d for n, d in h.events if n == "GUILD_CREATE"]
             assert len(big["big"]) == 3 * 2**20
             assert len(h.fake.paths) == 1 and h.fake.client_close_codes == []

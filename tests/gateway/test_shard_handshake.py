@@ -3,18 +3,22 @@ session is kept while Discord may still resume it; the handshake carries our Use
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import trio
 from trio.testing import MockClock
 
 from gateway import _protocol as P
 from gateway.shard import ShardState
+from tests._clocks import thread_aware_autojump
 from tests.gateway._shard_helpers import running_shard
 
 
 @pytest.fixture
-def clock() -> MockClock:
-    return MockClock(autojump_threshold=0.05)
+def clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(0.05) as clock:  # never while a worker thread runs
+        yield clock
 
 
 async def test_a_silent_handshake_times_out_and_the_session_survives_the_outage(

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 import trio
 import trio.testing
 
 from familybot_trio.sandbox import Fault, Sandbox
+from tests._clocks import thread_aware_autojump
+
+
+@pytest.fixture
+def mock_clock() -> Iterator[trio.testing.MockClock]:
+    """pytest-trio's mock_clock, but its autojump (set by each test) waits for worker
+    threads: the sandbox and the test's http client do blocking work in them."""
+    with thread_aware_autojump(float("inf")) as clock:
+        yield clock
 
 
 def _appdetails(sandbox: Sandbox) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 import trio
@@ -12,13 +14,15 @@ from familybot_trio.sandbox import Fault, Sandbox
 from familybot_trio.upstream import Catalog, Itad, MemoryCache, SteamWebAPI
 from familybot_trio.upstream.catalog import PRICE_TTL_S
 from familybot_trio.upstream.models import AppId
+from tests._clocks import thread_aware_autojump
 from tests.upstream.conftest import AUTOJUMP_THRESHOLD_S, TEST_POLICY
 
 
 @pytest.fixture
-def io_clock() -> MockClock:
+def io_clock() -> Iterator[MockClock]:
     """Autojump clock safe with sockets and threads (see conftest)."""
-    return MockClock(autojump_threshold=AUTOJUMP_THRESHOLD_S)
+    with thread_aware_autojump(AUTOJUMP_THRESHOLD_S) as clock:  # waits for threads
+        yield clock
 
 
 def catalog(sb: Sandbox, steam_api: SteamWebAPI, http: httpx.AsyncClient,

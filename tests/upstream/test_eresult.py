@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 import trio
 from trio.testing import MockClock
@@ -13,7 +15,9 @@ from familybot_trio.upstream._eresult import error_for_eresult, parse_eresult
 from familybot_trio.upstream._http import Transient
 from familybot_trio.upstream.models import AppId, FamilyGroupId, SteamID64
 from familybot_trio.upstream.steam_webapi import get_items_input
+from tests._clocks import thread_aware_autojump
 from tests.upstream.conftest import AUTOJUMP_THRESHOLD_S, TEST_POLICY
+
 
 #: Field names of the request messages, from SteamDatabase/Protobufs
 #: steam/steammessages_storebrowse.steamclient.proto (CStoreBrowse_GetItems_Request and the
@@ -30,8 +34,9 @@ STORE_BROWSE_ITEM_DATA_REQUEST = {
 
 
 @pytest.fixture
-def io_clock() -> MockClock:
-    return MockClock(autojump_threshold=AUTOJUMP_THRESHOLD_S)
+def io_clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(AUTOJUMP_THRESHOLD_S) as clock:  # waits for threads
+        yield clock
 
 
 def test_get_items_asks_only_for_fields_the_request_message_defines() -> None:

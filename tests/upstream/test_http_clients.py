@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -14,13 +15,15 @@ from familybot_trio.errors import NotFound, RateLimited, Unauthorized, UpstreamE
 from familybot_trio.sandbox import Fault, Sandbox
 from familybot_trio.upstream import Epic, FreeGameFindings, Itad, Storefront
 from familybot_trio.upstream.models import AppId
+from tests._clocks import thread_aware_autojump
 from tests.upstream.conftest import AUTOJUMP_THRESHOLD_S, TEST_POLICY
 
 
 @pytest.fixture
-def io_clock() -> MockClock:
+def io_clock() -> Iterator[MockClock]:
     """Autojump clock safe with sockets (see conftest)."""
-    return MockClock(autojump_threshold=AUTOJUMP_THRESHOLD_S)
+    with thread_aware_autojump(AUTOJUMP_THRESHOLD_S) as clock:  # waits for threads
+        yield clock
 
 
 def storefront(sb: Sandbox, http: httpx.AsyncClient) -> Storefront:

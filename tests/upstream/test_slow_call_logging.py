@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -12,12 +13,14 @@ from trio.testing import MockClock
 from familybot_trio.sandbox import Fault, Sandbox
 from familybot_trio.upstream import Storefront
 from familybot_trio.upstream.models import AppId
+from tests._clocks import thread_aware_autojump
 from tests.upstream.conftest import AUTOJUMP_THRESHOLD_S, TEST_POLICY
 
 
 @pytest.fixture
-def io_clock() -> MockClock:
-    return MockClock(autojump_threshold=AUTOJUMP_THRESHOLD_S)
+def io_clock() -> Iterator[MockClock]:
+    with thread_aware_autojump(AUTOJUMP_THRESHOLD_S) as clock:  # waits for threads
+        yield clock
 
 
 async def test_fast_call_logs_its_duration_at_debug(

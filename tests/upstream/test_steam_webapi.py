@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,13 +18,15 @@ from familybot_trio.sandbox import Fault, Sandbox
 from familybot_trio.upstream import AccessTokenStore, SteamWebAPI
 from familybot_trio.upstream.models import AppId, FamilyGroupId, SteamID64
 from familybot_trio.upstream.tokens import TOKEN_FILE_NAME
+from tests._clocks import thread_aware_autojump
 from tests.upstream.conftest import AUTOJUMP_THRESHOLD_S, TEST_POLICY, make_token
 
 
 @pytest.fixture
-def io_clock() -> MockClock:
+def io_clock() -> Iterator[MockClock]:
     """Autojump clock safe with sockets and threads (see conftest)."""
-    return MockClock(autojump_threshold=AUTOJUMP_THRESHOLD_S)
+    with thread_aware_autojump(AUTOJUMP_THRESHOLD_S) as clock:  # waits for threads
+        yield clock
 
 
 async def test_family_flow_matches_the_sandbox(sandbox: Sandbox, steam_api: SteamWebAPI,
