@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import trio
@@ -138,3 +138,36 @@ def rate_limited_response(upstream: str, wait_s: float) -> Response:
                         media_type="application/json; charset=UTF-8")
     return Response(b"<html><body><h1>Too Many Requests</h1></body></html>", 429,
                     media_type="text/html")
+
+
+@dataclass(slots=True)
+class Lie:
+    """A lying upstream: list answers of `endpoint` come back shrunk to their first `keep`
+    fraction, for the next `remaining` answers (None: no limit) and, when `until_s` is set,
+    only until that sandbox Unix time. Nothing changes in the family (no `change_log` entry):
+    the next honest answer is the real one again.
+
+    endpoint: "GetWishlist" or "GetSharedLibraryApps"; steamid: only this member's wishlist
+    (None: every subject); served: answers shrunk so far, by the handler's `via` tag
+    (GetSharedLibraryApps: "include_excluded" or "plain"; GetWishlist: "wishlist").
+    """
+
+    endpoint: str
+    keep: float
+    steamid: int | None = None
+    remaining: int | None = None
+    until_s: float | None = None
+    served: dict[str, int] = field(default_factory=dict)
+
+    def applies(self, endpoint: str, steamid: int | None, now_s: float) -> bool:
+        """Whether this answer (of `endpoint`, about `steamid`, at `now_s`) is a lie."""
+        return (endpoint == self.endpoint and (self.remaining is None or self.remaining > 0)
+                and (self.until_s is None or now_s < self.until_s)
+                and (self.steamid is None or self.steamid == steamid))
+
+    def tell(self, items: list, via: str) -> list:
+        """The shrunken answer (and the lie counted)."""
+        if self.remaining is not None:
+            self.remaining -= 1
+        self.served[via] = self.served.get(via, 0) + 1
+        return items[:int(len(items) * self.keep)]

@@ -41,8 +41,8 @@ from familybot_trio.sandbox import (_auth, _data, _feeds, _free_offers, _itad, _
                                     _steam, _store)
 from familybot_trio.sandbox import _family as F
 from familybot_trio.sandbox._context import FeedBodies
-from familybot_trio.sandbox._knobs import (DEFAULT_RATE_LIMITS, Fault, FaultRule, RateLimit,
-                                           fault_response, rate_limited_response)
+from familybot_trio.sandbox._knobs import (DEFAULT_RATE_LIMITS, Fault, FaultRule, Lie,
+                                           RateLimit, fault_response, rate_limited_response)
 
 log = logging.getLogger("familybot_trio.sandbox")
 ACCESS_TOKEN_TTL_S = 24 * 3600   # Steam access tokens live ~24 h (steam-auth.md 1.3)
@@ -79,7 +79,7 @@ class Sandbox:
     family (SandboxFamily, mutable), access_token (valid user token, member 1),
     counts (Counter of "<upstream>.<endpoint>"), rate_limits (upstream -> RateLimit),
     latency_ms / endpoint_latency_ms (endpoint prefix -> extra ms), feeds (FeedBodies).
-    Knobs: fail_next, clear_faults, set_rate_limit, reset_counts, total_requests,
+    Knobs: fail_next, clear_faults, lie_next (shrunken answers, not changes), set_rate_limit, reset_counts, total_requests,
     expire_access_token, issue_access_token, rebase_feeds. Mutations (each logged in
     `change_log`, a list of _mutations.Change): add_library_app, add_catalog_app,
     set_exclude_reason, remove_library_app, set_price, start_sale, end_sale,
@@ -104,6 +104,7 @@ class Sandbox:
         self.store = _store.Storefront(self)
         self._time_offset_s = 0.0 if now_s is None else now_s - time.time()
         self._faults: list[FaultRule] = []
+        self.lies: list[Lie] = []  # lie_next's rules, served ones kept (their counts)
         self._family: F.SandboxFamily | None = None
         self.static: _data.StaticData
         self._tokens: dict[str, float] = {}  # access token -> exp (Unix s); revoked are removed
@@ -305,6 +306,34 @@ class Sandbox:
             fault: a Fault (or its value, e.g. "429_retry_after", "hang", "503").
         """
         self._faults.append(FaultRule(endpoint, Fault(fault), n, retry_after_s))
+
+    def lie_next(self, endpoint: str, *, keep: float, steamid: int | None = None,
+                 n: int | None = None, until_s: float | None = None) -> Lie:
+        """Shrink the list answers of `endpoint` to their first `keep` fraction (a suspicious
+        answer: a wishlist of 80 that comes back with 12, a library halved), for the next `n`
+        answers and/or until sandbox time `until_s`. Not a change: nothing is logged in
+        `change_log` and the family stays as it is.
+
+        Args: endpoint: "GetWishlist" (steamid: only that member's) or
+            "GetSharedLibraryApps"; keep: 0..1. Returns: the rule (its `served` counts).
+        Raises: ValueError for another endpoint, a keep outside 0..1, or neither n nor until_s.
+        """
+        if endpoint not in ("GetWishlist", "GetSharedLibraryApps"):
+            raise ValueError(f"lie_next shrinks GetWishlist or GetSharedLibraryApps, not "
+                             f"{endpoint!r}")
+        if not 0 <= keep <= 1:
+            raise ValueError(f"keep is the fraction of the answer kept (0..1), got {keep}")
+        if n is None and until_s is None:
+            raise ValueError("give n (answers) or until_s (sandbox Unix seconds), or both")
+        rule = Lie(endpoint, keep, steamid, n, until_s)
+        self.lies.append(rule)
+        return rule
+
+    def told(self, endpoint: str, steamid: int | None, items: list, via: str) -> list:
+        """`items`, shrunk if a lie_next rule applies to this answer (handlers call it)."""
+        now = self.now_s()
+        rule = next((r for r in self.lies if r.applies(endpoint, steamid, now)), None)
+        return items if rule is None else rule.tell(items, via)
 
     def clear_faults(self) -> None:
         """Drop every pending fault rule."""

@@ -96,8 +96,10 @@ async def get_shared_library_apps(sb: Sandbox, req: Request) -> Response:
     steamid = _int(p, "steamid") or caller
     own, excluded = _flag(p, "include_own"), _flag(p, "include_excluded")
     free, non_games = _flag(p, "include_free"), _flag(p, "include_non_games")
+    via = "include_excluded" if excluded else "plain"
     return await sb.json_big(lambda: {"response": {
-        "apps": _library_apps(sb, steamid, own, excluded, free, non_games),
+        "apps": sb.told("GetSharedLibraryApps", None,
+                        _library_apps(sb, steamid, own, excluded, free, non_games), via),
         "owner_steamid": str(steamid)}})
 
 
@@ -205,7 +207,8 @@ async def get_wishlist(sb: Sandbox, req: Request) -> Response:
         return sb.html_error(400)
     if sid in fam.private_wishlist:
         return sb.json({"response": {}})
-    items = sorted(fam.wishlists.get(F.SteamID64(sid), {}).values(), key=lambda w: w.priority)
+    items = sb.told("GetWishlist", sid, sorted(fam.wishlists.get(F.SteamID64(sid), {}).values(),
+                                               key=lambda w: w.priority), "wishlist")
     return sb.json({"response": {"items": [
         {"appid": w.appid, "priority": w.priority, "date_added": w.date_added} for w in items]}})
 
