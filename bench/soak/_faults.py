@@ -19,7 +19,7 @@ from typing import Any
 
 import trio
 
-from bench.soak import _aimed
+from bench.soak import _aimed, _suspicious
 from bench.soak._plan import Event
 from familybot_trio.sandbox import Sandbox
 from familybot_trio.sandbox.world import CHANNELS
@@ -48,6 +48,7 @@ class World:
     busy_hold_scale: float = 1.0
     lock_holders: list[threading.Thread] = dataclasses.field(default_factory=list)
     aimed: Any = None  # bench/soak/_aimed.py's state for this soak
+    suspicious: Any = None  # bench/soak/_suspicious.py's Tracker
 
 
 async def apply(event: Event, w: World) -> None:
@@ -56,7 +57,9 @@ async def apply(event: Event, w: World) -> None:
     sb, rest, bot = w.sandbox, w.discord.rest, w.bot
     await _aimed.settle(event, w)  # an aimed restart in progress: wait until the App is up
     messages = "/messages"
-    if kind == "add_game":
+    if kind in _suspicious.KINDS:
+        return await _suspicious.apply(event, w)
+    elif kind == "add_game":
         appid, owner, name = args
         sb.add_library_app(appid, w.members[owner], name=name)
     elif kind == "remove_game":

@@ -32,7 +32,7 @@ from typing import Any
 import trio
 import trio.testing
 
-from bench.soak import _aimed, _truth
+from bench.soak import _aimed, _suspicious, _truth
 from bench.soak._clock import ThreadAwareClock, counting_threads
 from bench.soak._faults import World, apply
 from bench.soak._plan import DAY_S, FIRST_WISH_APPID, WISH_POOL, make_plan
@@ -58,7 +58,7 @@ LINKED = 4
 AUTOJUMP_S = 0.0005
 #: Plan events that are family life, not faults (counted apart in the results).
 CHANGES = frozenset({"add_game", "remove_game", "return_game", "renew_token", "wish_add",
-                     "wish_remove", "sale_start", "sale_end"})
+                     "wish_remove", "sale_start", "sale_end", "real_wish_clear"})
 #: What the soak saw of a fault it watched (not faults themselves).
 OUTCOMES = frozenset({"zombie_detected", "zombie_undetected"}) | _aimed.OUTCOMES
 
@@ -197,6 +197,8 @@ async def _soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock,
         sandbox.add_catalog_app(FIRST_WISH_APPID + i, f"Soak Wish {i:02d}", price_cents=2999)
         sandbox.add_to_wishlist(members[0], FIRST_WISH_APPID + i)
     plan = make_plan(opts.days, opts.seed, members=len(members), wishers=LINKED)
+    plan.events = sorted(plan.events + _suspicious.plan_events(
+        opts.days, opts.seed, plan.faults_end_s, LINKED), key=lambda e: e.at_s)
     bot = _Bot(config, sandbox, clock, nursery)
     bot.outbox_poll_s = opts.outbox_poll_s
     app = await bot.start()
@@ -206,6 +208,7 @@ async def _soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock,
     faults: collections.Counter[str] = collections.Counter()
     world = World(bot, sandbox, discord, members, config.db_path, opts.heartbeat_ms / 1000,
                   nursery, faults, busy_hold_scale=opts.busy_hold_scale)
+    world.suspicious = _suspicious.Tracker()
     memory: dict[str, float] = {}
     t_start = trio.current_time()
     for event in plan.events:
@@ -220,9 +223,11 @@ async def _soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock,
     if bot.app is not None:
         await bot.app.flush_outbox()
     unsent = await bot.app.store.outbox.rows("unsent") if bot.app else []
+    accepted = await _suspicious.finish(world)
     await bot.stop()
-    return _invariants(opts, sandbox, discord, bot, faults, memory, unsent, baseline_s,
-                       config.thresholds.wishlist_min_members)
+    results = _invariants(opts, sandbox, discord, bot, faults, memory, unsent, baseline_s,
+                          config.thresholds.wishlist_min_members)
+    return results | _suspicious.results(world, accepted)
 
 
 def _trace(opts: SoakOptions, memory: dict[str, float], at_s: float) -> None:
@@ -270,5 +275,7 @@ def failed(results: dict) -> list[str]:
     """The invariants a results dict breaks (empty when all hold)."""
     return [k for k in ("lost", "duplicated", "unhandled_exceptions",
                         "outbox_rows_left_after_faults_ended", "unexpected_posts",
-                        "wishlist_final_mismatch", "zombie_undetected")
+                        "wishlist_final_mismatch", "zombie_undetected",
+                        "kept_aside_reports_lost", "kept_aside_reports_duplicated",
+                        "kept_rows_changed", "accepted_change_mismatch")
             if results.get(k)]

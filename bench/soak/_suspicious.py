@@ -1,0 +1,196 @@
+"""Suspicious answers, a real big change an admin accepts, and Steam timeouts, in the soak.
+
+Planned (`plan_events`, from its own `random.Random`, so the rest of a seed's schedule does
+not move):
+- "suspicious_streak" (args: what, member index, duration_s): for a few fetches Steam lies
+  (`Sandbox.lie_next`, not a change): a linked member's wishlist comes back with 15 % of its
+  games (80 -> 12), or the family library with 40 % of its apps. The store's guard must keep
+  the cached rows (they are compared at the start and the end of the streak: nothing may
+  change while every answer is a lie) and the admins get exactly one kept-aside report per
+  streak (familybot_trio/kept_aside.py, in the admin_reports channel).
+- "real_wish_clear" (once a run): member 0 really removes every game but the soak's wish
+  pool from their wishlist (logged in change_log as real). The guard keeps it aside and
+  reports it; the soak then accepts it as an admin would (kept_aside.accept_next through
+  the running App, what /admin_accept calls) once the report is there, and at the end the
+  bot's stored wishlist of member 0 must be the sandbox's.
+- "steam_timeout": the next GetSharedLibraryApps hangs (sandbox fault "hang"). The bot's
+  per-attempt timeout (SteamWebAPI's RetryPolicy, 20 s, not configurable) runs in real
+  seconds: the worker thread blocks and the thread-aware clock waits for it. The attempt
+  must time out and be retried (the announcements invariants prove nothing is lost).
+  Only in the bench's runs of 3+ days (about every 2-4 days), not in the suite's 2 days.
+
+Results (`results`): kept_aside_reports_expected / _posted / _lost / _duplicated (per
+subject: one per streak that served a lie to the guarded fetch, plus one for the real
+change), kept_rows_changed (streaks during which the stored rows changed),
+accepted_change (the real change's check), steam_timeouts_served.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import random
+from typing import Any
+
+import trio
+
+from bench.soak._plan import DAY_S, FIRST_WISH_APPID, HOUR_S, WISH_POOL, Event
+from familybot_trio import kept_aside
+from familybot_trio.ids import SteamID64
+from familybot_trio.sandbox.world import CHANNELS
+from gateway.testing import FakeDiscord
+
+KINDS = frozenset({"suspicious_streak", "real_wish_clear", "steam_timeout"})
+#: Share of the real answer a lie keeps: the guard's thresholds (store/_guard.py) call a
+#: shrink below half of 10+ rows suspicious.
+KEEP = {"wishlist": 0.15, "library": 0.4}
+ADMIN = CHANNELS["admin_reports"]
+MARK = "looks wrong"  # kept_aside.describe's wording
+POOL = frozenset(range(FIRST_WISH_APPID, FIRST_WISH_APPID + WISH_POOL))
+
+
+@dataclasses.dataclass(slots=True)
+class Streak:
+    """One planned lie. subject: "library" or "wishlist:<steamid>"; rule: the sandbox's
+    Lie (its served counts); changed: the stored rows differed at the end."""
+
+    subject: str
+    rule: Any = None
+    changed: bool = False
+
+
+@dataclasses.dataclass(slots=True)
+class Tracker:
+    """What this module saw during a run (kept on the soak's World)."""
+
+    streaks: list[Streak] = dataclasses.field(default_factory=list)
+    real_change: str | None = None  # "wishlist:<steamid>" once it happened
+    accepted: bool = False
+    hangs: list[Any] = dataclasses.field(default_factory=list)  # the sandbox FaultRules
+
+
+def plan_events(days: float, seed: int, faults_end_s: float, wishers: int) -> list[Event]:
+    """The suspicious streaks, the real change and the Steam hangs for one run."""
+    rng = random.Random(f"suspicious-{seed}")
+    ev: list[Event] = []
+    t = rng.uniform(6, 14) * HOUR_S
+    while t < faults_end_s:
+        what = rng.choice(("wishlist", "library"))
+        duration = (rng.uniform(8, 16) if what == "wishlist" else rng.uniform(4, 8)) * HOUR_S
+        ev.append(Event(t, "suspicious_streak", (what, rng.randrange(1, wishers), duration)))
+        t += duration + rng.uniform(8, 30) * HOUR_S
+    ev.append(Event(min(rng.uniform(0.3, 0.5) * days * DAY_S, faults_end_s),
+                    "real_wish_clear", (0,)))
+    if days >= 3:
+        t = rng.uniform(1, 2) * DAY_S
+        while t < faults_end_s:
+            ev.append(Event(t, "steam_timeout"))
+            t += rng.uniform(2, 4) * DAY_S
+    return ev
+
+
+async def apply(event: Event, w: Any) -> None:
+    """Make one of this module's events happen (the soak's _faults.apply dispatches here)."""
+    tracker: Tracker = w.suspicious
+    kind, args = event.kind, event.args
+    w.faults[kind] += 1
+    if kind == "steam_timeout":
+        w.sandbox.fail_next("steam_webapi.GetSharedLibraryApps", "hang", n=1)
+        tracker.hangs.append(w.sandbox._faults[-1])
+    elif kind == "suspicious_streak":
+        what, member, duration_s = args
+        w.nursery.start_soon(_streak, w, tracker, what, w.members[member], duration_s)
+    elif kind == "real_wish_clear":
+        steamid = w.members[args[0]]
+        for appid in list(w.sandbox.family.wishlists.get(steamid, {})):
+            if appid not in POOL:
+                w.sandbox.remove_from_wishlist(steamid, appid)
+        tracker.real_change = f"wishlist:{steamid}"
+        w.nursery.start_soon(_accept_when_reported, w, tracker, steamid)
+
+
+async def _stored(w: Any, subject: str) -> frozenset[int]:
+    """The bot's stored rows for `subject` (waits out a restart)."""
+    while w.bot.app is None:
+        await trio.sleep(60)
+    store = w.bot.app.store
+    if subject == "library":
+        return frozenset(int(a.appid) for a in await store.library.apps())
+    steamid = SteamID64(int(subject.split(":")[1]))
+    return frozenset(int(i.appid) for i in await store.wishlist.items(steamid))
+
+
+async def _streak(w: Any, tracker: Tracker, what: str, steamid: int, duration_s: float) -> None:
+    subject = "library" if what == "library" else f"wishlist:{steamid}"
+    streak = Streak(subject)
+    tracker.streaks.append(streak)
+    before = await _stored(w, subject)
+    streak.rule = w.sandbox.lie_next(
+        "GetWishlist" if what == "wishlist" else "GetSharedLibraryApps", keep=KEEP[what],
+        steamid=steamid if what == "wishlist" else None, until_s=w.sandbox.now_s() + duration_s)
+    await trio.sleep(duration_s)
+    streak.changed = await _stored(w, subject) != before
+
+
+async def _accept_when_reported(w: Any, tracker: Tracker, steamid: int) -> None:
+    """Wait (up to a day) for the kept-aside report naming member `steamid`'s wishlist,
+    then accept the next wishlist answer as real, as /admin_accept does."""
+    name = next(m.persona for m in w.sandbox.family.members if m.steamid == steamid)
+    with trio.move_on_after(DAY_S):
+        while not any(f"{name}'s wishlist" in text for text in _reports(w.discord)):
+            await trio.sleep(600)
+    while w.bot.app is None:
+        await trio.sleep(60)
+    app = w.bot.app
+    await kept_aside.accept_next(app.store, "wishlist", [steamid], app.now())
+    tracker.accepted = True
+
+
+def _reports(discord: FakeDiscord) -> list[str]:
+    return [m.content or "" for m in discord.messages(ADMIN) if MARK in (m.content or "")]
+
+
+def _subject_of(text: str, names: dict[str, int]) -> str:
+    if "the family library" in text:
+        return "library"
+    return next((f"wishlist:{sid}" for name, sid in names.items()
+                 if f"{name}'s wishlist" in text), "other")
+
+
+async def finish(w: Any) -> dict[str, Any]:
+    """The accepted change's check, read from the bot's store (call before it stops)."""
+    tracker: Tracker = w.suspicious
+    out: dict[str, Any] = {"happened": tracker.real_change is not None,
+                           "accepted": tracker.accepted, "matches": True}
+    if tracker.real_change is not None:
+        steamid = int(tracker.real_change.split(":")[1])
+        want = frozenset(int(a) for a in w.sandbox.family.wishlists.get(steamid, {}))
+        got = await _stored(w, tracker.real_change)
+        out.update(expected=len(want), stored=len(got), matches=want == got)
+    return out
+
+
+def results(w: Any, accepted: dict[str, Any]) -> dict[str, Any]:
+    """This module's invariants (see the module docstring)."""
+    tracker: Tracker = w.suspicious
+    want: collections.Counter[str] = collections.Counter()
+    for s in tracker.streaks:
+        served = s.rule.served if s.rule is not None else {}
+        if served.get("include_excluded" if s.subject == "library" else "wishlist"):
+            want[s.subject] += 1
+    if tracker.real_change is not None:
+        want[tracker.real_change] += 1
+    names = {m.persona: int(m.steamid) for m in w.sandbox.family.members}
+    got = collections.Counter(_subject_of(t, names) for t in _reports(w.discord))
+    subjects = set(want) | set(got)
+    return {
+        "suspicious_streaks": len(tracker.streaks),
+        "kept_aside_reports_expected": sum(want.values()),
+        "kept_aside_reports_posted": sum(got.values()),
+        "kept_aside_reports_lost": sum(max(0, want[s] - got[s]) for s in subjects),
+        "kept_aside_reports_duplicated": sum(max(0, got[s] - want[s]) for s in subjects),
+        "kept_rows_changed": sum(1 for s in tracker.streaks if s.changed),
+        "accepted_change": accepted,
+        "accepted_change_mismatch": 0 if accepted["matches"] else 1,
+        "steam_timeouts_served": sum(1 for r in tracker.hangs if r.remaining == 0),
+    }
