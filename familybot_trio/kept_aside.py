@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
+
+import trio
 
 from familybot_trio.store import FetchAnomaly, Store
 from familybot_trio.store._guard import accept_key
@@ -33,6 +36,8 @@ KINDS: Final = {"library": "library", "wishlist": "wishlist", "owned": "owned_ga
 REPORTED_KEY: Final = "kept_aside.reported_id"
 #: Anomalies read per run (older unreported ones are skipped, not lost from the table).
 BATCH: Final = 50
+#: App -> the lock that keeps its report passes one at a time.
+_LOCKS: weakref.WeakKeyDictionary[App, trio.Lock] = weakref.WeakKeyDictionary()
 
 
 async def accept_next(store: Store, what: str, steamids: Sequence[int] | None,
@@ -60,7 +65,9 @@ async def accept_next(store: Store, what: str, steamids: Sequence[int] | None,
 
 
 def describe(anomaly: FetchAnomaly, names: dict[int, str]) -> str:
-    """The admin report for one kept-aside fetch: whose, what came back, what was kept."""
+    """The admin report for one kept-aside fetch: whose, what came back, what was kept (and,
+    for a suspicious answer, the /admin_accept that stores it; a failed fetch has nothing
+    to accept)."""
     what = {"library": "library", "owned_games": "owned games"}.get(anomaly.kind, anomaly.kind)
     if anomaly.subject.isdigit():
         name = names.get(int(anomaly.subject), f"SteamID64 {anomaly.subject}")
@@ -68,6 +75,10 @@ def describe(anomaly: FetchAnomaly, names: dict[int, str]) -> str:
     else:
         whose, member = f"the family {what}", ""
     what_cmd = next((k for k, v in KINDS.items() if v == anomaly.kind), anomaly.kind)
+    if anomaly.new_count is None:  # a failed fetch (state.record_fetch_failure): no answer
+        return (f"Steam's answer for {whose} could not be used: {anomaly.reason}. I kept the "
+                "cached data and try again at the next run; I say so again only after a "
+                "fetch worked.")
     offered = "" if anomaly.new_count is None else f" ({anomaly.new_count} rows came back)"
     kept = "" if anomaly.previous_count is None else f"the {anomaly.previous_count} cached rows"
     return (f"Steam's answer for {whose} looks wrong: it {anomaly.reason}{offered}. I kept "
@@ -78,18 +89,35 @@ def describe(anomaly: FetchAnomaly, names: dict[int, str]) -> str:
 async def report_kept_aside(app: App) -> int:
     """Report the anomalies recorded since the last call that start a streak.
 
+    One pass at a time per App (jobs end concurrently; two passes would both see the same
+    unreported anomaly while Discord is slow). A report Discord did not take (an outage,
+    report_admin False) is not marked done: that anomaly and the later ones wait for the
+    next pass, so the report is late, never lost.
     Returns: reports sent. Raises: StoreError (report_admin never raises).
     """
+    lock = _LOCKS.get(app)
+    if lock is None:
+        lock = _LOCKS[app] = trio.Lock()
+    async with lock:
+        return await _report_pass(app)
+
+
+async def _report_pass(app: App) -> int:
     store = app.store
     last = int(await store.state.get(REPORTED_KEY, 0) or 0)
     fresh = [a for a in reversed(await store.state.anomalies(limit=BATCH)) if a.id > last]
     if not fresh:
         return 0
     names = {int(m.steamid): m.name for m in await store.members.all()}
-    sent = 0
+    sent, done = 0, last
     for anomaly in fresh:
         if await store.state.starts_streak(anomaly):
-            await app.report_admin(describe(anomaly, names))
+            if not await app.report_admin(describe(anomaly, names)):
+                log.info("kept-aside report not delivered, the next job run tries again "
+                         "[kind:%s subject:%s]", anomaly.kind, anomaly.subject)
+                break
             sent += 1
-    await store.state.set(REPORTED_KEY, fresh[-1].id, app.now())
+        done = anomaly.id
+    if done != last:
+        await store.state.set(REPORTED_KEY, done, app.now())
     return sent

@@ -154,12 +154,16 @@ class StateRepo:
             "state.anomalies")
 
     async def starts_streak(self, anomaly: FetchAnomaly) -> bool:
-        """Whether `anomaly` begins a streak: no earlier anomaly for its kind and subject, or
-        a fetch of that subject was accepted since the previous one. Raises: StoreError."""
+        """Whether `anomaly` begins a streak: no earlier anomaly of its nature (a failed fetch,
+        new_count NULL, or a suspicious answer) for its kind and subject, or a fetch of that
+        subject was accepted since the previous one. Failures and suspicious answers are
+        streaks apart: a 401 just before a wishlist comes back shrunk must not hide the
+        shrink from the admins. Raises: StoreError."""
         def _starts(c: sqlite3.Connection) -> bool:
             prev = c.execute("SELECT max(at) FROM fetch_anomalies WHERE kind = ? AND subject = ?"
-                             " AND id < ?", (anomaly.kind, anomaly.subject, anomaly.id)
-                             ).fetchone()[0]
+                             " AND id < ? AND (new_count IS NULL) = ?",
+                             (anomaly.kind, anomaly.subject, anomaly.id,
+                              anomaly.new_count is None)).fetchone()[0]
             if prev is None:
                 return True
             ok = c.execute("SELECT fetched_at FROM fetches WHERE kind = ? AND subject = ?",

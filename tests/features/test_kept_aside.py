@@ -3,8 +3,13 @@ accept the next answer as real (/admin_accept, `familybot-trio accept`)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
+import time
+
 import trio
 
+from familybot_trio.kept_aside import report_kept_aside
 from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS
 from tests._cli_helpers import run_cli
 
@@ -81,3 +86,83 @@ async def test_cli_accept_stores_the_next_library_answer(start_world) -> None:
         assert len(await world.app.store.library.apps()) < kept
         r = await run_cli(world, "accept", "wishlist", "--member", "1")
         assert r.code == 1 and "not a family member" in r.err
+
+
+async def test_a_report_discord_refused_is_sent_by_a_later_run(start_world) -> None:
+    """The admin channel answers 503 when the report is due (a Discord outage): the report
+    is not lost, the next job run sends it, and only once. The bot's clock steps one second
+    per reading, so each fetch and anomaly has its own time (as hours apart in real life)."""
+    ticks = itertools.count(int(time.time()))
+    world = await start_world(features=["wishlist"], now=lambda: dt.datetime.fromtimestamp(
+        next(ticks), dt.UTC))
+    member = world.sandbox.family.members[2]
+    rest = world.discord.rest
+    with trio.fail_after(60):
+        await wishlist_run(world)
+        world.sandbox.clear_wishlist(member.steamid)
+        rest.fail_next("POST", f"/channels/{ADMIN_CH}/messages", 503, times=10**6)
+        await wishlist_run(world)
+        while not any(q.status == 503 and q.method == "POST" for q in rest.requests):
+            await trio.sleep(0.01)
+        await trio.sleep(0.2)  # report_kept_aside finishes its pass after the refusal
+        rest.clear_faults()
+        assert reports(world) == []
+        await wishlist_run(world)  # the same streak, Discord back
+        with trio.move_on_after(5):
+            await wait_reports(world, 1)
+        (report,) = reports(world)
+        assert f"{member.persona}'s wishlist" in report
+        await wishlist_run(world)
+        await trio.sleep(0.2)
+        assert len(reports(world)) == 1
+
+
+async def test_passes_that_overlap_send_one_report(start_world) -> None:
+    """Jobs end concurrently and each runs a report pass: while Discord is slow to take the
+    first pass's report, a second pass must not send it again."""
+    world = await start_world(features=["wishlist"])
+    app, member = world.app, world.sandbox.family.members[3]
+    report_admin = app.report_admin
+
+    async def slow_report_admin(text: str) -> bool:
+        await trio.sleep(0.3)  # Discord slow to answer
+        return await report_admin(text)
+
+    app.report_admin = slow_report_admin  # type: ignore[method-assign]
+    with trio.fail_after(60):
+        await wishlist_run(world)
+        world.sandbox.clear_wishlist(member.steamid)
+        await wishlist_run(world)
+        async with trio.open_nursery() as nursery:
+            for _ in range(3):
+                nursery.start_soon(report_kept_aside, app)
+        await wait_reports(world, 1)
+        await trio.sleep(0.5)
+    assert len(reports(world)) == 1
+
+
+async def test_a_failed_fetch_does_not_hide_the_suspicious_answer_after_it(start_world
+                                                                           ) -> None:
+    """A private wishlist (a failed fetch: nothing to accept) is reported without the
+    /admin_accept advice, and the emptied wishlist that follows is its own streak: reported
+    with the advice, not swallowed by the failure's streak."""
+    ticks = itertools.count(int(time.time()))
+    world = await start_world(features=["wishlist"], now=lambda: dt.datetime.fromtimestamp(
+        next(ticks), dt.UTC))
+    member = world.sandbox.family.members[1]
+    family = world.sandbox.family
+    with trio.fail_after(60):
+        await wishlist_run(world)
+        family.private_wishlist.add(member.steamid)
+        await wishlist_run(world)
+        while not [m for m in world.discord.messages(ADMIN_CH) if "not public" in m.content]:
+            await world.discord.wait_for_message(ADMIN_CH)
+        family.private_wishlist.discard(member.steamid)
+        world.sandbox.clear_wishlist(member.steamid)  # answered again, but empty
+        await wishlist_run(world)
+        with trio.move_on_after(5):
+            await wait_reports(world, 1)
+    failure, suspicious = [m.content for m in world.discord.messages(ADMIN_CH)
+                           if member.persona in m.content]
+    assert "could not be used" in failure and "/admin_accept" not in failure
+    assert "came back empty" in suspicious and "/admin_accept what:wishlist" in suspicious
