@@ -4,7 +4,9 @@ through family changes, wishlist changes, a sale, Discord, gateway (op 7, op 9),
 restarts aimed at a post (bench/soak/_aimed.py): before Discord's answer is read (back after
 the nonce window: found in the channel), after it is read and before it is recorded (back
 inside the window: the nonce dedupes), and inside the library write that records a new game
-(SQLite rolls it back), on the thread-aware autojump clock. The library is read every 3 h
+(SQLite rolls it back), a suspicious streak (a member's wishlist shrunk for hours: one
+kept-aside report, the stored rows untouched) and a real wishlist emptying an admin accepts
+(bench/soak/_suspicious.py), on the thread-aware autojump clock. The library is read every 3 h
 instead of hourly to keep the suite fast (the bench runs the default). 0 lost, 0 doubled, 0
 unhandled, the final wishlist as the sandbox has it, nothing left in the outbox once the
 faults ended. Seed 4 is the 2-day schedule with the most fault kinds (18 event kinds)."""
@@ -40,5 +42,8 @@ async def test_two_simulated_days_lose_and_double_nothing(clock, tmp_path: Path)
     outcomes = results["fault_outcomes"]  # each aimed restart hit its moment
     assert outcomes.get("in_transaction_library") == 1 and not outcomes.get("aimed_missed")
     assert not any(k.endswith("_recorded_first") for k in outcomes), outcomes
+    assert results["suspicious_streaks"] >= 1 and results["kept_aside_reports_expected"] >= 2
+    assert results["kept_aside_reports_posted"] == results["kept_aside_reports_expected"]
+    assert results["accepted_change"]["accepted"] and results["accepted_change"]["matches"]
     assert {"sqlite_busy", "steam_token_expired", "steam_401", "itad_503"} <= set(
         results["faults_injected"]), results["faults_injected"]

@@ -189,6 +189,9 @@ def results(w: Any, accepted: dict[str, Any]) -> dict[str, Any]:
         "kept_aside_reports_posted": sum(got.values()),
         "kept_aside_reports_lost": sum(max(0, want[s] - got[s]) for s in subjects),
         "kept_aside_reports_duplicated": sum(max(0, got[s] - want[s]) for s in subjects),
+        "kept_aside_reports_by_subject": {s: {"expected": want[s], "posted": got[s]}
+                                          for s in sorted(subjects)},
+        "kept_aside_report_samples": [t[:160] for t in _reports(w.discord)][:8],
         "kept_rows_changed": sum(1 for s in tracker.streaks if s.changed),
         "accepted_change": accepted,
         "accepted_change_mismatch": 0 if accepted["matches"] else 1,
