@@ -43,6 +43,9 @@ log = logging.getLogger("gateway.ratelimits")
 GLOBAL_LIMIT_PER_S: Final = 50
 #: Sliding window over which the global limit is counted.
 GLOBAL_WINDOW_S: Final = 1.0
+#: Buckets kept before idle ones are forgotten. Each interaction token is a major parameter,
+#: so every command answered makes a bucket of its own that is never used again.
+KEEP_BUCKETS: Final = 256
 
 
 @dataclass(slots=True)
@@ -83,6 +86,7 @@ class RateLimiter:
         self.global_per_s = global_per_s
         self._hashes: dict[str, str] = {}  # route_key -> bucket hash learned from headers
         self._buckets: dict[str, Bucket] = {}
+        self._forget_at = KEEP_BUCKETS  # bucket count that triggers forget_idle
         self._global_sends: collections.deque[float] = collections.deque()
         self._global_until = 0.0
         self._banned_until = 0.0
@@ -97,8 +101,23 @@ class RateLimiter:
         key = self.bucket_key(route)
         found = self._buckets.get(key)
         if found is None:
+            if len(self._buckets) >= self._forget_at:
+                self.forget_idle()
             found = self._buckets[key] = Bucket(key)
         return found
+
+    def forget_idle(self) -> int:
+        """Forget the buckets no request holds or waits for whose window has reset: a new
+        bucket for the same key knows as much (the next response tells the limit again).
+        Called as buckets accumulate (KEEP_BUCKETS, then twice what stayed), so interaction
+        and webhook tokens do not grow the map for the life of the process.
+        Returns: how many were forgotten."""
+        now = trio.current_time()
+        idle = [k for k, b in self._buckets.items() if not b.lock.locked() and b.reset_at <= now]
+        for key in idle:
+            del self._buckets[key]
+        self._forget_at = max(KEEP_BUCKETS, 2 * len(self._buckets))
+        return len(idle)
 
     def banned_for_s(self) -> float:
         """Seconds left of a Cloudflare back-off (0.0 when none)."""

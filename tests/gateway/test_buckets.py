@@ -6,7 +6,7 @@ import pytest
 import trio
 from trio.testing import MockClock
 
-from gateway._buckets import RateLimiter
+from gateway._buckets import KEEP_BUCKETS, RateLimiter
 from gateway._routes import Route
 
 
@@ -120,3 +120,38 @@ async def test_bucket_hash_change_mid_run_remaps_the_route(autojump_clock: MockC
     t0 = trio.current_time()
     async with limiter.acquire(msg_route(1)):  # the new bucket's state applies
         assert trio.current_time() - t0 == pytest.approx(2.0)
+
+
+def _interaction_route(i: int) -> Route:
+    return Route("POST", "/webhooks/{webhook_id}/{webhook_token}",
+                 {"webhook_id": 1, "webhook_token": f"token-{i}"}, exempt_global=True)
+
+
+async def test_one_bucket_per_interaction_token_does_not_pile_up(autojump_clock) -> None:
+    # Every interaction token is a major parameter: a bucket per command answered. A bot
+    # that answers commands for months must not keep them all.
+    limiter = RateLimiter()
+    exhausted = msg_route(7)  # a bucket still waiting out its window keeps its state
+    async with limiter.acquire(exhausted) as permit:
+        permit.update({"x-ratelimit-remaining": "0", "x-ratelimit-reset-after": "3600"})
+    held = trio.Event()
+    release = trio.Event()
+
+    async def hold() -> None:  # a request in flight keeps its bucket
+        async with limiter.acquire(msg_route(8)):
+            held.set()
+            await release.wait()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(hold)
+        await held.wait()
+        in_flight = limiter.bucket(msg_route(8))
+        for i in range(3000):
+            async with limiter.acquire(_interaction_route(i)) as permit:
+                permit.update({"x-ratelimit-remaining": "4", "x-ratelimit-reset-after": "1"})
+            if i % 100 == 0:
+                await trio.sleep(2)  # the windows of the earlier ones reset
+        assert len(limiter._buckets) <= 2 * KEEP_BUCKETS
+        assert limiter.bucket(msg_route(8)) is in_flight
+        assert limiter.bucket(exhausted).remaining == 0
+        release.set()
