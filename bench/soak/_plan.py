@@ -13,7 +13,8 @@ Faults (until one day before the end, never two Discord REST faults at once):
 - Discord gateway: a resumable close (4000), op 7 reconnect, op 9 invalid session;
 - Steam: 503s, 429s with Retry-After, a malformed JSON body on GetSharedLibraryApps;
 - hard restarts: the whole App cancelled at a random point and a new one started on the
-  same data directory after 0-40 min.
+  same data directory after 0-40 min; and restarts aimed at a post or a transaction
+  (bench/soak/_aimed.py, which also moves random restarts out of their windows).
 The Steam access token is renewed every 20 h (as an admin, or the QR sign-in, would).
 Wishes and sales (all from the same seed): WISH_POOL catalog games the library never gets.
 Member 0 wishes for all of them from the start; every 4-12 h another member adds one to or
