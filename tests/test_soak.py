@@ -1,16 +1,18 @@
-"""A seeded two-day soak (bench/soak): the real bot (new games, wishlist, deals, admin)
-through family changes, wishlist changes, a sale, Discord, gateway (op 7, op 9), Steam (a
-401, an expired access token), ITAD and SQLite-busy faults, a random hard restart and three
-restarts aimed at a post (bench/soak/_aimed.py): before Discord's answer is read (back after
-the nonce window: found in the channel), after it is read and before it is recorded (back
-inside the window: the nonce dedupes), and inside the library write that records a new game
-(SQLite rolls it back), a suspicious streak (a member's wishlist shrunk for hours: one
-kept-aside report, the stored rows untouched) and a real wishlist emptying an admin accepts
+"""A seeded two-day soak (bench/soak): the real bot (new games, wishlist, deals, free games,
+admin) through family changes, wishlist changes, a sale, giveaways on Epic and Reddit (the
+same game on both: announced once), Discord, gateway (op 7, op 9), Steam (a 401, an expired
+access token), ITAD and SQLite-busy faults, a random hard restart and three restarts aimed
+at a post (bench/soak/_aimed.py): before Discord's answer is read (back after the nonce
+window: found in the channel), after it is read and before it is recorded (back inside the
+window: the nonce dedupes), and inside the library write that records a new game (SQLite
+rolls it back), a suspicious streak (a member's wishlist shrunk for hours: one kept-aside
+report, the stored rows untouched) and a real wishlist emptying an admin accepts
 (bench/soak/_suspicious.py), on the thread-aware autojump clock. To keep the suite fast the
-library is read every 3 h instead of hourly, the sandbox family is a fifth of its size and
-the SQLite-busy hold is 0.05-0.35 s instead of 1-7 s (the bench runs the defaults). 0 lost, 0 doubled, 0
-unhandled, the final wishlist as the sandbox has it, nothing left in the outbox once the
-faults ended. Seed 4 is the 2-day schedule with the most fault kinds (18 event kinds)."""
+library is read every 3 h instead of hourly, the free-game feeds every 4 h instead of every
+30 min, the sandbox family is a fifth of its size and the SQLite-busy hold is 0.05-0.35 s
+instead of 1-7 s (the bench runs the defaults). 0 lost, 0 doubled, 0 unhandled, the final
+wishlist as the sandbox has it, nothing left in the outbox once the faults ended. Seed 4 is
+the 2-day schedule with the most fault kinds (18 event kinds)."""
 
 from __future__ import annotations
 
@@ -34,12 +36,18 @@ async def test_two_simulated_days_lose_and_double_nothing(clock, tmp_path: Path,
     # and wishlist read costs a fifth; the soak's own games and wish pool are the same.
     monkeypatch.setenv(ENV_SCALE, "0.2")
     results = await run_soak(SoakOptions(days=2, seed=4, trace_memory=False, new_games_min=180,
+                                         free_games_min=240,
                                          busy_hold_scale=0.05),
                              tmp_path, clock)
     assert failed(results) == [], results
     kinds = results["by_kind"]
     assert kinds["new_game"]["expected"] >= 5
     assert kinds["deal"]["expected"] >= 1  # a sale started: its deal was posted once
+    # a game given away on Epic and posted on Reddit: announced once; the recorded feeds'
+    # offers once each, not again after the restart
+    free = kinds["free_game"]
+    assert free["expected"] >= 1 and free["by_source"].keys() == {"epic", "reddit"}, free
+    assert free["recorded_posted"] >= 1 and not free["recorded_duplicated_urls"], free
     assert results["announcements_posted"] == results["announcements_expected"]
     assert results["wishlist_final"]["matches"] and results["wishlist_final"]["changes"] > 8
     assert results["restarts"] >= 4

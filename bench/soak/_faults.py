@@ -19,7 +19,7 @@ from typing import Any
 
 import trio
 
-from bench.soak import _aimed, _suspicious
+from bench.soak import _aimed, _free, _suspicious
 from bench.soak._plan import Event
 from familybot_trio.sandbox import Sandbox
 from familybot_trio.sandbox.world import CHANNELS
@@ -136,6 +136,8 @@ async def apply(event: Event, w: World) -> None:
                                   name="soak-sqlite-busy", daemon=True)
         holder.start()
         w.lock_holders.append(holder)
+    elif kind in _free.KINDS:
+        _free.apply(kind, args, sb)
     w.faults[kind] += 1
 
 

@@ -32,7 +32,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Final
 
-from bench.soak import _aimed
+from bench.soak import _aimed, _free
 
 DAY_S: Final = 86_400.0
 HOUR_S: Final = 3_600.0
@@ -135,6 +135,7 @@ def make_plan(days: float, seed: int, *, members: int, wishers: int | None = Non
     while t < end_s:
         ev.append(Event(t, "renew_token"))
         t += 20 * HOUR_S
+    ev += [Event(*e) for e in _free.plan(end_s, seed)]  # free games (bench/soak/_free.py)
     ev.sort(key=lambda e: e.at_s)
     plan.events = _aimed.aim_restarts(ev, seed, plan.faults_end_s)
     return plan

@@ -32,7 +32,7 @@ from typing import Any
 import trio
 import trio.testing
 
-from bench.soak import _aimed, _suspicious, _truth
+from bench.soak import _aimed, _free, _suspicious, _truth
 from bench.soak._clock import ThreadAwareClock, counting_threads
 from bench.soak._faults import World, apply
 from bench.soak._plan import DAY_S, FIRST_WISH_APPID, WISH_POOL, make_plan
@@ -48,7 +48,7 @@ log = logging.getLogger("bench.soak")
 #: The simulated start: today's midnight UTC (the token store checks expiry against the real
 #: clock, so simulated time starts at the real day; the schedule depends only on the seed).
 T0_UNIX = int(time.time() // 86_400 * 86_400)
-FEATURES = ["new_games", "admin", "wishlist", "deals"]
+FEATURES = ["new_games", "admin", "wishlist", "deals", "free_games"]
 #: Members whose Discord account is linked (world.write_config's link_members): the bot
 #: reads only their wishlists, so only they change theirs.
 LINKED = 4
@@ -58,7 +58,7 @@ LINKED = 4
 AUTOJUMP_S = 0.0005
 #: Plan events that are family life, not faults (counted apart in the results).
 CHANGES = frozenset({"add_game", "remove_game", "return_game", "renew_token", "wish_add",
-                     "wish_remove", "sale_start", "sale_end", "real_wish_clear"})
+                     "wish_remove", "sale_start", "sale_end", "real_wish_clear"}) | _free.KINDS
 #: What the soak saw of a fault it watched (not faults themselves).
 OUTCOMES = frozenset({"zombie_detected", "zombie_undetected"}) | _aimed.OUTCOMES
 
@@ -77,6 +77,8 @@ class SoakOptions:
     outbox_poll_s: float = 300.0
     #: `[schedules] new_games_min` (the bot's default is 60; each run reads the whole library).
     new_games_min: int = 60
+    #: `[schedules] free_games_min` (the bot's default is 30; each run reads both feeds).
+    free_games_min: int = 30
     #: Scales the sqlite_busy fault's 1-7 s hold (real seconds; the suite's run uses less).
     busy_hold_scale: float = 1.0
 
@@ -188,7 +190,8 @@ async def _soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock,
                                               heartbeat_interval_ms=opts.heartbeat_ms).serve)
     cfg_path = await blocking.run_sync("files", functools.partial(
         write_config, tmp / "config.toml", sandbox, discord, tmp / "data",
-        extra=f"[schedules]\nnew_games_min = {opts.new_games_min}\n"))
+        extra=f"[schedules]\nnew_games_min = {opts.new_games_min}\n"
+        f"free_games_min = {opts.free_games_min}\n"))
     env = {"FAMILYBOT_DISCORD_TOKEN": BOT_TOKEN, "FAMILYBOT_STEAM_API_KEY": sandbox.api_key,
            "FAMILYBOT_ITAD_API_KEY": sandbox.itad_key}
     config = await blocking.run_sync("files", lambda: load_config(cfg_path, env))
@@ -243,6 +246,7 @@ def _invariants(opts: SoakOptions, sandbox: Sandbox, discord: FakeDiscord, bot: 
                 faults: collections.Counter[str], memory: dict[str, float], unsent: list,
                 baseline_s: float, min_members: int) -> dict:
     by_kind = _truth.announcements(sandbox, discord, baseline_s)
+    by_kind["free_game"] = _free.truth(sandbox, discord, _truth.compare)
     wishlist = _truth.wishlist_final(sandbox, discord, min_members)
     kb = {k: round(v) for k, v in memory.items()}
     growth = (None if "day_10_kb" not in kb or "end_kb" not in kb
