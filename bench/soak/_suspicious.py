@@ -22,7 +22,9 @@ not move):
 Results (`results`): kept_aside_reports_expected / _posted / _lost / _duplicated (per
 subject: one per streak that served a lie to the guarded fetch, plus one for the real
 change), kept_rows_changed (streaks during which the stored rows changed),
-accepted_change (the real change's check), steam_timeouts_served.
+accepted_change (the real change's check), steam_timeouts_served and
+steam_timeouts_retried (a hang that fired and was followed by another library request
+within 4 simulated hours: bounded; `steam_timeout_unretried` in failed() when not).
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ KEEP = {"wishlist": 0.15, "library": 0.4}
 ADMIN = CHANNELS["admin_reports"]
 MARK = "looks wrong"  # kept_aside.describe's wording
 POOL = frozenset(range(FIRST_WISH_APPID, FIRST_WISH_APPID + WISH_POOL))
+LIBRARY = "steam_webapi.GetSharedLibraryApps"
+#: A hung library fetch must be followed by another within this (simulated) time: the
+#: attempt timed out and the call, or the next run of the job, asked again.
+RETRY_WITHIN_S = 4 * HOUR_S
 
 
 @dataclasses.dataclass(slots=True)
@@ -66,7 +72,9 @@ class Tracker:
     streaks: list[Streak] = dataclasses.field(default_factory=list)
     real_change: str | None = None  # "wishlist:<steamid>" once it happened
     accepted: bool = False
-    hangs: list[Any] = dataclasses.field(default_factory=list)  # the sandbox FaultRules
+    #: steam_timeout outcomes: "served" (the hang fired), "retried" (GetSharedLibraryApps
+    #: asked again within RETRY_WITHIN_S after it), "unretried" (not: the bot stuck)
+    hangs: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
 
 
 def plan_events(days: float, seed: int, faults_end_s: float, wishers: int) -> list[Event]:
@@ -95,8 +103,8 @@ async def apply(event: Event, w: Any) -> None:
     kind, args = event.kind, event.args
     w.faults[kind] += 1
     if kind == "steam_timeout":
-        w.sandbox.fail_next("steam_webapi.GetSharedLibraryApps", "hang", n=1)
-        tracker.hangs.append(w.sandbox._faults[-1])
+        w.nursery.start_soon(_watch_hang, tracker, w.sandbox,
+                             w.sandbox.fail_next(LIBRARY, "hang", n=1))
     elif kind == "suspicious_streak":
         what, member, duration_s = args
         w.nursery.start_soon(_streak, w, tracker, what, w.members[member], duration_s)
@@ -107,6 +115,18 @@ async def apply(event: Event, w: Any) -> None:
                 w.sandbox.remove_from_wishlist(steamid, appid)
         tracker.real_change = f"wishlist:{steamid}"
         w.nursery.start_soon(_accept_when_reported, w, tracker, steamid)
+
+
+async def _watch_hang(tracker: Tracker, sandbox: Any, rule: Any) -> None:
+    """Wait for the hang to fire, then for the next GetSharedLibraryApps request."""
+    while rule.remaining > 0:
+        await trio.sleep(30)
+    tracker.hangs["served"] += 1
+    asked = sandbox.counts[LIBRARY]
+    with trio.move_on_after(RETRY_WITHIN_S) as scope:
+        while sandbox.counts[LIBRARY] <= asked:
+            await trio.sleep(10)
+    tracker.hangs["unretried" if scope.cancelled_caught else "retried"] += 1
 
 
 async def _stored(w: Any, subject: str) -> frozenset[int]:
@@ -195,5 +215,7 @@ def results(w: Any, accepted: dict[str, Any]) -> dict[str, Any]:
         "kept_rows_changed": sum(1 for s in tracker.streaks if s.changed),
         "accepted_change": accepted,
         "accepted_change_mismatch": 0 if accepted["matches"] else 1,
-        "steam_timeouts_served": sum(1 for r in tracker.hangs if r.remaining == 0),
+        "steam_timeouts_served": tracker.hangs["served"],
+        "steam_timeouts_retried": tracker.hangs["retried"],
+        "steam_timeout_unretried": tracker.hangs["unretried"],
     }

@@ -299,13 +299,16 @@ class Sandbox:
     # ---------------------------------------------------------------- knobs
 
     def fail_next(self, endpoint: str, fault: Fault | str, n: int = 1, *,
-                  retry_after_s: int = 5) -> None:
+                  retry_after_s: int = 5) -> FaultRule:
         """Answer the next `n` requests to endpoints starting with `endpoint` with `fault`.
 
         Args: endpoint: counter-name prefix ("storefront", "itad.prices", "steam_webapi.Get");
             fault: a Fault (or its value, e.g. "429_retry_after", "hang", "503").
+        Returns: the rule (`remaining` falls to 0 as it fires).
         """
-        self._faults.append(FaultRule(endpoint, Fault(fault), n, retry_after_s))
+        rule = FaultRule(endpoint, Fault(fault), n, retry_after_s)
+        self._faults.append(rule)
+        return rule
 
     def lie_next(self, endpoint: str, *, keep: float, steamid: int | None = None,
                  n: int | None = None, until_s: float | None = None) -> Lie:
