@@ -115,6 +115,11 @@ class _Bot:
         self.restarts = 0
         self.outbox_poll_s = 30.0
 
+    @property
+    def stopped(self) -> bool:
+        """True once the current App's run has ended (killed or stopped), until start()."""
+        return self._done.is_set()
+
     def now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(T0_UNIX + self.clock.current_time(), dt.UTC)
 

@@ -38,6 +38,7 @@ import trio
 
 from bench.soak._plan import DAY_S, FIRST_WISH_APPID, HOUR_S, WISH_POOL, Event
 from familybot_trio import kept_aside
+from familybot_trio.errors import StoreError
 from familybot_trio.ids import SteamID64
 from familybot_trio.sandbox.world import CHANNELS
 from gateway.testing import FakeDiscord
@@ -130,10 +131,24 @@ async def _watch_hang(tracker: Tracker, sandbox: Any, rule: Any) -> None:
 
 
 async def _stored(w: Any, subject: str) -> frozenset[int]:
-    """The bot's stored rows for `subject` (waits out a restart)."""
-    while w.bot.app is None:
+    """The bot's stored rows for `subject`, read through the running App's store. A restart
+    (planned or aimed) may close that store between two looks: wait for the next App."""
+    failures = 0
+    while True:
+        app = w.bot.app
+        if app is not None:
+            try:
+                return await _read_stored(app.store, subject)
+            except StoreError:
+                # Killed (its run has ended) or being killed: wait for the next App. Five
+                # failures a minute apart while it runs are a real store failure.
+                failures += 0 if w.bot.stopped else 1
+                if failures >= 5:
+                    raise
         await trio.sleep(60)
-    store = w.bot.app.store
+
+
+async def _read_stored(store: Any, subject: str) -> frozenset[int]:
     if subject == "library":
         return frozenset(int(a.appid) for a in await store.library.apps())
     steamid = SteamID64(int(subject.split(":")[1]))
