@@ -55,6 +55,7 @@ async def test_two_simulated_days_lose_and_double_nothing(clock, tmp_path: Path,
     assert [injected.get(k) for k in AIMED] == [1, 1, 1], injected
     outcomes = results["fault_outcomes"]  # each aimed restart hit its moment
     assert outcomes.get("in_transaction_library") == 1 and not outcomes.get("aimed_missed")
+    assert outcomes.get("restart_before_ack_found_in_channel") == 1, outcomes
     assert not any(k.endswith("_recorded_first") for k in outcomes), outcomes
     assert results["suspicious_streaks"] >= 1 and results["kept_aside_reports_expected"] >= 2
     assert results["kept_aside_reports_posted"] == results["kept_aside_reports_expected"]

@@ -22,7 +22,8 @@ exactly-once is at stake:
   the soak's run by `trapping_store()`.
 
 Each is counted as its own fault kind when it happens; an armed restart whose moment does not
-come within ARM_S (no post, a long outage) counts `aimed_missed` (a fault outcome) instead.
+come within ARM_S (no post, a long outage) counts `aimed_missed` (a fault outcome) instead;
+`restart_before_ack_found_in_channel` counts the restarted App's outbox finding the post.
 The plan (`aim_restarts`) puts one of each kind after the first new games, then one every
 8-40 h, each just after a game is added (so a post follows within a library period), and
 keeps the random restarts out of their windows. While an aimed restart is in progress the
@@ -54,7 +55,8 @@ ARM_S: Final = 4 * 3_600.0
 DOWN_S: Final = {"restart_before_ack": (360.0, 900.0), "restart_after_ack": (10.0, 100.0),
                  "restart_in_transaction": (0.0, 600.0)}
 #: What the soak counts apart from the faults (bench/soak/_soak.py OUTCOMES).
-OUTCOMES: Final = frozenset({"aimed_missed"} | {f"{k}_recorded_first" for k in KINDS[:2]}
+OUTCOMES: Final = frozenset({"aimed_missed", "restart_before_ack_found_in_channel"}
+                            | {f"{k}_recorded_first" for k in KINDS[:2]}
                             | {f"in_transaction_{t}" for t in TX_TARGETS})
 _RANDOM_DOWN_MAX_S: Final = 40 * 60.0  # bench/soak/_plan.py's restart: 0-40 min down
 _POST = re.compile(r"/channels/\d+/messages")
@@ -270,10 +272,21 @@ async def _restart_when_fired(w: Any, a: _Aimer, kind: str, down_s: float, targe
         if target:
             w.faults[f"in_transaction_{target}"] += 1
         await trio.sleep(down_s)
-        await w.bot.start()
+        app = await w.bot.start()
+        if kind == "restart_before_ack":
+            w.nursery.start_soon(_watch_lookup, w, app)
     finally:
         a.restarting = False
         a.up.set()
+
+
+async def _watch_lookup(w: Any, app: Any) -> None:
+    """Count `restart_before_ack_found_in_channel` once the restarted App's outbox found an
+    unanswered post in the channel (its in-flight check), within ARM_S."""
+    with trio.move_on_after(ARM_S):
+        while not app.outbox_sender.stats["found_in_channel"]:
+            await trio.sleep(60)
+        w.faults["restart_before_ack_found_in_channel"] += 1
 
 
 async def _recorded(db_path: Any, nonce: str) -> bool:
