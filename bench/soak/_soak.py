@@ -32,7 +32,7 @@ from typing import Any
 import trio
 import trio.testing
 
-from bench.soak import _aimed, _free, _suspicious, _truth
+from bench.soak import _aimed, _free, _memory, _suspicious, _truth
 from bench.soak._clock import ThreadAwareClock, counting_threads
 from bench.soak._faults import World, apply
 from bench.soak._plan import DAY_S, FIRST_WISH_APPID, WISH_POOL, make_plan
@@ -170,7 +170,7 @@ async def _run_soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock)
     errors = _Errors()
     logging.getLogger().addHandler(errors)
     if opts.trace_memory:
-        tracemalloc.start()
+        tracemalloc.start(_memory.FRAMES)
     try:
         async with trio.open_nursery() as nursery:
             results = await _soak(opts, tmp, clock, nursery)
@@ -217,17 +217,16 @@ async def _soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock,
     world = World(bot, sandbox, discord, members, config.db_path, opts.heartbeat_ms / 1000,
                   nursery, faults, busy_hold_scale=opts.busy_hold_scale)
     world.suspicious = _suspicious.Tracker()
-    memory: dict[str, float] = {}
+    memory = _memory.MemoryLog(opts.trace_memory)
     t_start = trio.current_time()
     for event in plan.events:
         await trio.sleep_until(t_start + event.at_s)
-        _trace(opts, memory, event.at_s)
+        memory.at(event.at_s)
         await apply(event, world)
     await trio.sleep_until(t_start + opts.days * DAY_S)
     for holder in world.lock_holders:
         await trio.to_thread.run_sync(holder.join)
-    if opts.trace_memory:
-        memory["end_kb"] = tracemalloc.get_traced_memory()[0] / 1024
+    memory.end(opts.days)
     if bot.app is not None:
         await bot.app.flush_outbox()
     unsent = await bot.app.store.outbox.rows("unsent") if bot.app else []
@@ -238,24 +237,12 @@ async def _soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock,
     return results | _suspicious.results(world, accepted)
 
 
-def _trace(opts: SoakOptions, memory: dict[str, float], at_s: float) -> None:
-    """Traced memory the first time the plan passes day 1 and day 10."""
-    if not opts.trace_memory:
-        return
-    for day in (1, 10):
-        if f"day_{day}_kb" not in memory and at_s >= day * DAY_S:
-            memory[f"day_{day}_kb"] = tracemalloc.get_traced_memory()[0] / 1024
-
-
 def _invariants(opts: SoakOptions, sandbox: Sandbox, discord: FakeDiscord, bot: _Bot,
-                faults: collections.Counter[str], memory: dict[str, float], unsent: list,
+                faults: collections.Counter[str], memory: _memory.MemoryLog, unsent: list,
                 baseline_s: float, min_members: int) -> dict:
     by_kind = _truth.announcements(sandbox, discord, baseline_s)
     by_kind["free_game"] = _free.truth(sandbox, discord, _truth.compare)
     wishlist = _truth.wishlist_final(sandbox, discord, min_members)
-    kb = {k: round(v) for k, v in memory.items()}
-    growth = (None if "day_10_kb" not in kb or "end_kb" not in kb
-              else kb["end_kb"] - kb["day_10_kb"])
     return {
         "seed": opts.seed, "simulated_days": opts.days,
         "announcements_expected": sum(k["expected"] for k in by_kind.values()),
@@ -274,8 +261,7 @@ def _invariants(opts: SoakOptions, sandbox: Sandbox, discord: FakeDiscord, bot: 
         "zombie_undetected": faults.get("zombie_undetected", 0),
         "family_changes": {k: n for k, n in sorted(faults.items()) if k in CHANGES},
         "restarts": bot.restarts,
-        "memory_kb": kb,
-        "memory_growth_day_10_to_end_kb": growth,
+        **memory.results(),  # bench/soak/_memory.py: total, bot, fakes, other
         "discord_requests": len(discord.rest.requests),
     }
 
@@ -288,4 +274,4 @@ def failed(results: dict) -> list[str]:
                         "kept_aside_reports_lost", "kept_aside_reports_duplicated",
                         "kept_rows_changed", "accepted_change_mismatch",
                         "steam_timeout_unretried")
-            if results.get(k)]
+            if results.get(k)] + _memory.failed(results)
