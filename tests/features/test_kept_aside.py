@@ -29,6 +29,13 @@ async def wait_reports(world, count: int) -> list[str]:
     return reports(world)
 
 
+def ticking_now():
+    """A bot clock that steps one second per reading, from now: each fetch and anomaly
+    gets its own time (as hours apart in real life; starts_streak compares seconds)."""
+    ticks = itertools.count(int(time.time()))
+    return lambda: dt.datetime.fromtimestamp(next(ticks), dt.UTC)
+
+
 async def wishlist_run(world) -> None:
     outcome = await world.app.scheduler.run_now("wishlist")
     assert outcome.ok, outcome.error
@@ -92,9 +99,7 @@ async def test_a_report_discord_refused_is_sent_by_a_later_run(start_world) -> N
     """The admin channel answers 503 when the report is due (a Discord outage): the report
     is not lost, the next job run sends it, and only once. The bot's clock steps one second
     per reading, so each fetch and anomaly has its own time (as hours apart in real life)."""
-    ticks = itertools.count(int(time.time()))
-    world = await start_world(features=["wishlist"], now=lambda: dt.datetime.fromtimestamp(
-        next(ticks), dt.UTC))
+    world = await start_world(features=["wishlist"], now=ticking_now())
     member = world.sandbox.family.members[2]
     rest = world.discord.rest
     with trio.fail_after(60):
@@ -146,9 +151,7 @@ async def test_a_failed_fetch_does_not_hide_the_suspicious_answer_after_it(start
     """A private wishlist (a failed fetch: nothing to accept) is reported without the
     /admin_accept advice, and the emptied wishlist that follows is its own streak: reported
     with the advice, not swallowed by the failure's streak."""
-    ticks = itertools.count(int(time.time()))
-    world = await start_world(features=["wishlist"], now=lambda: dt.datetime.fromtimestamp(
-        next(ticks), dt.UTC))
+    world = await start_world(features=["wishlist"], now=ticking_now())
     member = world.sandbox.family.members[1]
     family = world.sandbox.family
     with trio.fail_after(60):

@@ -72,20 +72,28 @@ async def test_metrics_serve_the_bot_in_prometheus_format(start_dashboard) -> No
     assert_no_secret(world, resp)
 
 
-def test_the_step_histogram_leaves_gc_pauses_out_like_the_detector(monkeypatch) -> None:
-    from familybot_trio.loopblock import LoopBlockDetector
+class _Task:
+    name = "page"
+
+
+def _frozen_perf_counter(monkeypatch) -> list[float]:
+    """perf_counter of the step histogram and the detector, read from the returned cell."""
+    import familybot_trio.loopblock as loopblock
     from familybot_trio.web import _steps
 
     clock = [0.0]
     monkeypatch.setattr(_steps.time, "perf_counter", lambda: clock[0])
-    import familybot_trio.loopblock as loopblock
     monkeypatch.setattr(loopblock.time, "perf_counter", lambda: clock[0])
+    return clock
 
-    class Task:
-        name = "page"
 
+def test_the_step_histogram_leaves_gc_pauses_out_like_the_detector(monkeypatch) -> None:
+    from familybot_trio.loopblock import LoopBlockDetector
+    from familybot_trio.web import _steps
+
+    clock = _frozen_perf_counter(monkeypatch)
     hist, detector = _steps.StepHistogram(), LoopBlockDetector(threshold_ms=50)
-    task = Task()
+    task = _Task()
     for inst in (hist, detector):
         inst.before_task_step(task)
     clock[0] = 0.001
@@ -108,22 +116,15 @@ def test_a_worker_threads_collection_is_not_taken_out_of_the_loops_step(monkeypa
     the step keeps its whole time. The histogram still counts it in gc_pauses."""
     import threading
 
-    import familybot_trio.loopblock as loopblock
     from familybot_trio.loopblock import LoopBlockDetector
     from familybot_trio.web import _steps
 
-    clock = [0.0]
-    monkeypatch.setattr(_steps.time, "perf_counter", lambda: clock[0])
-    monkeypatch.setattr(loopblock.time, "perf_counter", lambda: clock[0])
-
-    class Task:
-        name = "page"
-
+    clock = _frozen_perf_counter(monkeypatch)
     hist, detector = _steps.StepHistogram(), LoopBlockDetector(threshold_ms=10_000)
     hist.attach()           # on this (the "trio") thread, as the dashboard does
     detector.before_run()
     try:
-        task = Task()
+        task = _Task()
         for inst in (hist, detector):
             inst.before_task_step(task)
 
