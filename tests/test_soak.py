@@ -62,3 +62,5 @@ async def test_two_simulated_days_lose_and_double_nothing(clock, tmp_path: Path,
     assert results["accepted_change"]["accepted"] and results["accepted_change"]["matches"]
     assert {"sqlite_busy", "steam_token_expired", "steam_401", "itad_503"} <= set(
         results["faults_injected"]), results["faults_injected"]
+    # garbage from ITAD, Steam or a free-game feed (bench/soak/_garbage.py) reached the bot
+    assert sum(results["upstream_faults_served"].values()) >= 1, results["upstream_faults_served"]

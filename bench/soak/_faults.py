@@ -19,7 +19,7 @@ from typing import Any
 
 import trio
 
-from bench.soak import _aimed, _free, _suspicious
+from bench.soak import _aimed, _free, _garbage, _suspicious
 from bench.soak._plan import Event
 from familybot_trio.sandbox import Sandbox
 from familybot_trio.sandbox.world import CHANNELS
@@ -49,6 +49,7 @@ class World:
     lock_holders: list[threading.Thread] = dataclasses.field(default_factory=list)
     aimed: Any = None  # bench/soak/_aimed.py's state for this soak
     suspicious: Any = None  # bench/soak/_suspicious.py's Tracker
+    garbage: list = dataclasses.field(default_factory=list)  # bench/soak/_garbage.py's rules
 
 
 async def apply(event: Event, w: World) -> None:
@@ -138,6 +139,9 @@ async def apply(event: Event, w: World) -> None:
         w.lock_holders.append(holder)
     elif kind in _free.KINDS:
         _free.apply(kind, args, sb)
+    elif kind == _garbage.KIND:
+        w.faults[_garbage.apply(args, w)] += 1
+        return
     w.faults[kind] += 1
 
 

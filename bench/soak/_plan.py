@@ -14,7 +14,8 @@ Faults (until one day before the end, never two Discord REST faults at once):
 - Steam: 503s, 429s with Retry-After, a malformed JSON body on GetSharedLibraryApps;
 - hard restarts: the whole App cancelled at a random point and a new one started on the
   same data directory after 0-40 min; and restarts aimed at a post or a transaction
-  (bench/soak/_aimed.py, which also moves random restarts out of their windows).
+  (bench/soak/_aimed.py, which also moves random restarts out of their windows);
+  garbage and refusals from ITAD, Steam and the free-game feeds (bench/soak/_garbage.py).
 The Steam access token is renewed every 20 h (as an admin, or the QR sign-in, would).
 Wishes and sales (all from the same seed): WISH_POOL catalog games the library never gets.
 Member 0 wishes for all of them from the start; every 4-12 h another member adds one to or
@@ -32,7 +33,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Final
 
-from bench.soak import _aimed, _free
+from bench.soak import _aimed, _free, _garbage
 
 DAY_S: Final = 86_400.0
 HOUR_S: Final = 3_600.0
@@ -138,6 +139,8 @@ def make_plan(days: float, seed: int, *, members: int, wishers: int | None = Non
     ev += [Event(*e) for e in _free.plan(end_s, seed)]  # free games (bench/soak/_free.py)
     ev.sort(key=lambda e: e.at_s)
     plan.events = _aimed.aim_restarts(ev, seed, plan.faults_end_s)
+    plan.events = sorted(plan.events + [Event(*e) for e in _garbage.plan(plan.faults_end_s, seed)],
+                         key=lambda e: e.at_s)
     return plan
 
 

@@ -32,7 +32,7 @@ from typing import Any
 import trio
 import trio.testing
 
-from bench.soak import _aimed, _free, _memory, _suspicious, _truth
+from bench.soak import _aimed, _free, _garbage, _memory, _suspicious, _truth
 from bench.soak._clock import ThreadAwareClock, counting_threads
 from bench.soak._faults import World, apply
 from bench.soak._plan import DAY_S, FIRST_WISH_APPID, WISH_POOL, make_plan
@@ -234,7 +234,7 @@ async def _soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock,
     await bot.stop()
     results = _invariants(opts, sandbox, discord, bot, faults, memory, unsent, baseline_s,
                           config.thresholds.wishlist_min_members)
-    return results | _suspicious.results(world, accepted)
+    return results | _suspicious.results(world, accepted) | _garbage.results(world)
 
 
 def _invariants(opts: SoakOptions, sandbox: Sandbox, discord: FakeDiscord, bot: _Bot,
