@@ -134,6 +134,29 @@ async def test_outbox_retry_says_when_nothing_is_failed_and_limit_must_be_positi
             nursery.cancel_scope.cancel()
 
 
+async def test_outbox_ids_and_limit_past_sqlites_integer_are_usage_errors(
+        tmp_path: Path) -> None:
+    """Ids and limits SQLite's signed 64-bit INTEGER cannot hold: exit 2 naming the limit,
+    no OverflowError traceback."""
+    huge = "99999999999999999999"
+    with trio.fail_after(TIMEOUT_S):
+        async with trio.open_nursery() as nursery:
+            world = await start_world(nursery, tmp_path)
+            async with Store.open_ctx(world.config.db_path):
+                pass  # the database exists: the old code reached sqlite3 and overflowed
+            for argv, arg in ((["list", "--limit", huge + "999"], "argument --limit"),
+                              (["retry", huge], "argument ID"), (["drop", huge], "argument ID"),
+                              (["drop", "1", str(2**63)], "argument ID")):
+                r = await run_cli(world, "outbox", *argv)
+                assert r.code == 2, (argv, r)
+                assert f"usage: familybot-trio outbox {argv[0]}" in r.err, r.err
+                assert arg in r.err and "Traceback" not in r.err, r.err
+                assert ("1,000,000" if argv[0] == "list" else str(2**63 - 1)) in r.err, r.err
+            r = await run_cli(world, "outbox", "drop", str(2**63 - 1))  # the largest id: asked
+            assert r.code == 1 and f"no unsent row with id {2**63 - 1}" in r.err, r
+            nursery.cancel_scope.cancel()
+
+
 async def test_token_set_status_and_check_against_world(tmp_path: Path,
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)

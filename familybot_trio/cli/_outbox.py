@@ -24,6 +24,10 @@ EXIT_FAILED: Final = 1
 #: familybot_trio.store.outbox.STATUSES, spelled out so `--help` imports no store code
 #: (tests/test_cli_outbox.py checks they agree).
 STATUSES: Final = ("pending", "failed", "dropped", "sent", "unsent")
+#: The largest row id SQLite can store (a signed 64-bit INTEGER); a bigger one is a typo.
+MAX_ROW_ID: Final = 2**63 - 1
+#: The most rows `outbox list --limit` shows (the outbox keeps far fewer).
+MAX_LIMIT: Final = 1_000_000
 
 
 def add_outbox_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
@@ -43,25 +47,44 @@ def add_outbox_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
     rt = sub.add_parser("retry", parents=parents, help="post failed rows again",
                         description="Make failed (or dropped) rows due now; the running bot "
                         "posts them within 30 s.")
-    rt.add_argument("ids", nargs="*", type=int, metavar="ID", help="row ids (default: all failed)")
+    rt.add_argument("ids", nargs="*", type=_row_id, metavar="ID", help="row ids (default: all failed)")
     dr = sub.add_parser("drop", parents=parents, help="never post these rows",
                         description="Drop rows for good: they are never posted, and the same "
                         "announcement is not queued again.")
-    dr.add_argument("ids", nargs="+", type=int, metavar="ID", help="row ids (see `outbox list`)")
+    dr.add_argument("ids", nargs="+", type=_row_id, metavar="ID", help="row ids (see `outbox list`)")
     return outbox
 
 
 def _positive_int(text: str) -> int:
-    """argparse type of `--limit`: an int >= 1. Raises: argparse.ArgumentTypeError (exit 2
-    with the usage line) for anything else."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    """argparse type of `--limit`: an int from 1 to MAX_LIMIT. Raises:
+    argparse.ArgumentTypeError (exit 2 with the usage line) for anything else."""
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value} (the number of rows "
                                          "to show)")
+    if value > MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_LIMIT:,}, not {value} (the "
+                                         "number of rows to show)")
     return value
+
+
+def _row_id(text: str) -> int:
+    """argparse type of an outbox row id: an int from 1 to MAX_ROW_ID (SQLite's signed
+    64-bit INTEGER; a bigger one would overflow in sqlite3). Raises:
+    argparse.ArgumentTypeError (exit 2 with the usage line) for anything else."""
+    value = _whole_number(text)
+    if not 1 <= value <= MAX_ROW_ID:
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a row id: ids run from 1 to {MAX_ROW_ID} (SQLite's signed 64-bit "
+            "INTEGER); copy the id from `familybot-trio outbox list`")
+    return value
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
 def add_accept_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
