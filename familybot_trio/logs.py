@@ -178,6 +178,16 @@ def _level(name: str, value: str) -> int:
     return level
 
 
+def redact_secrets(secrets: Iterable[str | None]) -> None:
+    """Redact these values (and the known patterns: Authorization headers, key= queries,
+    access tokens) from every log record from now on, without touching handlers or levels:
+    for the one-shot CLI commands, whose warnings go to Python's last-resort handler.
+    Args: secrets: values to redact (None / "" skipped). Undone by `reset_logging`."""
+    for value in secrets:
+        add_secret(value)
+    _install_factory()
+
+
 def setup_logging(
     *,
     fmt: Literal["text", "json"] = "text",
@@ -200,9 +210,7 @@ def setup_logging(
         raise ValueError(f"log format {fmt!r} is not 'text' or 'json'")
     wanted = {**QUIET_BY_DEFAULT, **dict(levels or {})}
     parsed = {name: _level(name, value) for name, value in wanted.items()}  # validate first
-    for value in secrets:
-        add_secret(value)
-    _install_factory()
+    redact_secrets(secrets)
     handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else RedactingFormatter(TEXT_FORMAT))
     root = logging.getLogger()

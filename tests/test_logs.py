@@ -216,3 +216,26 @@ def test_run_and_populate_register_every_secret_of_the_config(
     with pytest.raises(_Stop):
         main([command, "--config", str(cfg)])
     assert set(seen) >= {*env.values(), metrics_token}, seen
+
+
+@pytest.mark.parametrize("argv", [["token", "status"], ["outbox", "list"]])
+def test_one_shot_commands_redact_the_configs_secrets_too(
+        argv: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A command that sets up no log handler (its warnings go to Python's last-resort
+    handler) still redacts every secret of the config from the records it makes."""
+    from familybot_trio.cli import main
+
+    secret = "oauth-client-secret-9f8e7d"
+    monkeypatch.setenv("FAMILYBOT_DISCORD_CLIENT_SECRET", secret)
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'data_dir = "{tmp_path}"\n[family]\ngroup_id = 1\n[[members]]\n'
+                   'steamid = "76561198000000001"\nname = "A"\n')
+    try:
+        main([*argv, "--config", str(cfg)])
+        record = logging.getLogger("familybot_trio.test").makeRecord(
+            "familybot_trio.test", logging.WARNING, __file__, 1, "exchange failed: %s",
+            (f"client_secret={secret}",), None)
+        assert secret not in record.getMessage()
+    finally:
+        logs.reset_logging()

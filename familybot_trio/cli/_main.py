@@ -160,6 +160,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "run":
         return _run.run_cmd(args)
     config = _load(args)
+    # Every command's log records are redacted, not only run's and populate's (their
+    # handlers come below): the others warn through Python's last-resort handler.
+    logs.redact_secrets(config.log_secrets)
     if cmd == "steam":
         return _steam.run(args, config)
     if cmd == "outbox":
