@@ -80,6 +80,16 @@ def _listen(r: _Reader, value: object) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _unmapped(net: ProxyNet) -> ProxyNet:
+    """An IPv4-mapped IPv6 network ("::ffff:10.0.0.1", "::ffff:10.0.0.0/120") as the IPv4
+    network it names: the dashboard compares a dual-stack listener's mapped peers as IPv4,
+    so the mapped form would otherwise never match."""
+    mapped = net.network_address.ipv4_mapped if net.version == 6 else None
+    if mapped is None or net.prefixlen < 96:
+        return net
+    return ipaddress.ip_network(f"{mapped}/{net.prefixlen - 96}")
+
+
 def _trusted_proxies(r: _Reader, value: object) -> tuple[ProxyNet, ...]:
     """Every entry of `trusted_proxies` as a network; each bad entry is its own error (all
     are reported at once), and a network with host bits set ("10.0.0.5/24") is refused with
@@ -93,7 +103,7 @@ def _trusted_proxies(r: _Reader, value: object) -> tuple[ProxyNet, ...]:
     for item in value:
         text = item.strip() if isinstance(item, str) else None
         try:
-            nets.append(ipaddress.ip_network(text))  # strict: no host bits
+            nets.append(_unmapped(ipaddress.ip_network(text)))  # strict: no host bits
             continue
         except (TypeError, ValueError):
             pass

@@ -36,3 +36,17 @@ def test_an_ipv4_proxy_on_a_dual_stack_listener_is_trusted() -> None:
 def test_an_untrusted_peer_is_the_client_whatever_it_sends() -> None:
     assert client_key(request("198.51.100.4", "203.0.113.9"), PROXY) == "198.51.100.4"
     assert client_key(request("::ffff:198.51.100.4", "1.2.3.4"), PROXY) == "198.51.100.4"
+
+
+def test_a_proxy_written_in_its_ipv4_mapped_form_is_trusted(tmp_path) -> None:
+    """`trusted_proxies = ["::ffff:10.0.0.2"]` (as a dual-stack `ss` shows the proxy) means
+    the IPv4 proxy: it is read as 10.0.0.2/32, so it matches however the peer is seen."""
+    from familybot_trio.config import load_config
+    from tests.test_config import ENV, MINIMAL, write
+
+    cfg = load_config(write(tmp_path, MINIMAL + '[dashboard]\ntrusted_proxies = '
+                            '["::ffff:10.0.0.2", "::ffff:192.168.1.0/120", "::1"]\n'), ENV)
+    nets = list(cfg.dashboard.trusted_proxies)
+    assert [str(n) for n in nets] == ["10.0.0.2/32", "192.168.1.0/24", "::1/128"]
+    for peer in ("10.0.0.2", "::ffff:10.0.0.2", "::ffff:192.168.1.7"):
+        assert client_key(request(peer, "203.0.113.9"), nets) == "203.0.113.9", peer
