@@ -4,7 +4,7 @@ The store's guard (store/_guard.py) keeps the cached rows when a fetch looks wro
 wishlist that comes back nearly empty, a library that shrinks by half) and records a
 `fetch_anomalies` row. `report_kept_aside(app)` runs after every schedule job: each
 anomaly that starts a streak (the first for its subject, or the first since a fetch of that
-subject was accepted) is reported once: whose data, what came back, what was kept, and the
+subject was accepted; decided when the anomaly is recorded) is reported once, oldest first: whose data, what came back, what was kept, and the
 command that accepts it. `accept_next(store, what, ...)` makes the next answer for those
 subjects be stored as real (for `/admin_accept`, `familybot-trio accept` and the dashboard).
 """
@@ -34,7 +34,8 @@ log = logging.getLogger("familybot_trio.kept_aside")
 KINDS: Final = {"library": "library", "wishlist": "wishlist", "owned": "owned_games"}
 #: kv key: the id of the last fetch_anomalies row looked at for reports.
 REPORTED_KEY: Final = "kept_aside.reported_id"
-#: Anomalies read per run (older unreported ones are skipped, not lost from the table).
+#: Streak starts read at a time (oldest first, after the last reported id; a pass reads on
+#: until none is left, so none is skipped).
 BATCH: Final = 50
 #: App -> the lock that keeps its report passes one at a time.
 _LOCKS: weakref.WeakKeyDictionary[App, trio.Lock] = weakref.WeakKeyDictionary()
@@ -87,7 +88,7 @@ def describe(anomaly: FetchAnomaly, names: dict[int, str]) -> str:
 
 
 async def report_kept_aside(app: App) -> int:
-    """Report the anomalies recorded since the last call that start a streak.
+    """Report the streak starts recorded after the last one reported, oldest first.
 
     One pass at a time per App (jobs end concurrently; two passes would both see the same
     unreported anomaly while Discord is slow). A report Discord did not take (an outage,
@@ -105,19 +106,17 @@ async def report_kept_aside(app: App) -> int:
 async def _report_pass(app: App) -> int:
     store = app.store
     last = int(await store.state.get(REPORTED_KEY, 0) or 0)
-    fresh = [a for a in reversed(await store.state.anomalies(limit=BATCH)) if a.id > last]
-    if not fresh:
-        return 0
-    names = {int(m.steamid): m.name for m in await store.members.all()}
-    sent, done = 0, last
-    for anomaly in fresh:
-        if await store.state.starts_streak(anomaly):
+    names: dict[int, str] | None = None
+    sent = 0
+    while batch := await store.state.streak_starts(after_id=last, limit=BATCH):
+        if names is None:
+            names = {int(m.steamid): m.name for m in await store.members.all()}
+        for anomaly in batch:
             if not await app.report_admin(describe(anomaly, names)):
                 log.info("kept-aside report not delivered, the next job run tries again "
                          "[kind:%s subject:%s]", anomaly.kind, anomaly.subject)
-                break
+                return sent
             sent += 1
-        done = anomaly.id
-    if done != last:
-        await store.state.set(REPORTED_KEY, done, app.now())
+            last = anomaly.id
+            await store.state.set(REPORTED_KEY, last, app.now())
     return sent

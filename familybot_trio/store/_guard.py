@@ -54,10 +54,23 @@ def judge(previous: int, new: int) -> str | None:
 
 def record(conn: sqlite3.Connection, kind: str, subject: str, reason: str, now_ts: int,
            previous: int | None = None, new: int | None = None) -> None:
-    """Insert a fetch_anomalies row and log a WARNING (call inside a write transaction)."""
+    """Insert a fetch_anomalies row and log a WARNING (call inside a write transaction).
+
+    The row's starts_streak is decided here, against the fetches of this moment: True when no
+    earlier anomaly of its nature (a failed fetch, new = None, or a suspicious answer) exists
+    for kind and subject, or a fetch of that subject was accepted at or after the latest one.
+    Failures and suspicious answers are streaks apart: a 401 just before a wishlist comes
+    back shrunk must not hide the shrink from the admins.
+    """
+    prev = conn.execute("SELECT max(at) FROM fetch_anomalies WHERE kind = ? AND subject = ?"
+                        " AND (new_count IS NULL) = ?", (kind, subject, new is None)).fetchone()[0]
+    ok = conn.execute("SELECT fetched_at FROM fetches WHERE kind = ? AND subject = ?",
+                      (kind, subject)).fetchone()
+    starts = prev is None or (ok is not None and ok[0] >= prev)
     conn.execute(
-        "INSERT INTO fetch_anomalies (kind, subject, reason, previous_count, new_count, at)"
-        " VALUES (?, ?, ?, ?, ?, ?)", (kind, subject, reason, previous, new, now_ts))
+        "INSERT INTO fetch_anomalies (kind, subject, reason, previous_count, new_count, at,"
+        " starts_streak) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (kind, subject, reason, previous, new, now_ts, int(starts)))
     log.warning("%s fetch looks wrong, keeping cached data [subject:%s reason:%s]",
                 kind, subject, reason)
 

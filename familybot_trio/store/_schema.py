@@ -196,6 +196,19 @@ _V7: Final = (
         since          INTEGER)""",
 )
 
+# v8: whether an anomaly starts a streak (the first of its nature, a failed fetch or a
+# suspicious answer, for its kind and subject, or the first since a fetch of that subject was
+# accepted), decided when it is recorded (store/_guard.py record): the fetches table keeps only
+# the latest accepted fetch, so judging later sees a streak that ended as a new one. Rows from
+# before v8 are marked by the first-of-its-nature rule alone.
+_V8: Final = (
+    "ALTER TABLE fetch_anomalies ADD COLUMN starts_streak INTEGER NOT NULL DEFAULT 0",
+    """UPDATE fetch_anomalies SET starts_streak = 1 WHERE NOT EXISTS (
+        SELECT 1 FROM fetch_anomalies AS p WHERE p.kind = fetch_anomalies.kind
+        AND p.subject = fetch_anomalies.subject AND p.id < fetch_anomalies.id
+        AND (p.new_count IS NULL) = (fetch_anomalies.new_count IS NULL))""",
+)
+
 #: MIGRATIONS[i] brings the database from user_version i to i + 1.
-MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+MIGRATIONS: Final[tuple[tuple[str, ...], ...]] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 SCHEMA_VERSION: Final = len(MIGRATIONS)

@@ -280,7 +280,8 @@ class FetchAnomaly:
     """A fetch that failed or looked wrong; the cached data was kept.
 
     Attributes: kind ("wishlist", "library", "owned_games", ...); subject (e.g. a SteamID64 as
-    text); previous_count / new_count (rows kept / rows offered, None for failures); reason.
+    text); previous_count / new_count (rows kept / rows offered, None for failures); reason;
+    starts_streak (the first of its streak, decided when it was recorded: the one reported).
     """
 
     id: int
@@ -290,3 +291,4 @@ class FetchAnomaly:
     at: dt.datetime
     previous_count: int | None = None
     new_count: int | None = None
+    starts_streak: bool = False

@@ -145,31 +145,28 @@ class StateRepo:
         """Recent fetch anomalies, newest first. Raises: StoreError."""
         since_ts = to_ts(since) if since is not None else 0
         return await self._db.read(
-            lambda c: [FetchAnomaly(id=r[0], kind=r[1], subject=r[2], reason=r[3],
-                                    previous_count=r[4], new_count=r[5], at=from_ts(r[6]))
-                       for r in c.execute(
-                           "SELECT id, kind, subject, reason, previous_count, new_count, at"
-                           " FROM fetch_anomalies WHERE at >= ? ORDER BY id DESC LIMIT ?",
-                           (since_ts, limit))],
+            lambda c: [_anomaly(r) for r in c.execute(
+                _ANOMALY_SQL + " WHERE at >= ? ORDER BY id DESC LIMIT ?", (since_ts, limit))],
             "state.anomalies")
 
-    async def starts_streak(self, anomaly: FetchAnomaly) -> bool:
-        """Whether `anomaly` begins a streak: no earlier anomaly of its nature (a failed fetch,
-        new_count NULL, or a suspicious answer) for its kind and subject, or a fetch of that
-        subject was accepted since the previous one. Failures and suspicious answers are
-        streaks apart: a 401 just before a wishlist comes back shrunk must not hide the
-        shrink from the admins. Raises: StoreError."""
-        def _starts(c: sqlite3.Connection) -> bool:
-            prev = c.execute("SELECT max(at) FROM fetch_anomalies WHERE kind = ? AND subject = ?"
-                             " AND id < ? AND (new_count IS NULL) = ?",
-                             (anomaly.kind, anomaly.subject, anomaly.id,
-                              anomaly.new_count is None)).fetchone()[0]
-            if prev is None:
-                return True
-            ok = c.execute("SELECT fetched_at FROM fetches WHERE kind = ? AND subject = ?",
-                           (anomaly.kind, anomaly.subject)).fetchone()
-            return ok is not None and ok[0] >= prev
-        return await self._db.read(_starts, "state.starts_streak")
+    async def streak_starts(self, *, after_id: int, limit: int = 50) -> list[FetchAnomaly]:
+        """The anomalies that start a streak (starts_streak, decided when each was recorded:
+        see store/_guard.py record) with id > after_id, oldest first, at most `limit`; page
+        on with the last id returned. Raises: StoreError."""
+        return await self._db.read(
+            lambda c: [_anomaly(r) for r in c.execute(
+                _ANOMALY_SQL + " WHERE id > ? AND starts_streak = 1 ORDER BY id LIMIT ?",
+                (after_id, limit))],
+            "state.streak_starts")
+
+
+_ANOMALY_SQL: Final = ("SELECT id, kind, subject, reason, previous_count, new_count, at,"
+                       " starts_streak FROM fetch_anomalies")
+
+
+def _anomaly(r: tuple) -> FetchAnomaly:
+    return FetchAnomaly(id=r[0], kind=r[1], subject=r[2], reason=r[3], previous_count=r[4],
+                        new_count=r[5], at=from_ts(r[6]), starts_streak=bool(r[7]))
 
 
 _RUN_SQL: Final = ("SELECT job, runs, failures, last_ok_at, last_error, last_error_at,"

@@ -9,6 +9,7 @@ import time
 
 import trio
 
+from familybot_trio import kept_aside
 from familybot_trio.kept_aside import report_kept_aside
 from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS
 from tests._cli_helpers import run_cli
@@ -169,3 +170,62 @@ async def test_a_failed_fetch_does_not_hide_the_suspicious_answer_after_it(start
                            if member.persona in m.content]
     assert "could not be used" in failure and "/admin_accept" not in failure
     assert "came back empty" in suspicious and "/admin_accept what:wishlist" in suspicious
+
+
+def refuse_admin_channel(world):
+    """The admin channel answers 503 to every post until rest.clear_faults() (an outage)."""
+    rest = world.discord.rest
+    rest.fail_next("POST", f"/channels/{ADMIN_CH}/messages", 503, times=10**6)
+    return rest
+
+
+async def test_one_streak_reported_late_is_reported_once(start_world) -> None:
+    """Reports refused through a whole streak and the good fetch that ends it: the streak's
+    start is reported once when Discord is back, not each anomaly of the ended streak (the
+    streak start is decided when the anomaly is recorded, not at report time)."""
+    world = await start_world(features=["wishlist"], now=ticking_now())
+    member = world.sandbox.family.members[2]
+    with trio.fail_after(120):
+        await wishlist_run(world)
+        before = [i.appid for i in await world.app.store.wishlist.items(member.steamid)]
+        rest = refuse_admin_channel(world)
+        world.sandbox.clear_wishlist(member.steamid)
+        for _ in range(3):          # one streak: three suspicious answers in a row
+            await wishlist_run(world)
+            await trio.sleep(0.3)
+        for appid in before:        # Steam answers right again: the streak is over
+            world.sandbox.add_to_wishlist(member.steamid, appid)
+        await wishlist_run(world)
+        await trio.sleep(0.3)
+        rest.clear_faults()
+        await wishlist_run(world)
+        with trio.move_on_after(5):
+            await wait_reports(world, 2)
+    got = [r for r in reports(world) if member.persona in r]
+    assert len(got) == 1, got
+
+
+async def test_a_streak_start_behind_a_batch_of_newer_anomalies_is_not_lost(
+        start_world, monkeypatch) -> None:
+    """A report refused while more than a batch of anomalies piles up after it is still sent
+    (the pass reads oldest first after the last reported id, batch by batch). BATCH is 3
+    here so the test runs a few jobs instead of 50."""
+    monkeypatch.setattr(kept_aside, "BATCH", 3)
+    world = await start_world(features=["wishlist"], now=ticking_now())
+    member = world.sandbox.family.members[2]
+    other = world.sandbox.family.members[1]
+    with trio.fail_after(120):
+        await wishlist_run(world)
+        rest = refuse_admin_channel(world)
+        world.sandbox.clear_wishlist(member.steamid)
+        await wishlist_run(world)
+        world.sandbox.clear_wishlist(other.steamid)  # a second streak, 4 more anomalies each
+        for _ in range(4):
+            await wishlist_run(world)
+        await trio.sleep(0.3)
+        rest.clear_faults()
+        await wishlist_run(world)
+        with trio.move_on_after(5):
+            await wait_reports(world, 3)
+    assert len([r for r in reports(world) if member.persona in r]) == 1, reports(world)
+    assert len([r for r in reports(world) if other.persona in r]) == 1, reports(world)

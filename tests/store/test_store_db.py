@@ -56,10 +56,27 @@ async def test_migrates_stepwise_from_version_1(tmp_path: Path) -> None:
                             "INSERT INTO kv VALUES ('old', '1', 0)")
     with trio.fail_after(10):
         async with Store.open_ctx(path) as store:
-            assert await store.schema_version() == SCHEMA_VERSION == 7
+            assert await store.schema_version() == SCHEMA_VERSION == 8
             assert await store.state.get("old") == 1
             assert "fetch_anomalies" in await store.row_counts()
             assert "library_events" in await store.row_counts()
+
+
+async def test_v8_marks_the_first_anomaly_of_each_nature_as_a_streak_start(tmp_path: Path
+                                                                          ) -> None:
+    """Anomalies recorded before v8 get starts_streak by the first-of-its-nature rule."""
+    path = tmp_path / "fb.db"
+    rows = [("wishlist", "7", "came back empty, had 9", 9, 0), ("wishlist", "7", "again", 9, 0),
+            ("wishlist", "7", "private", None, None), ("library", "family", "shrank", 40, 3)]
+    await blocking.run_sync(
+        "files", _sql, path, *(s for m in MIGRATIONS[:7] for s in m), "PRAGMA user_version = 7",
+        *(f"INSERT INTO fetch_anomalies (kind, subject, reason, previous_count, new_count, at)"
+          f" VALUES ('{k}', '{s}', '{r}', {p or 'NULL'}, {'NULL' if n is None else n}, {i})"
+          for i, (k, s, r, p, n) in enumerate(rows)))
+    with trio.fail_after(10):
+        async with Store.open_ctx(path) as store:
+            starts = await store.state.streak_starts(after_id=0)
+    assert [a.reason for a in starts] == ["came back empty, had 9", "private", "shrank"]
 
 
 async def test_newer_schema_is_refused_with_a_fix(tmp_path: Path) -> None:
