@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from typing import Any, Final, TextIO
 import trio
 
 from familybot_trio import logs
+from familybot_trio.errors import is_interrupt
 from familybot_trio._terminal import render_message
 from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS, World
 from gateway.testing import APPLICATION_ID
@@ -39,6 +41,8 @@ log = logging.getLogger("familybot_trio.demo")
 #: Upper bound for the whole story (s): the demo must end even if something hangs.
 DEMO_TIMEOUT_S: Final = 120.0
 _CHANNEL_NAMES: Final = {v: k for k, v in CHANNELS.items()}
+#: Exit status when Ctrl-C or SIGTERM stopped the demo (the CLI's "interrupted", 128 + SIGINT).
+EXIT_INTERRUPTED: Final = 130
 
 #: A made-up game the first member "buys" and the bundle's appids (not in the sandbox catalog).
 NEW_GAME: Final = (3_900_001, "Lanternfall")
@@ -262,6 +266,35 @@ async def run_demo(out: TextIO, tmp: Path, *, serve: bool = False,
     return 0
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived (docker stop, systemctl stop): the demo was cancelled on purpose."""
+
+
+async def _stop_on_sigterm(run: Callable[[Path], Any], tmp: Path) -> int:
+    """`await run(tmp)`, cancelled when SIGTERM arrives, as Ctrl-C cancels it: the bot and
+    the fakes stop and `main` removes the temporary folder (trio.open_signal_receiver, so
+    the default handler does not kill the process with the folder left behind).
+
+    Returns: run's exit code. Raises: _Terminated after a SIGTERM stopped it.
+    """
+    terminated = False
+    with trio.open_signal_receiver(signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            async def watch() -> None:
+                nonlocal terminated
+                async for _ in signals:
+                    terminated = True
+                    nursery.cancel_scope.cancel()
+                    return
+
+            nursery.start_soon(watch, name="SIGTERM watcher")
+            code = await run(tmp)
+            nursery.cancel_scope.cancel()
+    if terminated:
+        raise _Terminated
+    return int(code)
+
+
 def keep_dir_problem(path: Path) -> str | None:
     """Why `--keep path` cannot be used (None when it can): a file, a folder that already
     holds a demo (its config.toml or data/), or any other folder that is not empty (`--keep
@@ -307,12 +340,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: --keep {args.keep}: cannot make that folder ({exc.strerror}); "
                       "give a folder you can write to", file=sys.stderr)
                 return 2
-            return trio.run(run, args.keep)
+            return trio.run(_stop_on_sigterm, run, args.keep)
         with tempfile.TemporaryDirectory(prefix="familybot-demo-") as tmp:
-            return trio.run(run, Path(tmp))
-    except KeyboardInterrupt:
+            return trio.run(_stop_on_sigterm, run, Path(tmp))
+    except (KeyboardInterrupt, BaseExceptionGroup, _Terminated) as exc:
+        # Ctrl-C reaches us inside trio's exception groups (the shared test: is_interrupt)
+        if not (isinstance(exc, _Terminated) or is_interrupt(exc)):
+            raise
         print("\ndemo stopped", file=sys.stderr)
-        return 0
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

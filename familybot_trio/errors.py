@@ -21,6 +21,23 @@ from datetime import datetime
 from typing import Final
 
 
+def leaf_exceptions(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside `exc`, exception groups flattened (trio's nurseries wrap what a
+    task raised, KeyboardInterrupt too, in one group per nursery level).
+
+    Returns: [exc] for a plain exception, else every non-group leaf in order.
+    """
+    if not isinstance(exc, BaseExceptionGroup):
+        return [exc]
+    return [leaf for inner in exc.exceptions for leaf in leaf_exceptions(inner)]
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """True when `exc` is a KeyboardInterrupt (Ctrl-C), bare or in exception groups holding
+    nothing else: what `trio.run` raises on Ctrl-C. The CLI then says so and exits 130."""
+    return all(isinstance(leaf, KeyboardInterrupt) for leaf in leaf_exceptions(exc))
+
+
 class FamilybotError(Exception):
     """Root of every error familybot-trio raises on purpose."""
 

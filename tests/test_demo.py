@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import io
-
-import pytest
+import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
-from familybot_trio import demo
+import pytest
+import trio
+
+from familybot_trio import blocking, demo, offloop
+
+#: The whole `demo --serve` subprocess: start, story, signal, stop (s).
+DEMO_SUBPROCESS_TIMEOUT_S = 180
 
 
 async def test_demo_plays_every_chapter_and_posts_what_each_promises(tmp_path: Path) -> None:
@@ -115,3 +123,46 @@ async def test_each_commands_replies_are_drawn_together_under_it_numbered_alike(
     # one numbering style, "(2/3)", in channels and replies alike
     assert re.findall(r"^\s*│ ▌ .*\S \(\d+\)$", text, re.M) == []
     assert re.search(r"deals on the family's wishlists \(2/\d+\)", text)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_serve_stops_on_ctrl_c_or_sigterm_says_so_and_removes_its_folder(
+        tmp_path: Path, signum: signal.Signals) -> None:
+    """`demo --serve` as a real subprocess: once it says it stays up, Ctrl-C (trio wraps the
+    KeyboardInterrupt in exception groups) or SIGTERM (docker stop) stops it with "demo
+    stopped", exit 130 and no traceback, and its /tmp/familybot-demo-* folder is gone."""
+    tmpdir = tmp_path / "tmp"
+    await trio.Path(tmpdir).mkdir()
+    env = {**os.environ, "TMPDIR": str(tmpdir), "PYTHONUNBUFFERED": "1"}
+    env.pop(offloop.ENV_DEBUG_BLOCKING, None)
+    lines: list[str] = []
+    with trio.fail_after(DEMO_SUBPROCESS_TIMEOUT_S):
+        proc = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "familybot_trio", "demo", "--serve"], env=env,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            assert proc.stdout is not None
+            buf = b""
+            async for chunk in proc.stdout:
+                buf += chunk
+                *done, buf = buf.split(b"\n")
+                lines.extend(d.decode(errors="replace") for d in done)
+                if any("stay up until Ctrl-C" in ln for ln in lines):
+                    break
+            made = await blocking.run_sync("files", lambda: [p.name for p in tmpdir.iterdir()])
+            assert len(made) == 1 and made[0].startswith("familybot-demo-"), (made, lines[-20:])
+            proc.send_signal(signum)
+            async for chunk in proc.stdout:
+                buf += chunk
+            lines.extend(buf.decode(errors="replace").splitlines())
+            code = await proc.wait()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    tail = "\n".join(lines[-40:])
+    assert code == 130, (code, tail)
+    assert lines[-1] == "demo stopped", tail
+    assert "Traceback" not in tail and "ExceptionGroup" not in tail, tail
+    left = await blocking.run_sync("files", lambda: list(tmpdir.iterdir()))
+    assert left == [], tail   # the demo's temporary folder was removed

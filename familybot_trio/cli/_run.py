@@ -36,7 +36,8 @@ from familybot_trio.app import App
 from familybot_trio.cli._check import TOKEN_REFUSED_FIX
 from familybot_trio.config import (ENV_DISCORD_TOKEN, ENV_STEAM_API_KEY, Config, Secrets,
                                    load_config)
-from familybot_trio.errors import MISSING, ConfigError, FamilybotError
+from familybot_trio.errors import (MISSING, ConfigError, FamilybotError, is_interrupt,
+                                   leaf_exceptions)
 from familybot_trio.loopblock import LoopBlockDetector
 from gateway.errors import FatalCloseError, HTTPError
 
@@ -243,12 +244,12 @@ def run_cmd(args: argparse.Namespace) -> int:
         trio.run(functools.partial(run_bot, config, detector, features=features),
                  instruments=[detector])
     except BaseExceptionGroup as group:
-        problems = _leaves(group)
+        problems = leaf_exceptions(group)
         for exc in problems:
             print(f"error: {exc}", file=sys.stderr)
             if _token_refused(exc):
                 print(f"error: {TOKEN_REFUSED_FIX}", file=sys.stderr)
-        if all(isinstance(e, KeyboardInterrupt) for e in problems):
+        if is_interrupt(group):
             return EXIT_INTERRUPTED
         if any(isinstance(e, FatalCloseError) or _token_refused(e) for e in problems):
             return EXIT_NEEDS_OPERATOR
@@ -258,10 +259,3 @@ def run_cmd(args: argparse.Namespace) -> int:
 
 def _token_refused(exc: BaseException) -> bool:
     return isinstance(exc, HTTPError) and exc.status == 401
-
-
-def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return out
