@@ -119,12 +119,26 @@ async def test_outbox_retry_says_when_nothing_is_failed_and_limit_must_be_positi
                 await store.outbox.drop([row], now)
                 r = await run_cli(world, "outbox", "drop", str(row))
                 assert r.code == 1 and "already dropped" in r.err, r
+                assert "outbox list --status dropped`" in r.err, r.err  # where it now is
                 r = await run_cli(world, "outbox", "retry", "99999")
                 # the message is true of retry: a dropped row IS retried (below)
                 assert r.code == 1 and "no unsent row with id 99999" in r.err, r
                 assert "dropped" not in r.err and "already sent or unknown" in r.err, r.err
-                r = await run_cli(world, "outbox", "retry", str(row))
-                assert r.code == 0 and f"retrying 1 row(s): {row}" in r.out, r
+                r = await run_cli(world, "outbox", "retry", str(row), str(row))  # one row
+                assert r.code == 0 and r.out.strip() == f"retrying 1 row(s): {row}", r
+
+                # --limit cuts the list: the footer says so and how many wait in all
+                more = await store.outbox.enqueue(
+                    [OutboxDraft("new_game", f"t:{n}", Snowflake(1), {"content": "x"})
+                     for n in (2, 3)], now)
+                r = await run_cli(world, "outbox", "list", "--limit", "1")
+                assert r.code == 0 and len(r.out.splitlines()) == 1, r
+                assert "showing 1 of 3 row(s) unsent" in r.err, r.err
+                r = await run_cli(world, "outbox", "list", "--limit", "3")
+                assert r.err.strip() == "3 row(s) unsent", r.err  # all of them: no "of"
+                r = await run_cli(world, "outbox", "drop", str(more[1]), str(more[0]),
+                                  str(more[1]))
+                assert r.out.strip() == f"dropped 2 row(s): {more[1]} {more[0]}", r
 
             for bad in ("0", "-3", "many"):
                 r = await run_cli(world, "outbox", "list", "--limit", bad)

@@ -167,25 +167,35 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
             names = channel_names(config.channels)
             for entry in rows:
                 print(format_entry(entry, now=now, channel_names=names))
-            print(f"{len(rows)} row(s) {args.status}", file=sys.stderr)
+            total = len(rows)
+            if total == args.limit:  # maybe cut: say how many there are
+                total = await store.outbox.count(args.status)
+            if total > len(rows):
+                print(f"showing {len(rows)} of {total} row(s) {args.status} (oldest first; "
+                      f"--limit {total} shows them all)", file=sys.stderr)
+            else:
+                print(f"{len(rows)} row(s) {args.status}", file=sys.stderr)
             return 0
+        ids = list(dict.fromkeys(args.ids))  # `retry 4 4` is one row: dedupe, keep the order
         if action == "retry":
-            done = await retry_outbox(store, args.ids or None)
+            done = await retry_outbox(store, ids or None)
             if done:  # nothing found: only the error below
                 print(f"retrying {len(done)} row(s): {' '.join(map(str, done))}")
-            elif not args.ids:
+            elif not ids:
                 print("nothing to retry: no failed rows (`familybot-trio outbox list` shows "
                       "what is waiting; dropped rows are retried by id)")
                 return 0
             # retry takes any unsent row: failed, dropped or pending
             why = "already sent or unknown"
         else:
-            done = await drop_outbox(store, args.ids, now)
+            done = await drop_outbox(store, ids, now)
             if done:
                 print(f"dropped {len(done)} row(s): {' '.join(map(str, done))}")
             why = "already sent, already dropped or unknown"
-        if missed := sorted(set(args.ids) - set(done)):
+        if missed := [i for i in ids if i not in set(done)]:
+            see = ("`familybot-trio outbox list --status dropped` or `--status sent`"
+                   if action == "drop" else "`familybot-trio outbox list --status sent`")
             print(f"error: no unsent row with id {', '.join(map(str, missed))} ({why}; see "
-                  "`familybot-trio outbox list --status sent`)", file=sys.stderr)
+                  f"{see})", file=sys.stderr)
             return EXIT_FAILED
         return 0

@@ -163,6 +163,16 @@ class OutboxRepo:
         return await self._db.read(
             lambda c: [_row(r) for r in c.execute(sql, (limit,))], "outbox.rows")
 
+    async def count(self, status: str = "unsent") -> int:
+        """How many rows are in one state (what `rows()` would list without a limit).
+
+        Args: status: one of STATUSES. Raises: ValueError for an unknown status; StoreError.
+        """
+        if status not in _WHERE:
+            raise ValueError(f"unknown outbox status {status!r}; use one of {', '.join(STATUSES)}")
+        sql = f"SELECT COUNT(*) FROM outbox WHERE {_WHERE[status]}"
+        return await self._db.read(lambda c: int(c.execute(sql).fetchone()[0]), "outbox.count")
+
     async def claim(self, outbox_id: OutboxId, now: dt.datetime) -> None:
         """Record that a create-message request for this row is about to be sent.
 
