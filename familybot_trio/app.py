@@ -29,7 +29,7 @@ import functools
 import importlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Final
 
 import httpx
@@ -42,6 +42,7 @@ from familybot_trio.errors import FamilybotError
 from familybot_trio.loopblock import LoopBlockDetector
 from familybot_trio.schedule import Scheduler
 from familybot_trio._startup import wait_for_gateway_bot
+from familybot_trio.admin_delivery import Delivery, deliver
 from familybot_trio.kept_aside import report_kept_aside
 from familybot_trio.outbox_sender import OutboxSender
 from familybot_trio.store import OutboxDraft, OutboxRow, Store
@@ -322,20 +323,18 @@ class App:
     async def report_admin(self, text: str) -> bool:
         """Tell the admins: the admin_reports channel if configured, else a DM to each admin.
 
-        Returns: True if delivered. Never raises for Discord errors or a text over Discord's
-        limits (they are logged): a report must not fail a job.
+        Returns: True if delivered: every destination got it or refused it for good (DMs
+        closed, no access; see admin_delivery). Never raises for Discord errors or a text
+        over Discord's limits (they are logged): a report must not fail a job.
         """
-        try:
-            if self.config.channels.admin_reports:
-                await self.rest.create_message(self.config.channels.admin_reports, content=text)
-                return True
-            for admin in sorted(self.config.admin_ids):
-                dm = await self.rest.create_dm(admin)
-                await self.rest.create_message(int(dm["id"]), content=text)
-            return True
-        except (HTTPError, ValueError) as exc:
-            log.warning("could not reach the admins [cause:%s]", exc)
-            return False
+        return (await self.report_admin_to(text)).done
+
+    async def report_admin_to(self, text: str, skip: Iterable[int] = ()) -> Delivery:
+        """report_admin, skipping destinations settled before; returns admin_delivery.Delivery
+        (settled and pending channel / admin user ids). Never raises for Discord errors."""
+        return await deliver(self.rest, text, channel_id=self.config.channels.admin_reports,
+                             admin_ids=self.config.admin_ids, skip=skip,
+                             paused_for_s=self.rest.limiter.banned_for_s)
 
     async def _job_failed(self, job: str, exc: BaseException, streak: int) -> None:
         await self.report_admin(f"Schedule `{job}` failed: {exc}. I will keep retrying with "

@@ -25,7 +25,7 @@ from familybot_trio.store._guard import accept_key
 if TYPE_CHECKING:
     from familybot_trio.app import App
 
-__all__ = ["KINDS", "REPORTED_KEY", "accept_next", "report_kept_aside", "describe"]
+__all__ = ["KINDS", "PARTIAL_KEY", "REPORTED_KEY", "accept_next", "report_kept_aside", "describe"]
 
 log = logging.getLogger("familybot_trio.kept_aside")
 
@@ -34,6 +34,9 @@ log = logging.getLogger("familybot_trio.kept_aside")
 KINDS: Final = {"library": "library", "wishlist": "wishlist", "owned": "owned_games"}
 #: kv key: the id of the last fetch_anomalies row looked at for reports.
 REPORTED_KEY: Final = "kept_aside.reported_id"
+#: kv key: {"id": anomaly id, "done": destinations settled} for a report some destinations
+#: (an admin's DM in an outage) have not taken yet; the next pass sends it to the rest only.
+PARTIAL_KEY: Final = "kept_aside.partial"
 #: Streak starts read at a time (oldest first, after the last reported id; a pass reads on
 #: until none is left, so none is skipped).
 BATCH: Final = 50
@@ -91,9 +94,10 @@ async def report_kept_aside(app: App) -> int:
     """Report the streak starts recorded after the last one reported, oldest first.
 
     One pass at a time per App (jobs end concurrently; two passes would both see the same
-    unreported anomaly while Discord is slow). A report Discord did not take (an outage,
-    report_admin False) is not marked done: that anomaly and the later ones wait for the
-    next pass, so the report is late, never lost.
+    unreported anomaly while Discord is slow). A report counts as done once each destination
+    (the admin channel, or each admin's DM) took it or refused it for good (DMs closed); one
+    an outage kept from some destination waits for the next pass, which sends it to those
+    only, and the later reports wait behind it: late, never lost, never twice to an admin.
     Returns: reports sent. Raises: StoreError (report_admin never raises).
     """
     lock = _LOCKS.get(app)
@@ -112,11 +116,19 @@ async def _report_pass(app: App) -> int:
         if names is None:
             names = {int(m.steamid): m.name for m in await store.members.all()}
         for anomaly in batch:
-            if not await app.report_admin(describe(anomaly, names)):
-                log.info("kept-aside report not delivered, the next job run tries again "
-                         "[kind:%s subject:%s]", anomaly.kind, anomaly.subject)
+            partial = await store.state.get(PARTIAL_KEY) or {}
+            skip = partial.get("done", []) if partial.get("id") == anomaly.id else []
+            delivery = await app.report_admin_to(describe(anomaly, names), skip)
+            if not delivery.done:
+                log.info("kept-aside report not delivered everywhere, the next job run tries "
+                         "the rest again [kind:%s subject:%s pending:%d]", anomaly.kind,
+                         anomaly.subject, len(delivery.pending))
+                await store.state.set(PARTIAL_KEY, {"id": anomaly.id,
+                                                    "done": sorted(delivery.settled)}, app.now())
                 return sent
             sent += 1
             last = anomaly.id
             await store.state.set(REPORTED_KEY, last, app.now())
+            if partial:
+                await store.state.set(PARTIAL_KEY, None, app.now())
     return sent

@@ -3,6 +3,7 @@ accept the next answer as real (/admin_accept, `familybot-trio accept`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import time
@@ -12,6 +13,7 @@ import trio
 from familybot_trio import kept_aside
 from familybot_trio.kept_aside import report_kept_aside
 from familybot_trio.sandbox.world import CHANNELS, DISCORD_IDS
+from gateway.errors import Forbidden, ServerError
 from tests._cli_helpers import run_cli
 
 ADMIN_CH, ADMIN = CHANNELS["admin_reports"], DISCORD_IDS[0]
@@ -128,13 +130,13 @@ async def test_passes_that_overlap_send_one_report(start_world) -> None:
     first pass's report, a second pass must not send it again."""
     world = await start_world(features=["wishlist"])
     app, member = world.app, world.sandbox.family.members[3]
-    report_admin = app.report_admin
+    report_admin_to = app.report_admin_to
 
-    async def slow_report_admin(text: str) -> bool:
+    async def slow_report_admin_to(text: str, skip=()):
         await trio.sleep(0.3)  # Discord slow to answer
-        return await report_admin(text)
+        return await report_admin_to(text, skip)
 
-    app.report_admin = slow_report_admin  # type: ignore[method-assign]
+    app.report_admin_to = slow_report_admin_to  # type: ignore[method-assign]
     with trio.fail_after(60):
         await wishlist_run(world)
         world.sandbox.clear_wishlist(member.steamid)
@@ -229,3 +231,84 @@ async def test_a_streak_start_behind_a_batch_of_newer_anomalies_is_not_lost(
             await wait_reports(world, 3)
     assert len([r for r in reports(world) if member.persona in r]) == 1, reports(world)
     assert len([r for r in reports(world) if other.persona in r]) == 1, reports(world)
+
+
+def dm_admins(world, fail):
+    """Reports go to the admins' DMs (no admin_reports channel, admins DISCORD_IDS[0:2]);
+    `fail(user_id)` may raise from create_dm. Returns admin -> its DM channel id, filled as
+    the DMs open."""
+    app, admins = world.app, frozenset(DISCORD_IDS[:2])
+    app.config = dataclasses.replace(
+        app.config, channels=dataclasses.replace(app.config.channels, admin_reports=None),
+        admin_ids=admins)
+    create_dm, dm_channels = app.rest.create_dm, {}
+
+    async def create_dm_or_fail(user_id):
+        fail(int(user_id))
+        dm = await create_dm(user_id)
+        dm_channels[int(user_id)] = int(dm["id"])
+        return dm
+
+    app.rest.create_dm = create_dm_or_fail
+    return dm_channels
+
+
+def dm_reports(world, channel_id: int) -> list[str]:
+    return [m.content for m in world.discord.messages(channel_id) if "looks wrong" in m.content]
+
+
+async def test_an_admin_with_closed_dms_does_not_make_the_others_get_it_every_run(
+        start_world) -> None:
+    """Two admins, no admin_reports channel, one with DMs closed (403 50007, for good): the
+    other gets the report once, and the pass goes on (a later streak is reported too)."""
+    world = await start_world(features=["wishlist"], now=ticking_now())
+    closed = max(DISCORD_IDS[:2])
+
+    def closed_dms(user_id: int) -> None:
+        if user_id == closed:
+            raise Forbidden(403, 50007, "Cannot send messages to this user", method="POST",
+                            route="/users/@me/channels")
+
+    dms = dm_admins(world, closed_dms)
+    member, other = world.sandbox.family.members[2], world.sandbox.family.members[1]
+    with trio.fail_after(120):
+        await wishlist_run(world)
+        world.sandbox.clear_wishlist(member.steamid)
+        for _ in range(3):
+            await wishlist_run(world)
+            await trio.sleep(0.3)
+        world.sandbox.clear_wishlist(other.steamid)
+        await wishlist_run(world)
+        await trio.sleep(0.5)
+    got = dm_reports(world, dms[min(DISCORD_IDS[:2])])
+    assert [member.persona in r for r in got] == [True, False], got
+    assert other.persona in got[1]
+
+
+async def test_an_admin_whose_dm_failed_for_a_while_gets_it_later_and_the_other_once(
+        start_world) -> None:
+    """One admin's DM fails in an outage (503) at the first try: the next pass sends the
+    report to that admin only; each admin has it exactly once."""
+    world = await start_world(features=["wishlist"], now=ticking_now())
+    flaky, outage = max(DISCORD_IDS[:2]), [True]
+
+    def one_outage(user_id: int) -> None:
+        if user_id == flaky and outage:
+            outage.pop()
+            raise ServerError(503, 0, "Service Unavailable", method="POST",
+                              route="/users/@me/channels")
+
+    dms = dm_admins(world, one_outage)
+    member = world.sandbox.family.members[2]
+    with trio.fail_after(120):
+        await wishlist_run(world)
+        world.sandbox.clear_wishlist(member.steamid)
+        await wishlist_run(world)
+        await trio.sleep(0.3)
+        assert dm_reports(world, dms[min(DISCORD_IDS[:2])]) and flaky not in dms
+        await wishlist_run(world)
+        await trio.sleep(0.3)
+        await wishlist_run(world)
+        await trio.sleep(0.3)
+    for admin in DISCORD_IDS[:2]:
+        assert len(dm_reports(world, dms[admin])) == 1, admin
