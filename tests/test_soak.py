@@ -16,6 +16,7 @@ the 2-day schedule with the most fault kinds (18 event kinds)."""
 
 from __future__ import annotations
 
+import collections
 from pathlib import Path
 
 import pytest
@@ -59,8 +60,27 @@ async def test_two_simulated_days_lose_and_double_nothing(clock, tmp_path: Path,
     assert not any(k.endswith("_recorded_first") for k in outcomes), outcomes
     assert results["suspicious_streaks"] >= 1 and results["kept_aside_reports_expected"] >= 2
     assert results["kept_aside_reports_posted"] == results["kept_aside_reports_expected"]
+    # one report per streak, judged in each streak's window (not per subject over the run)
+    assert all(s["posted"] == s["expected"] for s in results["kept_aside_reports_by_streak"])
+    assert results["failed_fetch_reports_duplicated"] == 0, results["failed_fetch_reports_posted"]
     assert results["accepted_change"]["accepted"] and results["accepted_change"]["matches"]
     assert {"sqlite_busy", "steam_token_expired", "steam_401", "itad_503"} <= set(
         results["faults_injected"]), results["faults_injected"]
     # garbage from ITAD, Steam or a free-game feed (bench/soak/_garbage.py) reached the bot
     assert sum(results["upstream_faults_served"].values()) >= 1, results["upstream_faults_served"]
+
+
+def test_kept_aside_reports_are_judged_per_streak_not_per_subject() -> None:
+    """Two library streaks, the first reported twice and the second never: 2 posted = 2
+    expected for the subject, but each streak's window (its start to the next streak of the
+    subject) shows one duplicated and one lost."""
+    from types import SimpleNamespace
+
+    from bench.soak._suspicious import Streak, Tracker, _windows
+
+    served = SimpleNamespace(served={"include_excluded": 3})
+    tracker = Tracker(streaks=[Streak("library", rule=served, reports_before=0),
+                               Streak("wishlist:7", real=True, reports_before=0),
+                               Streak("library", rule=served, reports_before=2)])
+    windows = _windows(tracker, collections.Counter({"library": 2, "wishlist:7": 1}))
+    assert windows == [("library", 1, 2), ("wishlist:7", 1, 1), ("library", 1, 0)]

@@ -272,6 +272,7 @@ def failed(results: dict) -> list[str]:
                         "outbox_rows_left_after_faults_ended", "unexpected_posts",
                         "wishlist_final_mismatch", "zombie_undetected",
                         "kept_aside_reports_lost", "kept_aside_reports_duplicated",
+                        "failed_fetch_reports_duplicated",
                         "kept_rows_changed", "accepted_change_mismatch",
                         "steam_timeout_unretried")
             if results.get(k)] + _memory.failed(results)

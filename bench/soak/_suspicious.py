@@ -20,8 +20,12 @@ not move):
   Only in the bench's runs of 3+ days (about every 2-4 days), not in the suite's 2 days.
 
 Results (`results`): kept_aside_reports_expected / _posted / _lost / _duplicated (per
-subject: one per streak that served a lie to the guarded fetch, plus one for the real
-change), kept_rows_changed (streaks during which the stored rows changed),
+streak: exactly one report between a streak's start and the next streak of its subject, or
+the run's end, for each streak that served a lie to the guarded fetch and for the real
+change; reports about a subject before its first streak are duplicated too),
+failed_fetch_reports_duplicated (a "could not be used" report posted more often than the
+bot recorded failure streaks with that text: at most one per failure streak; the streaks
+are the store's fetch_anomalies streak starts), kept_rows_changed (streaks during which the stored rows changed),
 accepted_change (the real change's check), steam_timeouts_served and
 steam_timeouts_retried (a hang that fired and was followed by another library request
 within 4 simulated hours: bounded; `steam_timeout_unretried` in failed() when not).
@@ -49,6 +53,7 @@ KINDS = frozenset({"suspicious_streak", "real_wish_clear", "steam_timeout"})
 KEEP = {"wishlist": 0.15, "library": 0.4}
 ADMIN = CHANNELS["admin_reports"]
 MARK = "looks wrong"  # kept_aside.describe's wording
+FAILED_MARK = "could not be used"  # ... for a failed fetch
 POOL = frozenset(range(FIRST_WISH_APPID, FIRST_WISH_APPID + WISH_POOL))
 LIBRARY = "steam_webapi.GetSharedLibraryApps"
 #: A hung library fetch must be followed by another within this (simulated) time: the
@@ -58,12 +63,16 @@ RETRY_WITHIN_S = 4 * HOUR_S
 
 @dataclasses.dataclass(slots=True)
 class Streak:
-    """One planned lie. subject: "library" or "wishlist:<steamid>"; rule: the sandbox's
-    Lie (its served counts); changed: the stored rows differed at the end."""
+    """One planned lie, or the real change (real=True). subject: "library" or
+    "wishlist:<steamid>"; rule: the sandbox's Lie (its served counts); changed: the stored
+    rows differed at the end; reports_before: the subject's kept-aside reports posted when
+    it began (its window runs to the next streak of the subject, or the run's end)."""
 
     subject: str
     rule: Any = None
     changed: bool = False
+    reports_before: int = 0
+    real: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -115,6 +124,8 @@ async def apply(event: Event, w: Any) -> None:
             if appid not in POOL:
                 w.sandbox.remove_from_wishlist(steamid, appid)
         tracker.real_change = f"wishlist:{steamid}"
+        tracker.streaks.append(Streak(tracker.real_change, real=True,
+                                      reports_before=_count(w, tracker.real_change)))
         w.nursery.start_soon(_accept_when_reported, w, tracker, steamid)
 
 
@@ -157,7 +168,7 @@ async def _read_stored(store: Any, subject: str) -> frozenset[int]:
 
 async def _streak(w: Any, tracker: Tracker, what: str, steamid: int, duration_s: float) -> None:
     subject = "library" if what == "library" else f"wishlist:{steamid}"
-    streak = Streak(subject)
+    streak = Streak(subject, reports_before=_count(w, subject))
     tracker.streaks.append(streak)
     before = await _stored(w, subject)
     streak.rule = w.sandbox.lie_next(
@@ -181,8 +192,18 @@ async def _accept_when_reported(w: Any, tracker: Tracker, steamid: int) -> None:
     tracker.accepted = True
 
 
-def _reports(discord: FakeDiscord) -> list[str]:
-    return [m.content or "" for m in discord.messages(ADMIN) if MARK in (m.content or "")]
+def _reports(discord: FakeDiscord, mark: str = MARK) -> list[str]:
+    return [m.content or "" for m in discord.messages(ADMIN) if mark in (m.content or "")]
+
+
+def _names(w: Any) -> dict[str, int]:
+    return {m.persona: int(m.steamid) for m in w.sandbox.family.members}
+
+
+def _count(w: Any, subject: str) -> int:
+    """The kept-aside reports about `subject` posted so far."""
+    names = _names(w)
+    return sum(1 for t in _reports(w.discord) if _subject_of(t, names) == subject)
 
 
 def _subject_of(text: str, names: dict[str, int]) -> str:
@@ -197,6 +218,7 @@ async def finish(w: Any) -> dict[str, Any]:
     tracker: Tracker = w.suspicious
     out: dict[str, Any] = {"happened": tracker.real_change is not None,
                            "accepted": tracker.accepted, "matches": True}
+    out["failure_starts"] = await _failure_starts(w)
     if tracker.real_change is not None:
         steamid = int(tracker.real_change.split(":")[1])
         want = frozenset(int(a) for a in w.sandbox.family.wishlists.get(steamid, {}))
@@ -205,27 +227,60 @@ async def finish(w: Any) -> dict[str, Any]:
     return out
 
 
+async def _failure_starts(w: Any) -> list[str]:
+    """The failed-fetch report each failure streak the bot recorded should get (the texts
+    kept_aside.describe gives the streak starts with no answer), read from the running
+    App's store; [] when no App runs."""
+    app = w.bot.app
+    if app is None:
+        return []
+    starts, after = [], 0
+    while batch := await app.store.state.streak_starts(after_id=after, limit=500):
+        starts += [a for a in batch if a.new_count is None]
+        after = batch[-1].id
+    names = {int(m.steamid): m.name for m in await app.store.members.all()}
+    return [kept_aside.describe(a, names) for a in starts]
+
+
+def _windows(tracker: Tracker, got: collections.Counter[str]) -> list[tuple[str, int, int]]:
+    """(subject, expected, posted) per streak: each streak's window runs from its start to
+    the next streak of its subject (or the run's end); a lie that was served, or the real
+    change, expects exactly one report in it."""
+    out = []
+    for i, s in enumerate(tracker.streaks):
+        nxt = next((n for n in tracker.streaks[i + 1:] if n.subject == s.subject), None)
+        served = s.rule.served if s.rule is not None else {}
+        want = 1 if s.real or served.get(
+            "include_excluded" if s.subject == "library" else "wishlist") else 0
+        end = nxt.reports_before if nxt is not None else got[s.subject]
+        out.append((s.subject, want, end - s.reports_before))
+    return out
+
+
 def results(w: Any, accepted: dict[str, Any]) -> dict[str, Any]:
     """This module's invariants (see the module docstring)."""
     tracker: Tracker = w.suspicious
-    want: collections.Counter[str] = collections.Counter()
-    for s in tracker.streaks:
-        served = s.rule.served if s.rule is not None else {}
-        if served.get("include_excluded" if s.subject == "library" else "wishlist"):
-            want[s.subject] += 1
-    if tracker.real_change is not None:
-        want[tracker.real_change] += 1
-    names = {m.persona: int(m.steamid) for m in w.sandbox.family.members}
+    names = _names(w)
     got = collections.Counter(_subject_of(t, names) for t in _reports(w.discord))
-    subjects = set(want) | set(got)
+    windows = _windows(tracker, got)
+    # Reports about a subject before its first streak (or with no streak) were not asked for.
+    unasked = sum(min((x.reports_before for x in tracker.streaks if x.subject == s),
+                      default=got[s]) for s in got)
+    failures = collections.Counter(_reports(w.discord, FAILED_MARK))
+    failure_starts = collections.Counter(accepted.pop("failure_starts", []))
     return {
-        "suspicious_streaks": len(tracker.streaks),
-        "kept_aside_reports_expected": sum(want.values()),
+        "suspicious_streaks": sum(1 for s in tracker.streaks if not s.real),
+        "kept_aside_reports_expected": sum(want for _, want, _ in windows),
         "kept_aside_reports_posted": sum(got.values()),
-        "kept_aside_reports_lost": sum(max(0, want[s] - got[s]) for s in subjects),
-        "kept_aside_reports_duplicated": sum(max(0, got[s] - want[s]) for s in subjects),
-        "kept_aside_reports_by_subject": {s: {"expected": want[s], "posted": got[s]}
-                                          for s in sorted(subjects)},
+        "kept_aside_reports_lost": sum(max(0, want - n) for _, want, n in windows),
+        "kept_aside_reports_duplicated": sum(max(0, n - want) for _, want, n in windows)
+        + unasked,
+        "kept_aside_reports_by_streak": [{"subject": s, "expected": want, "posted": n}
+                                         for s, want, n in windows],
+        "failed_fetch_reports_posted": sum(failures.values()),
+        "failed_fetch_streaks": sum(failure_starts.values()),
+        "failed_fetch_reports_duplicated": sum(max(0, n - failure_starts[t])
+                                               for t, n in failures.items()),
         "kept_aside_report_samples": [t[:160] for t in _reports(w.discord)][:8],
         "kept_rows_changed": sum(1 for s in tracker.streaks if s.changed),
         "accepted_change": accepted,
