@@ -40,7 +40,10 @@ def test_each_allocation_counts_for_who_made_it(tracing) -> None:
     log.end(30.0)
     r = log.results()
     fakes, bot = r["memory_fakes_kb"], r["memory_bot_kb"]
-    assert set(r["memory_kb"]) == {"day_1_kb", "day_10_kb", "end_kb"}
+    assert set(r["memory_kb"]) == {"day_1_kb", "day_5_kb", "day_10_kb", "end_kb"}
+    # where the bot grew after day 10: the allocating project frame, top first
+    site, kb = next(iter(r["memory_bot_top_growth_sites_kb"].items()))
+    assert site == "familybot_trio/features/_cache.py:2" and kb >= 1024, r
     assert fakes["day_10_kb"] - fakes["day_1_kb"] >= 2 * 1024  # both fakes' MiB
     assert abs(bot["day_10_kb"] - bot["day_1_kb"]) < 256  # none of it is the bot's
     assert r["memory_bot_growth_day_10_to_end_kb"] >= 1024  # the bot's own MiB, later
