@@ -185,10 +185,18 @@ async def _accept_when_reported(w: Any, tracker: Tracker, steamid: int) -> None:
     with trio.move_on_after(DAY_S):
         while not any(f"{name}'s wishlist" in text for text in _reports(w.discord)):
             await trio.sleep(600)
-    while w.bot.app is None:
+    failures = 0
+    while True:  # as an admin would: on the running App; a killed one's store is closed
+        app = w.bot.app
+        if app is not None and not w.bot.stopped:
+            try:
+                await kept_aside.accept_next(app.store, "wishlist", [steamid], app.now())
+                break
+            except StoreError:
+                failures += 0 if w.bot.stopped else 1  # killed meanwhile: wait for the next
+                if failures >= 5:
+                    raise
         await trio.sleep(60)
-    app = w.bot.app
-    await kept_aside.accept_next(app.store, "wishlist", [steamid], app.now())
     tracker.accepted = True
 
 
