@@ -12,8 +12,15 @@ Discord heartbeat waits through it just the same).
 `gc.freeze()` moves every object tracked at that moment into a permanent generation that
 collections skip; objects made later are collected as before. `App.run` freezes once start-up
 is done and `thaw`s when it ends (the last running App in the process unfreezes, so test
-processes that start many Apps get their garbage back). Garbage cycles that existed at the
-freeze wait for the thaw; start-up makes few, and none of them grows.
+processes that start many Apps get their garbage back).
+
+`freeze` collects first: a frozen object is never collected, so garbage cycles that exist
+at the freeze would be kept until the thaw. Without the collection each App started in a
+process where another had ended froze the ended App's whole graph (its clients, store,
+caches), and once several Apps overlapped there was no thaw: the 30-day soak, which kills
+and restarts the App in-process ~50 times, kept every killed App alive (bench/README.md,
+"Soak", memory). The collection costs one full pass at start-up (the loop-block detector
+takes GC pauses out of a step: familybot_trio/loopblock.py).
 """
 
 from __future__ import annotations
@@ -24,9 +31,11 @@ _running = 0
 
 
 def freeze() -> int:
-    """Freeze the heap as it is now (call once start-up is done). Returns: objects frozen."""
+    """Collect the garbage, then freeze the heap as it is now (call once start-up is done).
+    Returns: objects frozen (gc.get_freeze_count())."""
     global _running
     _running += 1
+    gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
 

@@ -209,8 +209,8 @@ async def _soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock,
         opts.days, opts.seed, plan.faults_end_s, LINKED), key=lambda e: e.at_s)
     bot = _Bot(config, sandbox, clock, nursery)
     bot.outbox_poll_s = opts.outbox_poll_s
-    app = await bot.start()
-    outcome = await app.scheduler.run_now("new_games")  # the baseline, before any change
+    # bot.app, not a local: this frame lives to the end, and a killed App must be let go.
+    outcome = await (await bot.start()).scheduler.run_now("new_games")  # the baseline
     assert outcome.ok, outcome.error
     baseline_s = sandbox.now_s()
     faults: collections.Counter[str] = collections.Counter()

@@ -107,8 +107,10 @@ class World:
                    "FAMILYBOT_STEAM_API_KEY": sandbox.api_key,
                    "FAMILYBOT_ITAD_API_KEY": sandbox.itad_key, **(extra_env or {})}
             config = await blocking.run_sync("files", lambda: load_config(cfg_path, env))
-            app = App(config, now=now, features=features)
-            world = cls(sandbox, discord, app, config, tmp, nursery.cancel_scope)
+            # No local name for the App: this frame lives as long as the world, and a
+            # restart (start_app with a new App) must let the first App go.
+            world = cls(sandbox, discord, App(config, now=now, features=features), config, tmp,
+                        nursery.cancel_scope)
             if start_app:
                 await world.start_app(nursery)
             task_status.started(world)
