@@ -51,7 +51,7 @@ async def test_two_simulated_days_lose_and_double_nothing(clock, tmp_path: Path,
     assert free["recorded_posted"] >= 1 and not free["recorded_duplicated_urls"], free
     assert results["announcements_posted"] == results["announcements_expected"]
     assert results["wishlist_final"]["matches"] and results["wishlist_final"]["changes"] > 8
-    assert results["restarts"] >= 4, {k: results[k] for k in ("restarts", "faults_injected", "fault_outcomes")}
+    assert results["restarts"] >= 4, repr({k: results[k] for k in ("restarts", "faults_injected", "fault_outcomes")})
     injected = results["faults_injected"]
     assert [injected.get(k) for k in AIMED] == [1, 1, 1], injected
     outcomes = results["fault_outcomes"]  # each aimed restart hit its moment
