@@ -36,7 +36,8 @@ from __future__ import annotations
 import collections
 import dataclasses
 import random
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import trio
 
@@ -48,6 +49,7 @@ from familybot_trio.sandbox.world import CHANNELS
 from gateway.testing import FakeDiscord
 
 KINDS = frozenset({"suspicious_streak", "real_wish_clear", "steam_timeout"})
+T = TypeVar("T")
 #: Share of the real answer a lie keeps: the guard's thresholds (store/_guard.py) call a
 #: shrink below half of 10+ rows suspicious.
 KEEP = {"wishlist": 0.15, "library": 0.4}
@@ -141,22 +143,27 @@ async def _watch_hang(tracker: Tracker, sandbox: Any, rule: Any) -> None:
     tracker.hangs["unretried" if scope.cancelled_caught else "retried"] += 1
 
 
-async def _stored(w: Any, subject: str) -> frozenset[int]:
-    """The bot's stored rows for `subject`, read through the running App's store. A restart
-    (planned or aimed) may close that store between two looks: wait for the next App."""
+async def on_running_app(w: Any, act: Callable[[Any], Awaitable[T]]) -> T:
+    """`await act(app)` on the soak's running App, as an admin or a reader would. A restart
+    (planned or aimed) may close that App's store between two looks: then wait for the next
+    App and try again, a minute apart. Raises: StoreError after five failures while an App
+    runs (a real store failure, not a restart)."""
     failures = 0
     while True:
         app = w.bot.app
-        if app is not None:
+        if app is not None and not w.bot.stopped:
             try:
-                return await _read_stored(app.store, subject)
+                return await act(app)
             except StoreError:
-                # Killed (its run has ended) or being killed: wait for the next App. Five
-                # failures a minute apart while it runs are a real store failure.
-                failures += 0 if w.bot.stopped else 1
+                failures += 0 if w.bot.stopped else 1  # killed meanwhile: wait for the next
                 if failures >= 5:
                     raise
         await trio.sleep(60)
+
+
+async def _stored(w: Any, subject: str) -> frozenset[int]:
+    """The bot's stored rows for `subject`, read through the running App's store."""
+    return await on_running_app(w, lambda app: _read_stored(app.store, subject))
 
 
 async def _read_stored(store: Any, subject: str) -> frozenset[int]:
@@ -185,18 +192,8 @@ async def _accept_when_reported(w: Any, tracker: Tracker, steamid: int) -> None:
     with trio.move_on_after(DAY_S):
         while not any(f"{name}'s wishlist" in text for text in _reports(w.discord)):
             await trio.sleep(600)
-    failures = 0
-    while True:  # as an admin would: on the running App; a killed one's store is closed
-        app = w.bot.app
-        if app is not None and not w.bot.stopped:
-            try:
-                await kept_aside.accept_next(app.store, "wishlist", [steamid], app.now())
-                break
-            except StoreError:
-                failures += 0 if w.bot.stopped else 1  # killed meanwhile: wait for the next
-                if failures >= 5:
-                    raise
-        await trio.sleep(60)
+    await on_running_app(w, lambda app: kept_aside.accept_next(
+        app.store, "wishlist", [steamid], app.now()))
     tracker.accepted = True
 
 
