@@ -50,6 +50,12 @@ async def test_two_simulated_days_lose_and_double_nothing(clock, tmp_path: Path,
     assert free["expected"] >= 1 and free["by_source"].keys() == {"epic", "reddit"}, free
     assert free["recorded_posted"] >= 1 and not free["recorded_duplicated_urls"], free
     assert results["announcements_posted"] == results["announcements_expected"]
+    # a bundle bought at once: one grouped post naming each game, none of them posted alone;
+    # a game that gained a second owner was not announced again
+    bundles = results["new_game_bundles"]
+    assert bundles["expected"] == bundles["posted"] == 1 and bundles["games"] >= 6, bundles
+    assert bundles["single_posts"] == 0, bundles
+    assert results["family_changes"].get("add_owner", 0) >= 1, results["family_changes"]
     assert results["wishlist_final"]["matches"] and results["wishlist_final"]["changes"] > 8
     assert results["restarts"] >= 4, repr({k: results[k] for k in ("restarts", "faults_injected", "fault_outcomes")})
     injected = results["faults_injected"]

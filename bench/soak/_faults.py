@@ -20,7 +20,7 @@ from typing import Any
 import trio
 
 from bench.soak import _aimed, _free, _garbage, _suspicious
-from bench.soak._plan import Event
+from bench.soak._plan import FIRST_BUNDLE_APPID, Event
 from familybot_trio.sandbox import Sandbox
 from familybot_trio.sandbox.world import CHANNELS
 from gateway.testing import FakeDiscord
@@ -65,6 +65,13 @@ async def apply(event: Event, w: World) -> None:
         sb.add_library_app(appid, w.members[owner], name=name)
     elif kind == "remove_game":
         sb.remove_library_app(args[0])
+    elif kind == "add_bundle":  # bought together: the same library run sees them all
+        first, count, owner = args
+        for i in range(count):
+            sb.add_library_app(first + i, w.members[owner],
+                               name=f"Soak Bundle {(first - FIRST_BUNDLE_APPID) // 100} Game {i}")
+    elif kind == "add_owner":
+        sb.add_library_app(args[0], w.members[args[1]])
     elif kind == "return_game":
         sb.add_library_app(args[0], w.members[args[1]])
     elif kind == "wish_add":

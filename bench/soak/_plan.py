@@ -5,7 +5,11 @@ so a seed names one exact schedule (the bot's own jitter still comes from its ow
 
 Family changes (all days): a new game every 3-9 h (owner at random); now and then a game
 announced days ago leaves the library and comes back 1-5 days later (a return within 30 days
-is not announced again).
+is not announced again). From their own RNG (the rest of the schedule stays as it was,
+`_bundles_and_owners`): a bundle of BUNDLE_SIZE games bought at once (more than the default
+`[new_games] bundle_threshold` of 5: one grouped post naming every game), first within 6-30 h
+and then every 3-7 days; and a second owner for a game (`add_owner`), either within a minute
+of its purchase (co-owned when it is announced) or 1-3 days later (never announced again).
 Faults (until one day before the end, never two Discord REST faults at once):
 - Discord REST: an outage (503 on every create-message, 1-30 min), a Cloudflare HTML 429
   (the bot pauses REST for 10 min), a route or global 429, a 403 (50013) on the new-games
@@ -48,6 +52,10 @@ ITAD_FAULTS: Final = ("itad_429", "itad_503", "itad_401", "itad_timeout")
 #: Catalog games wished for and put on sale (appids FIRST_WISH_APPID + i), never owned.
 WISH_POOL: Final = 8
 FIRST_WISH_APPID: Final = 5_200_000
+#: Bundles: appids FIRST_BUNDLE_APPID + i, BUNDLE_SIZE games each (bench/soak/_free.py uses
+#: 5_300_000 and up).
+FIRST_BUNDLE_APPID: Final = 5_400_000
+BUNDLE_SIZE: Final = (6, 9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +135,7 @@ def make_plan(days: float, seed: int, *, members: int, wishers: int | None = Non
                 ev[-1] = Event(t, kind, (rng.uniform(1, 7),))
             t += rng.uniform(*gap_h) * HOUR_S
     _wishes_and_sales(rng, ev, end_s, min(members, wishers or members))
+    _bundles_and_owners(plan, seed, end_s, members)
     # Hard restarts, and the token renewals.
     t = rng.uniform(8, 30) * HOUR_S
     while t < plan.faults_end_s:
@@ -142,6 +151,38 @@ def make_plan(days: float, seed: int, *, members: int, wishers: int | None = Non
     plan.events = sorted(plan.events + [Event(*e) for e in _garbage.plan(plan.faults_end_s, seed)],
                          key=lambda e: e.at_s)
     return plan
+
+
+def _bundles_and_owners(plan: Plan, seed: int, end_s: float, members: int) -> None:
+    """Bundles and second owners (see the module docstring), from an RNG of their own.
+
+    Events: `add_bundle` (first_appid, count, owner index); `add_owner` (appid, owner index).
+    A second owner goes only to a game that never leaves the library (a remove and a return
+    are their own case), and never to the game's first owner."""
+    if members < 2:
+        return
+    rng = random.Random(f"family:{seed}")
+    ev = plan.events
+    t, b = rng.uniform(6, 30) * HOUR_S, 0
+    while t < end_s - 3 * HOUR_S:
+        first, count = FIRST_BUNDLE_APPID + b * 100, rng.randint(*BUNDLE_SIZE)
+        ev.append(Event(t, "add_bundle", (first, count, rng.randrange(members))))
+        for i in range(count):
+            plan.new_appids.append(first + i)
+            plan.names[first + i] = f"Soak Bundle {b} Game {i}"
+        b += 1
+        t += rng.uniform(3, 7) * DAY_S
+    removed = {e.args[0] for e in ev if e.kind == "remove_game"}
+    games = [e for e in ev if e.kind == "add_game" and e.args[0] not in removed]
+    for e in games:
+        appid, owner = e.args[0], e.args[1]
+        second = (owner + rng.randrange(1, members)) % members
+        if rng.random() < 0.15:  # bought by two members at once: one post naming both
+            ev.append(Event(e.at_s + 30, "add_owner", (appid, second)))
+        elif rng.random() < 0.2:  # a second copy days later: not announced again
+            at_s = e.at_s + rng.uniform(1, 3) * DAY_S
+            if at_s < end_s - 3 * HOUR_S:
+                ev.append(Event(at_s, "add_owner", (appid, second)))
 
 
 def _wishes_and_sales(rng: random.Random, ev: list[Event], end_s: float, members: int) -> None:

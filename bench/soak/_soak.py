@@ -57,7 +57,8 @@ LINKED = 4
 #: loopback round trip or a short store call finishes before time moves on.
 AUTOJUMP_S = 0.0005
 #: Plan events that are family life, not faults (counted apart in the results).
-CHANGES = frozenset({"add_game", "remove_game", "return_game", "renew_token", "wish_add",
+CHANGES = frozenset({"add_game", "add_bundle", "add_owner", "remove_game", "return_game",
+                     "renew_token", "wish_add",
                      "wish_remove", "sale_start", "sale_end", "real_wish_clear"}) | _free.KINDS
 #: What the soak saw of a fault it watched (not faults themselves).
 OUTCOMES = frozenset({"zombie_detected", "zombie_undetected"}) | _aimed.OUTCOMES
@@ -233,16 +234,18 @@ async def _soak(opts: SoakOptions, tmp: Path, clock: trio.testing.MockClock,
     accepted = await _suspicious.finish(world)
     await bot.stop()
     results = _invariants(opts, sandbox, discord, bot, faults, memory, unsent, baseline_s,
-                          config.thresholds.wishlist_min_members)
+                          config.thresholds.wishlist_min_members,
+                          config.thresholds.bundle_threshold)
     return results | _suspicious.results(world, accepted) | _garbage.results(world)
 
 
 def _invariants(opts: SoakOptions, sandbox: Sandbox, discord: FakeDiscord, bot: _Bot,
                 faults: collections.Counter[str], memory: _memory.MemoryLog, unsent: list,
-                baseline_s: float, min_members: int) -> dict:
+                baseline_s: float, min_members: int, bundle_threshold: int) -> dict:
     by_kind = _truth.announcements(sandbox, discord, baseline_s)
     by_kind["free_game"] = _free.truth(sandbox, discord, _truth.compare)
     wishlist = _truth.wishlist_final(sandbox, discord, min_members)
+    bundles = _truth.bundles(sandbox, discord, baseline_s, bundle_threshold)
     return {
         "seed": opts.seed, "simulated_days": opts.days,
         "announcements_expected": sum(k["expected"] for k in by_kind.values()),
@@ -251,6 +254,9 @@ def _invariants(opts: SoakOptions, sandbox: Sandbox, discord: FakeDiscord, bot: 
         "duplicated": sum(k["duplicated"] for k in by_kind.values()),
         "unexpected_posts": sum(k["unexpected"] for k in by_kind.values()),
         "by_kind": by_kind,
+        "new_game_bundles": bundles,
+        "bundle_posts_mismatch": abs(bundles["expected"] - bundles["posted"])
+        + bundles["single_posts"],
         "wishlist_final": wishlist,
         "wishlist_final_mismatch": 0 if wishlist["matches"] else 1,
         "unhandled_exceptions": len(bot.unhandled), "unhandled_samples": bot.unhandled[:5],
@@ -270,7 +276,7 @@ def failed(results: dict) -> list[str]:
     """The invariants a results dict breaks (empty when all hold)."""
     return [k for k in ("lost", "duplicated", "unhandled_exceptions",
                         "outbox_rows_left_after_faults_ended", "unexpected_posts",
-                        "wishlist_final_mismatch", "zombie_undetected",
+                        "wishlist_final_mismatch", "bundle_posts_mismatch", "zombie_undetected",
                         "kept_aside_reports_lost", "kept_aside_reports_duplicated",
                         "failed_fetch_reports_duplicated",
                         "kept_rows_changed", "accepted_change_mismatch",

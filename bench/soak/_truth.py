@@ -5,6 +5,9 @@ Ground truth (`Sandbox.change_log`, written by the sandbox's own mutations, neve
 bot):
 - new_game: every appid whose first `library_add` came after the baseline: once each (a
   second owner, or a return after a removal, is not announced again);
+- bundles: first adds of more than `bundle_threshold` games at one instant (a bundle bought
+  at once) are one grouped post ("N new games in the family library", over as many messages
+  as Discord's limits need) naming each game, never single posts;
 - deal: every `sale_start` of a soak wish-pool game (wished by member 0 throughout, never
   owned): once per sale, so a game's second sale is expected again;
 - wishlist: the final wishlist messages list exactly the pool games that at least
@@ -26,6 +29,8 @@ from familybot_trio.sandbox.world import CHANNELS
 from gateway.testing import FakeDiscord
 
 _APP_URL = re.compile(r"/app/(\d+)/")
+#: familybot_trio/features/_new_games_render.py bundle_embeds' titles; group 2 is the part.
+_BUNDLE_TITLE = re.compile(r"^(\d+) new games in the family library( \(\d+/\d+\))?$")
 POOL = frozenset(range(FIRST_WISH_APPID, FIRST_WISH_APPID + WISH_POOL))
 
 
@@ -75,6 +80,31 @@ def wishlist_final(sandbox: Sandbox, discord: FakeDiscord, min_members: int) -> 
     return {"expected": want, "shown": shown, "matches": want == shown,
             "changes": sum(1 for ch in sandbox.change_log
                            if ch.kind.startswith("wishlist_") and ch.appid in POOL)}
+
+
+def bundles(sandbox: Sandbox, discord: FakeDiscord, baseline_s: float,
+            threshold: int) -> dict[str, Any]:
+    """Bundles (see the module docstring): expected (groups of more than `threshold` first
+    library adds at one instant after the baseline), posted (grouped posts: messages titled as
+    a bundle's first part), and bundle games named in a message that is not a bundle's
+    (`single_posts`, must be 0)."""
+    first_at: dict[int, float] = {}
+    for ch in sandbox.change_log:
+        if ch.kind == "library_add":
+            first_at.setdefault(ch.appid, ch.at_s)
+    at_once = collections.Counter(at for at in first_at.values() if at > baseline_s)
+    groups = {at for at, n in at_once.items() if n > threshold}
+    games = {a for a, at in first_at.items() if at in groups}
+    posted = single = 0
+    for msg in discord.messages(CHANNELS["new_games"]):
+        titles = [_BUNDLE_TITLE.match(str(e.get("title", ""))) for e in msg.embeds or []]
+        if any(titles):
+            posted += sum(1 for t in titles if t and not t.group(2))
+        else:
+            text = repr(msg.embeds) + (msg.content or "")
+            single += len(games & {int(a) for a in _APP_URL.findall(text)})
+    return {"expected": len(groups), "posted": posted, "games": len(games),
+            "single_posts": single}
 
 
 def announcements(sandbox: Sandbox, discord: FakeDiscord, baseline_s: float) -> dict[str, Any]:
