@@ -253,6 +253,11 @@ def dm_admins(world, fail):
     return dm_channels
 
 
+def dm_channel(user_id: int) -> int:
+    """The DM channel FakeDiscord opens for `user_id` (its Create DM answer: user id + 1)."""
+    return user_id + 1
+
+
 def dm_reports(world, channel_id: int) -> list[str]:
     return [m.content for m in world.discord.messages(channel_id) if "looks wrong" in m.content]
 
@@ -312,3 +317,38 @@ async def test_an_admin_whose_dm_failed_for_a_while_gets_it_later_and_the_other_
         await trio.sleep(0.3)
     for admin in DISCORD_IDS[:2]:
         assert len(dm_reports(world, dms[admin])) == 1, admin
+
+
+async def test_an_admin_channel_the_bot_may_not_use_sends_the_report_by_dm_once(
+        start_world) -> None:
+    """The admin_reports channel answers 403 50001 (the bot lost access) for good: each admin
+    gets the report by DM once, told why and how to fix the channel; later passes DM nobody
+    again. Once access is back, the next streak's report is in the channel, not in DMs."""
+    world = await start_world(features=["wishlist"], now=ticking_now())
+    app, admins = world.app, frozenset(DISCORD_IDS[:2])
+    app.config = dataclasses.replace(app.config, admin_ids=admins)
+    rest = world.discord.rest
+    member, other = world.sandbox.family.members[2], world.sandbox.family.members[1]
+    with trio.fail_after(120):
+        await wishlist_run(world)
+        rest.fail_next("POST", f"/channels/{ADMIN_CH}/messages", 403, times=10**6,
+                       body={"code": 50001, "message": "Missing Access"})
+        world.sandbox.clear_wishlist(member.steamid)
+        for _ in range(3):
+            await wishlist_run(world)
+            await trio.sleep(0.3)
+        got = {a: dm_reports(world, dm_channel(a)) for a in admins}
+        assert all(len(texts) == 1 for texts in got.values()), got
+        for texts in got.values():
+            assert f"{member.persona}'s wishlist" in texts[0]
+            assert "admin reports channel refused" in texts[0]
+            assert "View Channel" in texts[0] and "#admin_reports" in texts[0]
+        assert reports(world) == []
+        rest.clear_faults()
+        world.sandbox.clear_wishlist(other.steamid)
+        await wishlist_run(world)
+        await wait_reports(world, 1)
+        await trio.sleep(0.3)
+    assert other.persona in reports(world)[0]
+    after = {a: dm_reports(world, dm_channel(a)) for a in admins}
+    assert all(len(texts) == 1 for texts in after.values()), after
