@@ -14,15 +14,35 @@ Redaction runs at two points, so no code path can leak:
 2. Our handler's formatter redacts the final formatted line again (this catches secrets
    registered after the record was made, and anything a format string adds).
 
-What is redacted: every value passed to `setup_logging(secrets=...)` or `add_secret()` (also
-in its URL-encoded form; the CLI passes `Config.log_secrets`: the three API secrets,
-FAMILYBOT_DISCORD_CLIENT_SECRET and `[dashboard] metrics_token`), and these patterns:
-`access_token=...`, `key=...`, `token=...`, `password=...` (query or form style, any `*_key` /
-`*_token` name), `"access_token": "..."` (JSON style), the token in
-`/interactions/<id>/<token>/...` and `/webhooks/<id>/<token>...` URL paths,
-`Authorization: Bot ...` / `Bearer ...` / `Basic ...` (the OAuth2 token exchange sends
-client_id:client_secret as Basic), Discord-token-shaped strings, and JWT-looking strings
-(`eyJ...`, which is what Steam access tokens are).
+What is redacted (`redact`; the same list applies to the message, the traceback and the stack):
+
+- every value passed to `setup_logging(secrets=...)`, `redact_secrets()` or `add_secret()`,
+  also URL-encoded, in any letter case (the CLI passes `Config.log_secrets`: the three API
+  secrets, FAMILYBOT_DISCORD_CLIENT_SECRET and `[dashboard] metrics_token`);
+- parameters named `*token`, `*key`, `*secret`, `*password` (access_token, refresh_token,
+  client_secret, api_key, ...), as `name=value` (query, form) and quoted, str or bytes:
+  `"name": "value"` (JSON, dict repr), `('name', 'value')` (a parse_qsl pair), `name='value'`
+  (keyword repr), `{b'name': b'value'}`;
+- credential headers, as `Name: value` text and quoted (dicts and h11/httpx header lists
+  such as `[(b'authorization', b'Bot ...')]`, str or bytes): `Authorization` /
+  `Proxy-Authorization` (`Bot ...`, `Bearer ...`, `Basic ...`: the OAuth2 token exchange
+  sends client_id:client_secret as Basic; the scheme word stays visible), `Cookie` and
+  `Set-Cookie` (the whole value; as text only when it starts `name=`), `*API-Key` /
+  `*apikey` (ITAD-API-Key, X-API-Key, api-key) and `X-*-Key` / `X-*-Token` / `X-*-Secret`.
+  Plain prose like "tokens: 5" or "key: appid" stays: the `Name: value` form needs a
+  header-shaped name;
+- session cookies by name anywhere (`sessionid=`, `steamLoginSecure=`, `fb_session=`, see
+  SESSION_COOKIE_NAMES) and every value in a cookie jar's repr (httpx `<Cookie n=v for d />`,
+  http.cookiejar `Cookie(..., name='n', value='v', ...)`);
+- an OAuth2 authorization code: a parameter named exactly `code` (in a query or form, or
+  quoted as above) whose value has at least MIN_OAUTH_CODE_CHARS (16) characters. Discord's
+  codes have 30; `code=200`, `[code:4004]`, `status_code=429`, `"code": 50001` stay;
+- the token in `/interactions/<id>/<token>/...` and `/webhooks/<id>/<token>...` URL paths,
+  Discord-token-shaped strings, and JWT-looking strings (`eyJ...`, which is what Steam access
+  tokens are).
+
+Over-redaction is accepted where it is cheap: any name ending in "key" counts as a
+parameter (`monkey=1` is redacted, "monkey" and "keyboard" as words are not).
 """
 
 from __future__ import annotations
@@ -48,23 +68,93 @@ MIN_SECRET_CHARS: Final = 6
 QUIET_BY_DEFAULT: Final[Mapping[str, str]] = {"httpx": "WARNING", "httpcore": "WARNING"}
 TEXT_FORMAT: Final = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
-_PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
-    # Authorization headers, in any quoting: "Authorization: Bot abc", {'authorization': 'Bearer x'}
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bot|bearer|basic)\s+)[^\s'\",}]+"),
-     r"\1" + REDACTED),
+#: Session cookies whose `name=value` is redacted wherever it appears (a form body, a cookie
+#: jar's repr): Steam's (steam_auth.py reads steamLoginSecure; sessionid is the store's CSRF
+#: cookie) and the dashboard's own (web/_auth.py SESSION_COOKIE, web/_signin.py STATE_COOKIE
+#: and PRESIGN_COOKIE; tests/test_logs.py checks the names still match).
+SESSION_COOKIE_NAMES: Final = ("steamLoginSecure", "steamRefresh_steam", "steamMachineAuth",
+                               "sessionid", "fb_session", "fb_oauth", "fb_presign")
+#: An OAuth2 authorization code (`code=`) is redacted only when its value has at least this
+#: many characters: Discord's codes have 30, while status, close and error codes
+#: (`code=200`, `[code:4004]`, `"code": 50001`) are short numbers and stay readable.
+MIN_OAUTH_CODE_CHARS: Final = 16
+
+# Names whose whole value is a credential. Header names: Authorization, Proxy-Authorization,
+# Cookie, Set-Cookie, any *api-key / *apikey / *api_key (ITAD-API-Key, X-API-Key), and x-*-key /
+# x-*-token / x-*-secret. Parameter names: any *token, *key, *secret, *password.
+_HEADER_NAME = (r"(?:proxy-)?authorization|(?:set-)?cookie|[\w-]*?api[-_]?key"
+                r"|x-[\w-]*?(?:key|token|secret)")
+_PARAM_NAME = r"[\w-]*?(?:token|key|secret|password)"
+# A quoted name and the opening quote of its value, in the shapes repr() and json.dumps()
+# give: 'name': 'v' (dict, JSON), ('name', 'v') (a header tuple, a parse_qsl pair), name='v'
+# (keyword repr), each side str or bytes (b'...'), in either quote. The value runs to its
+# own closing quote, backslash escapes included.
+_QUOTED = (r"(?P<head>(?:\(\s*b?(?P<q1>['\"])(?:{names})(?P=q1)\s*,"
+           r"|b?(?P<q3>['\"])(?:{names})(?P=q3)\s*:"
+           r"|(?<![\w-])(?:{names})=)"
+           r"\s*b?(?P<q2>['\"]){keep})")
+_QUOTED_VALUE = r"(?:\\.|(?!(?P=q2))[^\\\r\n])+"
+_SCHEME = r"(?:(?:bot|bearer|basic)\s+)?"  # kept visible: it says which credential it was
+
+
+def _quoted(names: str, value: str = _QUOTED_VALUE, keep: str = "") -> re.Pattern[str]:
+    return re.compile("(?i)" + _QUOTED.format(names=names, keep=keep) + value)
+
+
+_PARAM_WORDS: Final = ("token", "key", "secret", "password")
+_QUOTES: Final = ("'", '"')
+# (regex, replacement, requires): a regex runs only when the case-folded text holds, for
+# each group in `requires`, one of its strings (each group is a substring set that every
+# match must hit; () = always run). Most lines fail them, which keeps `redact` cheap
+# although it runs two or three times per record.
+_PATTERNS: Final[tuple[tuple[re.Pattern[str], str, tuple[tuple[str, ...], ...]], ...]] = (
+    # Quoted headers and parameters, str or bytes: {b'authorization': b'Bot x'},
+    # [(b'cookie', b'a=b')] (h11 and httpx header lists), {'x-api-key': 'v'}, "access_token": "v"
+    (_quoted(_HEADER_NAME, keep=_SCHEME), r"\g<head>" + REDACTED,
+     (_QUOTES, ("authoriz", "cookie", "key", "token", "secret"))),
+    (_quoted(_PARAM_NAME), r"\g<head>" + REDACTED, (_QUOTES, _PARAM_WORDS)),
+    # OAuth2 authorization code, quoted: {'code': '...'}, ('code', '...'), code='...'
+    (_quoted("code", value=rf"[^'\"\\\s]{{{MIN_OAUTH_CODE_CHARS},}}(?=(?P=q2))"),
+     r"\g<head>" + REDACTED, (_QUOTES, ("code",))),
+    # Authorization headers, any quoting: "Authorization: Bot abc", {'authorization': 'Bearer x'}
+    (re.compile(r"(?i)((?:proxy-)?authorization['\"]?\s*[:=,]\s*b?['\"]?(?:bot|bearer|basic)\s+)"
+                r"[^\s'\",}]+"),
+     r"\1" + REDACTED, (("authoriz",),)),
+    # Header text form, "Cookie: a=b; c=d" / "Set-Cookie: a=b; Path=/": the whole value, only
+    # when it starts like a cookie (name=), so prose such as "no cookie: retrying" stays.
+    (re.compile(r"(?i)((?<![\w-])(?:set-)?cookie\s*:\s*)"
+                r"[^=\s;,'\"]+=(?:[^\r\n'\"]|\"[^\"\r\n]*\")*"),
+     r"\1" + REDACTED, (("cookie",),)),
+    # Header text form of API keys: "ITAD-API-Key: v", "x-api-key: v", "X-Auth-Token: v"
+    # (not "key: v" or "tokens: 5": only header-shaped names).
+    (re.compile(r"(?i)((?<![\w-])(?:[\w-]*?api[-_]?key|x-[\w-]*?(?:key|token|secret))\s*:\s*)"
+                r"[^\s'\",;}]+"),
+     r"\1" + REDACTED, ((":",), ("key", "token", "secret"))),
     # Query / form style: access_token=..., key=..., api_key=..., webapi_token=...
     (re.compile(r"(?i)((?<![\w-])[\w-]*?(?:token|key|secret|password)=)[^&\s'\"<>,;)]+"),
-     r"\1" + REDACTED),
-    # JSON / dict style: "access_token": "...", 'key': '...'
-    (re.compile(r"(?i)(['\"][\w-]*?(?:token|key|secret|password)['\"]\s*:\s*['\"])[^'\"]+"),
-     r"\1" + REDACTED),
+     r"\1" + REDACTED, (("=",), _PARAM_WORDS)),
+    # OAuth2 authorization code in a query or form: ?code=...&state=, grant_type=...&code=...
+    # (the name exactly "code", not status_code; a short value such as code=200 stays).
+    (re.compile(rf"(?i)((?<![\w.-])code=)[^&\s'\"<>,;)]{{{MIN_OAUTH_CODE_CHARS},}}"),
+     r"\1" + REDACTED, (("code=",),)),
+    # Session cookies by name, anywhere: sessionid=...; steamLoginSecure=...
+    (re.compile(r"(?i)((?<![\w-])(?:" + "|".join(SESSION_COOKIE_NAMES) + r")\w*=)"
+                r"[^;\s'\"&,<>]+"),
+     r"\1" + REDACTED,
+     (tuple(name.casefold() for name in SESSION_COOKIE_NAMES),)),
+    # Cookie jar reprs, any cookie name: httpx <Cookie name=value for domain />,
+    # http.cookiejar Cookie(version=0, name='n', value='v', ...)
+    (re.compile(r"(<Cookie [^\s=]+=)[^\s>]+"), r"\1" + REDACTED, (("<cookie ",),)),
+    (re.compile(r"(Cookie\(version=\d+, name=(['\"]).*?\2, value=(['\"]))(?:\\.|(?!\3)[^\\])*"),
+     r"\1" + REDACTED, (("cookie(version=",),)),
     # JWTs (Steam access tokens): base64url '{"' header, optionally with payload/signature.
-    (re.compile(r"eyJ[\w-]{8,}(?:\.[\w-]+){0,2}"), REDACTED),
+    (re.compile(r"eyJ[\w-]{8,}(?:\.[\w-]+){0,2}"), REDACTED, (("eyj",),)),
     # Interaction and webhook tokens in URL paths: /interactions/<id>/<token>/callback,
     # /webhooks/<application id>/<token>[/messages/...] (Discord: Receiving and Responding).
-    (re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?#'\"<>]+"), r"\1" + REDACTED),
+    (re.compile(r"(/(?:interactions|webhooks)/\d+/)[^/\s?#'\"<>]+"), r"\1" + REDACTED,
+     (("/interactions/", "/webhooks/"),)),
     # Discord bot tokens: base64(user id) . timestamp . hmac
-    (re.compile(r"\b[MNO][\w-]{23,27}\.[\w-]{6,7}\.[\w-]{27,40}\b"), REDACTED),
+    (re.compile(r"\b[MNO][\w-]{23,27}\.[\w-]{6,7}\.[\w-]{27,40}\b"), REDACTED, ()),
 )
 
 _lock = threading.Lock()  # secrets may be added from a worker thread
@@ -79,7 +169,13 @@ def add_secret(value: str | None) -> None:
     """Register a secret learned at runtime (a token set by an admin) for redaction.
 
     Args: value: the secret; None, "" and values shorter than MIN_SECRET_CHARS are ignored
-        (see there). Its URL-encoded form is registered too.
+        (see there). Its URL-encoded forms (quote and quote_plus) are registered too.
+
+    Matching ignores case. A hex key (the Steam Web API key is 32 hex digits) means the
+    same written in either case, and some encoders write percent escapes lower-case (`%2f`);
+    for a case-sensitive secret (a Discord token) a re-cased copy is not the secret, but it
+    gives away nearly all of it, so hiding it too only adds redactions. The cost, a
+    six-or-more-character run elsewhere that equals a secret but for case, is negligible.
     """
     global _secret_re
     if not value or len(value) < MIN_SECRET_CHARS:
@@ -88,19 +184,27 @@ def add_secret(value: str | None) -> None:
         _secrets.update({value, urllib.parse.quote(value, safe=""),
                          urllib.parse.quote_plus(value)})
         alternatives = sorted(_secrets, key=len, reverse=True)  # longest first
-        _secret_re = re.compile("|".join(re.escape(s) for s in alternatives))
+        _secret_re = re.compile("|".join(re.escape(s) for s in alternatives),
+                                re.IGNORECASE)
 
 
 def redact(text: str) -> str:
     """Replace every registered secret and secret-looking pattern in `text` with REDACTED.
 
+    What counts is listed in the module docstring: registered values (any case, URL-encoded
+    too), `*token` / `*key` / `*secret` / `*password` parameters, Authorization, Cookie,
+    Set-Cookie and API-key headers (text, dict or header-list form, str or bytes), session
+    and cookie-jar cookies, OAuth2 `code=` values of MIN_OAUTH_CODE_CHARS or more, Discord
+    interaction/webhook path tokens, Discord tokens and JWTs.
     Args: text: any string. Returns: the redacted string (unchanged when nothing matched).
     """
     pattern = _secret_re
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
-    for regex, replacement in _PATTERNS:
-        text = regex.sub(replacement, text)
+    folded = text.casefold()
+    for regex, replacement, requires in _PATTERNS:
+        if all(any(t in folded for t in group) for group in requires):
+            text = regex.sub(replacement, text)
     return text
 
 
@@ -179,9 +283,11 @@ def _level(name: str, value: str) -> int:
 
 
 def redact_secrets(secrets: Iterable[str | None]) -> None:
-    """Redact these values (and the known patterns: Authorization headers, key= queries,
-    access tokens) from every log record from now on, without touching handlers or levels:
-    for the one-shot CLI commands, whose warnings go to Python's last-resort handler.
+    """Redact these values (in any letter case, URL-encoded too) and the known patterns
+    (see `redact`: credential parameters and headers, cookies, OAuth2 codes, tokens) from
+    every log record from now on, message, traceback and stack alike, without touching
+    handlers or levels: for the one-shot CLI commands, whose warnings go to Python's
+    last-resort handler.
     Args: secrets: values to redact (None / "" skipped). Undone by `reset_logging`."""
     for value in secrets:
         add_secret(value)
@@ -196,6 +302,11 @@ def setup_logging(
     stream: TextIO | None = None,
 ) -> logging.Handler:
     """Configure the root logger: one redacting handler, per-logger levels, known secrets.
+
+    Every record (message, exception text, stack) is redacted when it is made and again when
+    our handler formats it: the `secrets` values in any letter case and URL-encoded, plus the
+    patterns listed in `redact` (credential parameters, Authorization / Cookie / Set-Cookie /
+    API-key headers in text, dict and bytes header-list form, cookies, OAuth2 codes, tokens).
 
     Args: fmt: "text" (human-readable, default) or "json" (one object per line).
         levels: logger name -> level name; "root" (or "") sets the root level (default INFO).

@@ -239,3 +239,141 @@ def test_one_shot_commands_redact_the_configs_secrets_too(
         assert secret not in record.getMessage()
     finally:
         logs.reset_logging()
+
+
+def _log_and_raise(text: str) -> None:
+    """Log `text` as a message and, separately, as the message of a logged exception (the
+    exc_text path)."""
+    log = logging.getLogger("familybot_trio.upstream.test")
+    log.debug("request was %s", text)
+    try:
+        raise RuntimeError(f"send failed: {text}")
+    except RuntimeError:
+        log.exception("request failed")
+
+
+def _written(stream: io.StringIO) -> str:
+    out = stream.getvalue()
+    assert "Traceback (most recent call last)" in out and "RuntimeError: send failed" in out
+    return out
+
+
+def test_bytes_header_lists_and_dicts_are_redacted(stream: io.StringIO) -> None:
+    """h11 and httpx keep headers as bytes pairs; their repr reaches a message or an
+    exception text as [(b'authorization', b'Bot ...')] or {b'Authorization': b'Bearer ...'}."""
+    import h11
+
+    bot, basic, bearer, raw = ("unregistered-bot-credential", "dW5yZWdpc3RlcmVkOmJhc2lj",
+                               "unregistered-bearer-value", "unregistered-raw-value")
+    request = h11.Request(method="POST", target="/api/v10/channels/1/messages",
+                          headers=[("Host", "discord.com"), ("Authorization", f"Bot {bot}")])
+    _log_and_raise(repr(request))
+    _log_and_raise(repr({b"Authorization": f"Basic {basic}".encode()}))
+    _log_and_raise(repr([(b"authorization", f"Bearer {bearer}".encode())]))
+    _log_and_raise(repr({b"authorization": raw.encode()}))
+    _log_and_raise(repr({b"refresh_token": b"unregistered-refresh-bytes"}))
+    text = _written(stream)
+    for secret in (bot, basic, bearer, raw, "unregistered-refresh-bytes"):
+        assert secret not in text, secret
+    assert "(b'authorization', b'Bot [REDACTED]')" in text  # the scheme stays readable
+    assert "(b'host', b'discord.com')" in text and "/api/v10/channels/1/messages" in text
+
+
+def test_cookie_and_set_cookie_headers_are_redacted(stream: io.StringIO) -> None:
+    """Session cookies are credentials: Steam's steamLoginSecure/sessionid, the dashboard's."""
+    login, session = "76561198000000001%7C%7Cunregistered-login", "0123abcdunregistered"
+    _log_and_raise(f"Cookie: steamLoginSecure={login}; sessionid={session}")
+    _log_and_raise(f"Set-Cookie: fb_session={session}; Path=/; HttpOnly; Secure")
+    _log_and_raise(repr({"cookie": f"steamLoginSecure={login}; sessionid={session}"}))
+    _log_and_raise(repr([(b"set-cookie", f"steamLoginSecure={login}; Path=/".encode())]))
+    _log_and_raise(f"POST /checkout/addfreelicense sessionid={session}&subid=1")
+    jar = httpx.Cookies()
+    jar.set("steamLoginSecure", login, domain="store.steampowered.com")
+    _log_and_raise(repr(jar))            # <Cookies[<Cookie steamLoginSecure=... for ... />]>
+    _log_and_raise(repr(list(jar.jar)))  # [Cookie(version=0, name='...', value='...', ...)]
+    text = _written(stream)
+    assert login not in text and session not in text and "unregistered" not in text, text
+    assert "subid=1" in text and "store.steampowered.com" in text
+    # prose about cookies is not a cookie
+    logging.getLogger("familybot_trio.test").warning(
+        "the store's steamLoginSecure cookie holds no token; no cookie: retrying")
+    assert "no cookie: retrying" in stream.getvalue()
+
+
+def test_oauth_codes_and_refresh_tokens_are_redacted_but_status_codes_stay(
+        stream: io.StringIO) -> None:
+    """Rule: a parameter named exactly `code` with >= MIN_OAUTH_CODE_CHARS characters
+    (Discord's authorization codes have 30); numbers like code=200 or [code:4004] stay."""
+    import urllib.parse
+
+    code, refresh = "NhhvTDYsFcdgNLnnLijcl7Ku7bEEeeX", "unregistered-refresh-token-42"
+    _log_and_raise(f"GET /auth/callback?code={code}&state=abc")
+    _log_and_raise(f"grant_type=authorization_code&code={code}&redirect_uri=https%3A%2F%2Fx")
+    _log_and_raise(repr({"grant_type": "authorization_code", "code": code}))
+    _log_and_raise(repr(urllib.parse.parse_qsl(f"code={code}&state=abc")))
+    _log_and_raise(repr(f"code={code}".encode()))
+    _log_and_raise(f"grant_type=refresh_token&refresh_token={refresh}&client_secret=cs-unreg1")
+    _log_and_raise(repr({"refresh_token": refresh}))
+    statuses = ('HTTP 200 code=200 status_code=429 error_code=50001 [code:4004] '
+                '{"code": 50001, "message": "Missing Access"} code=invalid')
+    logging.getLogger("familybot_trio.test").warning("%s", statuses)
+    text = _written(stream)
+    assert code not in text and refresh not in text and "cs-unreg1" not in text, text
+    assert "state=abc" in text and "grant_type=authorization_code" in text
+    assert statuses in text
+
+
+def test_api_key_headers_are_redacted(stream: io.StringIO) -> None:
+    """The ITAD client sends its key as the ITAD-API-Key header (upstream/itad.py)."""
+    keys = [f"unregistered-api-key-{n}" for n in range(6)]
+    _log_and_raise(f"ITAD-API-Key: {keys[0]}")
+    _log_and_raise(f"headers: x-api-key: {keys[1]}, Accept: application/json")
+    _log_and_raise(f"api-key: {keys[2]} apikey: {keys[3]}")
+    _log_and_raise(repr([(b"itad-api-key", keys[4].encode())]))
+    _log_and_raise(repr({"X-API-Key": keys[5]}))
+    logging.getLogger("familybot_trio.test").info("keyboard monkey tokens: 5 key: appid 620")
+    text = _written(stream)
+    for key in keys:
+        assert key not in text, key
+    assert "Accept: application/json" in text
+    assert "keyboard monkey tokens: 5 key: appid 620" in text
+
+
+def test_registered_secrets_match_in_any_letter_case(stream: io.StringIO) -> None:
+    """The Steam key is hex: the same key written lower-case (a hand-edited URL, a config
+    value) is still the key; percent escapes may come lower-case (%2f) from some encoders."""
+    client_secret = "oauth-client-secret-9f8e7d"  # no pattern would catch it, re-cased or not
+    logs.add_secret(LATE_SECRET)
+    logs.add_secret(client_secret)
+    _log_and_raise(f"steam refused {WEBAPI_KEY.lower()} for /ISteamUser/v2/")
+    _log_and_raise("GET https://x.test/prices?c=itad%2fkey%2blearned%3dat-runtime42")
+    _log_and_raise(f"oauth said {client_secret.upper()}")
+    text = _written(stream)
+    for secret in (WEBAPI_KEY.lower(), "itad%2fkey%2blearned%3dat-runtime42",
+                   client_secret.upper()):
+        assert secret not in text, secret
+    assert "/ISteamUser/v2/" in text
+
+
+def test_json_lines_redact_bytes_headers_and_cookies(stream: io.StringIO) -> None:
+    out = io.StringIO()
+    handler = logs.setup_logging(fmt="json", levels={"root": "INFO"}, stream=out)
+    try:
+        try:
+            raise RuntimeError(repr([(b"cookie", b"fb_session=unregistered-session")]))
+        except RuntimeError:
+            logging.getLogger("web").exception("%r", {b"x-api-key": b"unregistered-key-9"})
+    finally:
+        logging.getLogger().removeHandler(handler)
+    entry = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert entry["msg"] == "{b'x-api-key': b'[REDACTED]'}"
+    assert "(b'cookie', b'[REDACTED]')" in entry["exc"]
+    assert "unregistered" not in out.getvalue()
+
+
+def test_session_cookie_names_match_the_ones_the_bot_sets() -> None:
+    from familybot_trio.web._auth import SESSION_COOKIE
+    from familybot_trio.web._signin import PRESIGN_COOKIE, STATE_COOKIE
+
+    assert {SESSION_COOKIE, STATE_COOKIE, PRESIGN_COOKIE} <= set(logs.SESSION_COOKIE_NAMES)
+    assert "steamLoginSecure" in logs.SESSION_COOKIE_NAMES  # upstream/steam_auth.py reads it
