@@ -12,7 +12,7 @@ import trio
 
 from familybot_trio.sandbox.world import CHANNELS, World
 from familybot_trio.store import OutboxDraft, Snowflake
-from tests.web._browser import Browser, require_browser, wait_for_next_page
+from tests.web._browser import Browser, page_source, require_browser, wait_for_next_page
 from tests.web.conftest import ADMIN, MEMBER, OUTSIDER
 
 FEATURES = ["new_games", "wishlist", "deals", "coop", "common_games", "members", "free_games",
@@ -145,7 +145,7 @@ def _post_form(driver, action: str, *, csrf: bool = True) -> str:
                             f.appendChild(t); }
         document.body.appendChild(f); f.submit();""", action, csrf)
     wait_for_next_page(driver, old)
-    return driver.page_source
+    return page_source(driver)
 
 
 async def test_outsider_refused_and_missing_csrf_refused(start_dashboard, tmp_path: Path) -> None:
