@@ -19,8 +19,9 @@ at the freeze would be kept until the thaw. Without the collection each App star
 process where another had ended froze the ended App's whole graph (its clients, store,
 caches), and once several Apps overlapped there was no thaw: the 30-day soak, which kills
 and restarts the App in-process ~50 times, kept every killed App alive (bench/README.md,
-"Soak", memory). The collection costs one full pass at start-up (the loop-block detector
-takes GC pauses out of a step: familybot_trio/loopblock.py).
+"Soak", memory). The collection costs one full pass at start-up: collect and freeze took
+57-61 ms for 79,000 objects on the 2-core dev machine, idle, once per App start (the
+loop-block detector takes GC pauses out of a step: familybot_trio/loopblock.py).
 """
 
 from __future__ import annotations
