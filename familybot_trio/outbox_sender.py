@@ -61,6 +61,9 @@ FAILED_RETRY_EVERY: Final = dt.timedelta(hours=1)
 FAILED_RETRY_FOR: Final = dt.timedelta(days=7)
 #: The admins hear of an outage once it has lasted this long (s); short blips stay in the log.
 OUTAGE_NOTICE_S: Final = 300.0
+#: Discord JSON error code: "Maximum number of pins reached for the channel (50)"
+#: (discord-api-docs topics/opcodes-and-status-codes.mdx, JSON Error Codes 30003).
+PIN_LIMIT_CODE: Final = 30003
 #: Rows read per pass.
 BATCH: Final = 50
 #: Store state key: the causes the admins were told about and not yet told are over.
@@ -82,6 +85,7 @@ class OutboxSender:
         self.poll_s = POLL_S
         self._streak = 0  # consecutive passes that ended on a transient failure
         self._outage_since: float | None = None
+        self._outage_reason = ""  # the last transient failure's reason, for the notice
         self._told: dict[str, str] = {}  # cause -> what the admins were told is wrong
         self._told_loaded = False  # _told is kept in store state: a restart tells no one twice
         self._backoff = tenacity.wait_exponential_jitter(
@@ -185,7 +189,8 @@ class OutboxSender:
         return None
 
     async def pin(self, channel_id: int, message_id: int) -> bool:
-        """Pin a posted message; a refusal tells the admins once (Pin Messages) and is logged.
+        """Pin a posted message; a refusal tells the admins once with its fix (Pin Messages,
+        the channel's pin limit, else Discord's answer) and is logged; 429 / 5xx only log.
 
         Returns: True if pinned. Never raises for Discord errors.
         Upstream: PUT /channels/{channel.id}/messages/pins/{message.id}
@@ -199,6 +204,16 @@ class OutboxSender:
                 await self._tell(f"pin:{channel_id}", f"I posted in {where} but could not pin "
                                  f"the message: give the bot the Pin Messages permission in "
                                  f"{where}. I will pin it on the next run.")
+            elif exc.code == PIN_LIMIT_CODE:
+                await self._tell(f"pin:{channel_id}", f"I posted in {where} but could not pin "
+                                 f"the message: {where} has Discord's maximum of pinned "
+                                 f"messages (code {PIN_LIMIT_CODE}); unpin old ones there. I "
+                                 "will pin it on the next run.")
+            elif exc.status != 429 and exc.status < 500:  # an outage is retried silently
+                await self._tell(f"pin:{channel_id}", f"I posted in {where} but Discord "
+                                 f"refused to pin the message (HTTP {exc.status}, code "
+                                 f"{exc.code}: {exc.message}). I will try again on the next "
+                                 "run.")
             return False
         await self._recovered_cause(f"pin:{channel_id}")
         return True
@@ -244,6 +259,7 @@ class OutboxSender:
         log.warning("announcement not posted yet, will retry [kind:%s key:%s cause:%s]",
                     row.kind, row.dedupe_key, failure.reason)
         now = trio.current_time()
+        self._outage_reason = failure.reason
         if self._outage_since is None:
             self._outage_since = now
         elif now - self._outage_since >= OUTAGE_NOTICE_S:
@@ -268,15 +284,33 @@ class OutboxSender:
             await self._recovered_cause(cause)
 
     async def _recovered_outage(self) -> None:
-        self._outage_since, self._streak = None, 0
+        since, self._outage_since, self._streak = self._outage_since, None, 0
+        await self._load_told()
+        held_s = 0.0 if since is None else trio.current_time() - since
+        if "outage" not in self._told and held_s >= OUTAGE_NOTICE_S:
+            # An outage over OUTAGE_NOTICE_S that nobody heard of while it lasted: the pause
+            # after a Cloudflare ban (no request goes out, the notice included) or an outage
+            # that also refused the notice. Told once now, after the fact.
+            log.info("outbox outage over, telling the admins [held_s:%.0f]", held_s)
+            await self._app.report_admin(
+                f"Announcements were held for {held_s / 60:.0f} min ({self._outage_reason}); "
+                "none were lost, and they are being posted now.")
+            return
         await self._recovered_cause("outage")
 
     async def _recovered_cause(self, cause: str) -> None:
+        """Tell the admins a cause they were told about is over; until that notice gets
+        through, the cause stays told and the next success tries the notice again."""
         await self._load_told()
-        if self._told.pop(cause, None) is not None:
+        if cause not in self._told:
+            return
+        if await self._app.report_admin(f"Announcements work again ({_label(cause, self)})."):
+            self._told.pop(cause, None)
             await self._save_told()
             log.info("outbox cause recovered [cause:%s]", cause)
-            await self._app.report_admin(f"Announcements work again ({_label(cause, self)}).")
+        else:
+            log.info("outbox cause recovered; the notice did not get through, trying it "
+                     "again at the next success [cause:%s]", cause)
 
     async def _tell(self, cause: str, text: str) -> None:
         """Tell the admins once per cause, across restarts (a report that did not get
@@ -289,7 +323,10 @@ class OutboxSender:
     async def _load_told(self) -> None:
         if not self._told_loaded:
             saved = await self._app.store.state.get(TOLD_KEY, {})
-            self._told = {str(k): str(v) for k, v in (saved or {}).items()}
+            # An invalid row's cause is told once per run of the bot (see _recovered): a new
+            # run may hit a new bug of the same kind, so those are not carried over.
+            self._told = {str(k): str(v) for k, v in (saved or {}).items()
+                          if not str(k).startswith("invalid:")}
             self._told_loaded = True
 
     async def _save_told(self) -> None:

@@ -105,6 +105,33 @@ async def test_the_pause_after_a_cloudflare_ban_is_waited_out_and_is_not_an_atte
         await wait_until(lambda: posts(world) == ["announcement 1"])
     sent = await world.app.store.outbox.get(row.id)
     assert sent is not None and sent.attempts == 2 and sent.message_id is not None
+    # Nobody could be told during the pause (no request goes out): once, after it.
+    await trio.sleep(60)
+    held = [c for c in posts(world, ADMIN) if "held for" in c]
+    assert len(held) == 1 and "Cloudflare" in held[0] and "none were lost" in held[0], held
+
+
+async def test_the_end_of_a_cause_is_told_even_when_that_notice_failed_once(
+        tmp_path, nursery, clock) -> None:
+    """403 on #new_games (told), the permission granted, and the admin channel answers 503
+    to the "work again" notice: the notice is sent again with the next post that works."""
+    world = await world_on_clock(tmp_path, nursery, clock)
+    world.discord.fail_next("POST", MESSAGES, 403, times=10**6,
+                            body={"code": 50013, "message": "Missing Permissions"})
+    await world.app.announce([draft(1)])
+    with trio.fail_after(600):
+        await wait_until(lambda: any("could not be posted" in c for c in posts(world, ADMIN)))
+    world.discord.rest.clear_faults()
+    world.discord.fail_next("POST", f"/channels/{ADMIN}/messages", 503, times=1)
+    await trio.sleep(outbox_sender.FAILED_RETRY_EVERY.total_seconds() + 120)
+    assert posts(world) == ["announcement 1"]
+    assert not any("work again" in c for c in posts(world, ADMIN))  # that notice got a 503
+    await world.app.announce([draft(2)])
+    with trio.fail_after(600):
+        await wait_until(lambda: len(posts(world)) == 2)
+    await trio.sleep(60)
+    again = [c for c in posts(world, ADMIN) if "work again" in c]
+    assert len(again) == 1 and "#new_games" in again[0], posts(world, ADMIN)
 
 
 async def test_a_row_refused_locally_is_marked_failed_and_the_others_go_out(
@@ -124,6 +151,25 @@ async def test_a_row_refused_locally_is_marked_failed_and_the_others_go_out(
     await world.app.announce([draft(5)])  # the sender is alive and well
     with trio.fail_after(600):
         await wait_until(lambda: len(posts(world)) == 3)
+
+
+async def test_a_row_refused_locally_is_told_again_in_the_next_run(tmp_path, nursery,
+                                                                  clock) -> None:
+    """An invalid row's cause is told once per run of the bot: after a restart, a new bug of
+    the same kind reaches the admins too (it is not remembered for the database's life)."""
+    world = await world_on_clock(tmp_path, nursery, clock)
+    await world.app.announce([draft(1, content="x" * 2001)])
+    with trio.fail_after(600):
+        await wait_until(lambda: any("could not be posted" in c for c in posts(world, ADMIN)))
+    await world.app.announce([draft(2, content="y" * 2001)])  # the same run: not again
+    with trio.fail_after(600):
+        await wait_until(lambda: world.app.outbox_sender.stats["refused"] >= 2)
+    assert len([c for c in posts(world, ADMIN) if "could not be posted" in c]) == 1
+    await restart(world, nursery, clock, down_s=60)
+    await world.app.announce([draft(3, content="z" * 2001)])
+    with trio.fail_after(600):
+        await wait_until(lambda: len(
+            [c for c in posts(world, ADMIN) if "could not be posted" in c]) == 2)
 
 
 async def test_missing_permission_fails_that_channel_only_and_is_retried_hourly(

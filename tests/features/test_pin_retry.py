@@ -31,3 +31,25 @@ async def test_refused_pin_posts_tells_admins_and_pins_on_the_next_run(start_wor
         assert [m.id for m in world.discord.messages(WL)] == [m.id for m in posted]
         assert all(m.pinned for m in world.discord.messages(WL))
         assert "work again" in world.discord.messages(ADMIN)[-1].content
+
+
+async def test_a_pin_over_the_channels_pin_limit_tells_admins_to_unpin(start_world) -> None:
+    """400 30003 (the channel holds Discord's maximum of pins): posted unpinned, the admins
+    told once what to do, and the pin tried again once there is room."""
+    world = await start_world(features=["wishlist"])
+    world.discord.rest.pin_limit = 0
+    with trio.fail_after(60):
+        outcome = await world.app.scheduler.run_now("wishlist")
+        assert outcome.ok, outcome.error
+        posted = world.discord.messages(WL)
+        assert posted and not any(m.pinned for m in posted)
+        notices = [m.content for m in world.discord.messages(ADMIN)]
+        assert len(notices) == 1, notices
+        assert "maximum of pinned messages" in notices[0] and "unpin" in notices[0]
+        assert "#wishlist" in notices[0]
+        assert (await world.app.scheduler.run_now("wishlist")).ok
+        assert len(world.discord.messages(ADMIN)) == 1  # told once
+        world.discord.rest.pin_limit = 50  # an admin unpinned old messages
+        assert (await world.app.scheduler.run_now("wishlist")).ok
+        assert all(m.pinned for m in world.discord.messages(WL))
+        assert "work again" in world.discord.messages(ADMIN)[-1].content
