@@ -26,6 +26,7 @@ Logger: familybot_trio.outbox.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Mapping
@@ -37,7 +38,7 @@ import trio
 
 from familybot_trio._outbox_faults import Failure, classify
 from familybot_trio.errors import StoreError
-from familybot_trio.store import OutboxRow
+from familybot_trio.store import OutboxRow, Snowflake
 from gateway import HTTPError
 
 if TYPE_CHECKING:
@@ -64,6 +65,11 @@ OUTAGE_NOTICE_S: Final = 300.0
 #: Discord JSON error code: "Maximum number of pins reached for the channel (50)"
 #: (discord-api-docs topics/opcodes-and-status-codes.mdx, JSON Error Codes 30003).
 PIN_LIMIT_CODE: Final = 30003
+#: Row kinds whose channel is a [channels] setting (see `_to_configured_channel`).
+KIND_CHANNELS: Final[Mapping[str, str]] = {
+    "new_game": "new_games", "new_games_bundle": "new_games", "library_digest": "new_games",
+    "deal": "deals", "free_game": "free_games"}
+_CHANNEL_NAMES: Final = ("new_games", "wishlist", "deals", "free_games", "admin_reports")
 #: Rows read per pass.
 BATCH: Final = 50
 #: Store state key: the causes the admins were told about and not yet told are over.
@@ -165,6 +171,7 @@ class OutboxSender:
         try:
             message_id = await self._already_posted(row, payload)
             if message_id is None:
+                row = await self._to_configured_channel(row)
                 await app.store.outbox.claim(row.id, app.now())
                 msg = await app.rest.create_message(row.channel_id, nonce=row.nonce, **payload)
                 message_id = int(msg["id"])
@@ -231,7 +238,7 @@ class OutboxSender:
         try:
             recent = await app.rest.get_messages(row.channel_id, limit=LOOKUP_LIMIT)
         except HTTPError as exc:
-            if exc.status != 403:
+            if exc.status not in (403, 404):  # 404: the channel is gone, and the post with it
                 raise
             log.warning("cannot read the channel to check an unanswered post; posting again"
                         " [key:%s channel:%d cause:%s]", row.dedupe_key, row.channel_id, exc)
@@ -245,6 +252,23 @@ class OutboxSender:
                          "message:%s]", row.dedupe_key, msg["id"])
                 return int(msg["id"])
         return None
+
+    async def _to_configured_channel(self, row: OutboxRow) -> OutboxRow:
+        """The row, moved (in the store too) to the channel [channels] names now for its kind
+        when the row's channel is no longer named in [channels] at all: an admin who set a
+        new channel after "#deals no longer exists", or moved #deals, gets the waiting and
+        failed rows there. Kinds not in KIND_CHANNELS (personal alerts in DMs), unset
+        channels and rows whose channel is still configured keep the row's channel."""
+        channels = self._app.config.channels
+        name = KIND_CHANNELS.get(row.kind)
+        configured = getattr(channels, name, None) if name else None
+        named_now = {int(c) for c in (getattr(channels, n, None) for n in _CHANNEL_NAMES) if c}
+        if configured is None or int(row.channel_id) in named_now:
+            return row  # still a configured channel (of its kind or another): left alone
+        await self._app.store.outbox.move(row.id, Snowflake(int(configured)))
+        log.info("announcement moved to the channel the config names now [kind:%s key:%s "
+                 "from:%d to:%d]", row.kind, row.dedupe_key, row.channel_id, int(configured))
+        return dataclasses.replace(row, channel_id=Snowflake(int(configured)))
 
     def _classify(self, row: OutboxRow, exc: Exception) -> Failure:
         if not isinstance(exc, HTTPError | ValueError):
@@ -334,8 +358,7 @@ class OutboxSender:
 
     def _channel_name(self, channel_id: int) -> str:
         channels = self._app.config.channels
-        return next((name for name in ("new_games", "wishlist", "deals", "free_games",
-                                       "admin_reports") if getattr(channels, name) == channel_id),
+        return next((name for name in _CHANNEL_NAMES if getattr(channels, name) == channel_id),
                     "")
 
     def _where(self, channel_id: int) -> str:

@@ -173,6 +173,14 @@ class OutboxRepo:
         sql = f"SELECT COUNT(*) FROM outbox WHERE {_WHERE[status]}"
         return await self._db.read(lambda c: int(c.execute(sql).fetchone()[0]), "outbox.count")
 
+    async def move(self, outbox_id: OutboxId, channel_id: Snowflake) -> None:
+        """Send an unsent row to another channel (the config now names another one for its
+        kind; see outbox_sender.KIND_CHANNELS). A sent row is left alone.
+        Raises: StoreError. Cancellation: the write finishes before Cancelled is raised."""
+        await self._db.write(lambda c: c.execute(
+            "UPDATE outbox SET channel_id = ? WHERE id = ? AND sent_at IS NULL",
+            (int(channel_id), outbox_id)), "outbox.move")
+
     async def claim(self, outbox_id: OutboxId, now: dt.datetime) -> None:
         """Record that a create-message request for this row is about to be sent.
 

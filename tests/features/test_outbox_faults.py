@@ -7,6 +7,7 @@ backoff, hourly retries and outages of many minutes cost no real time.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Iterator
@@ -197,6 +198,34 @@ async def test_missing_permission_fails_that_channel_only_and_is_retried_hourly(
     assert posts(world) == ["announcement 1", "announcement 3", "announcement 4"]
     assert await world.app.store.outbox.rows("failed") == []
     assert any("work again" in c and "#new_games" in c for c in posts(world, ADMIN))
+
+
+async def test_rows_for_a_deleted_channel_go_to_the_one_the_config_names_next(
+        tmp_path, nursery, clock) -> None:
+    """#deals is deleted (404 10003): the row fails with the fix ("set [channels] deals");
+    once the admin sets another channel, the hourly retry posts it there, once, and the
+    stored row names the new channel. Rows of kinds without a [channels] setting stay put."""
+    world = await world_on_clock(tmp_path, nursery, clock)
+    new_deals = CHANNELS["free_games"]
+    world.discord.fail_next("POST", f"/channels/{DEALS}/messages", 404, times=10**6,
+                            body={"code": 10003, "message": "Unknown Channel"})
+    deal = OutboxDraft("deal", "test:deal:1", Snowflake(DEALS), {"content": "a deal"})
+    alert = OutboxDraft("personal_alert", "test:alert:1", Snowflake(DEALS), {"content": "a dm"})
+    await world.app.announce([deal, alert])
+    with trio.fail_after(600):
+        await wait_until(lambda: world.app.outbox_sender.stats["refused"] >= 2)
+    failed = await world.app.store.outbox.rows("failed")
+    assert {r.dedupe_key for r in failed} == {"test:deal:1", "test:alert:1"}
+    assert "set [channels] deals" in failed[0].last_error
+    world.app.config = dataclasses.replace(  # the admin sets a new deals channel
+        world.app.config, channels=dataclasses.replace(world.app.config.channels,
+                                                       deals=new_deals))
+    await trio.sleep(outbox_sender.FAILED_RETRY_EVERY.total_seconds() + 120)
+    assert posts(world, new_deals) == ["a deal"]
+    (left,) = await world.app.store.outbox.rows("failed")
+    assert left.dedupe_key == "test:alert:1" and left.channel_id == DEALS
+    sent = [r for r in await world.app.store.outbox.rows("sent") if r.dedupe_key == "test:deal:1"]
+    assert len(sent) == 1 and sent[0].channel_id == new_deals
 
 
 async def test_one_flush_at_a_time_posts_each_row_with_one_request(tmp_path, nursery,
