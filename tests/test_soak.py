@@ -90,3 +90,23 @@ def test_kept_aside_reports_are_judged_per_streak_not_per_subject() -> None:
                                Streak("library", rule=served, reports_before=2)])
     windows = _windows(tracker, collections.Counter({"library": 2, "wishlist:7": 1}))
     assert windows == [("library", 1, 2), ("wishlist:7", 1, 1), ("library", 1, 0)]
+
+
+@pytest.mark.parametrize("days", [0.5, 1, 2, 30])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_real_wish_clear_is_planned_only_where_it_can_be_judged(days, seed) -> None:
+    """The real change needs a stored wishlist before it (the bot's first wishlist fetch)
+    and a day after it (a fetch to report it, the accept, a fetch to store it). Runs of a
+    day or less have no fault window: the change used to land at 0 s, before the first
+    fetch, so its report could never come (`--days 1` failed kept_aside_reports_lost)."""
+    from bench.soak._plan import DAY_S
+    from bench.soak._suspicious import plan_events
+
+    faults_end_s = max(days * DAY_S - DAY_S, 0.0)
+    clears = [e for e in plan_events(days, seed, faults_end_s, wishers=4)
+              if e.kind == "real_wish_clear"]
+    if days <= 1:
+        assert clears == []
+    else:  # the suite's 2-day run and the bench's 30 keep their one real change
+        assert len(clears) == 1
+        assert 3600 <= clears[0].at_s <= days * DAY_S - DAY_S

@@ -8,7 +8,8 @@ not move):
   the cached rows (they are compared at the start and the end of the streak: nothing may
   change while every answer is a lie) and the admins get exactly one kept-aside report per
   streak (familybot_trio/kept_aside.py, in the admin_reports channel).
-- "real_wish_clear" (once a run): member 0 really removes every game but the soak's wish
+- "real_wish_clear" (once a run, when it can be judged: an hour in or later and a day
+  before the end, see REAL_CLEAR_ROOM_S; so not in runs of a day or less): member 0 really removes every game but the soak's wish
   pool from their wishlist (logged in change_log as real). The guard keeps it aside and
   reports it; the soak then accepts it as an admin would (kept_aside.accept_next through
   the running App, what /admin_accept calls) once the report is there, and at the end the
@@ -61,6 +62,13 @@ LIBRARY = "steam_webapi.GetSharedLibraryApps"
 #: A hung library fetch must be followed by another within this (simulated) time: the
 #: attempt timed out and the call, or the next run of the job, asked again.
 RETRY_WITHIN_S = 4 * HOUR_S
+#: The real change is planned only when it can be judged: after the bot's first wishlist
+#: fetch (90 s in; before it there is no stored wishlist for the guard to keep, so the
+#: emptied one is stored as the first answer and never reported) and with a day left (the
+#: wishlist job runs every 6 h +-10 %: one fetch to keep it aside and report it, the accept,
+#: one more fetch to store it). A run of 1 day or less has faults_end_s 0: no real change.
+REAL_CLEAR_AFTER_S = 1 * HOUR_S
+REAL_CLEAR_ROOM_S = DAY_S
 
 
 @dataclasses.dataclass(slots=True)
@@ -99,8 +107,9 @@ def plan_events(days: float, seed: int, faults_end_s: float, wishers: int) -> li
         duration = (rng.uniform(8, 16) if what == "wishlist" else rng.uniform(4, 8)) * HOUR_S
         ev.append(Event(t, "suspicious_streak", (what, rng.randrange(1, wishers), duration)))
         t += duration + rng.uniform(8, 30) * HOUR_S
-    ev.append(Event(min(rng.uniform(0.3, 0.5) * days * DAY_S, faults_end_s),
-                    "real_wish_clear", (0,)))
+    clear_s = min(rng.uniform(0.3, 0.5) * days * DAY_S, faults_end_s)
+    if clear_s >= REAL_CLEAR_AFTER_S and days * DAY_S - clear_s >= REAL_CLEAR_ROOM_S:
+        ev.append(Event(clear_s, "real_wish_clear", (0,)))
     if days >= 3:
         t = rng.uniform(1, 2) * DAY_S
         while t < faults_end_s:
