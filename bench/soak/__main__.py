@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -23,9 +24,26 @@ from bench.soak._soak import SoakOptions, failed, run_soak
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "soak.json"
 
 
+def _days(text: str) -> float:
+    """argparse type of `--days`: a finite number > 0 (simulated days). Raises:
+    argparse.ArgumentTypeError (exit 2 with the usage line) for anything else."""
+    try:
+        days = float(text)
+    except ValueError:
+        days = math.nan
+    if not (math.isfinite(days) and days > 0):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a number of days: days must be a finite number > 0 "
+            "(--days 2 is the suite's run, 30 the bench's)")
+    return days
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the soak with the command line `argv` (default sys.argv[1:]). Returns: the exit
+    status (0: every invariant holds, 1: one fails). Raises: SystemExit(2) for a wrong
+    command line (argparse's usage error, e.g. `--days 0`)."""
     p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
-    p.add_argument("--days", type=float, default=30.0, help="simulated days (default 30)")
+    p.add_argument("--days", type=_days, default=30.0, help="simulated days, > 0 (default 30)")
     p.add_argument("--seed", type=int, default=1, help="schedule seed (default 1)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON file ({DEFAULT_OUT})")
     p.add_argument("--no-tracemalloc", action="store_true", help="skip memory tracing (faster)")
