@@ -166,6 +166,11 @@ async def test_outbox_ids_and_limit_past_sqlites_integer_are_usage_errors(
                 assert f"usage: familybot-trio outbox {argv[0]}" in r.err, r.err
                 assert arg in r.err and "Traceback" not in r.err, r.err
                 assert ("1,000,000" if argv[0] == "list" else str(2**63 - 1)) in r.err, r.err
+            # int() reads "1_0" as 10 and takes " 7", "+7", "٣": another row than meant
+            for bad in ("1_0", "+7", " 7", "\u0663"):
+                r = await run_cli(world, "outbox", "drop", bad)
+                assert r.code == 2 and "argument ID" in r.err, (bad, r)
+                assert "plain digits" in r.err, r.err
             r = await run_cli(world, "outbox", "drop", str(2**63 - 1))  # the largest id: asked
             assert r.code == 1 and f"no unsent row with id {2**63 - 1}" in r.err, r
             nursery.cancel_scope.cancel()

@@ -7,7 +7,7 @@
     purge      details | prices | all (cached store data)
     token      set (reads standard input) | status
     outbox     list | retry [ID...] | drop ID... (announcements waiting or refused)
-    accept     library | wishlist | owned [--member ID] (store the next answer as it comes)
+    accept     library | wishlist | owned [--member STEAMID64|NAME] (store the next answer)
     console    attach to the running bot's debug console
     demo       the bot against FakeDiscord + sandbox; no keys, no network
 

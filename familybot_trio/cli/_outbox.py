@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import re
 import sys
 from typing import Any, Final
 
@@ -81,23 +82,28 @@ def _row_id(text: str) -> int:
 
 
 def _whole_number(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    """Plain decimal digits (an optional leading "-") -> int. int() alone would also take
+    "1_0" (as 10), " 7", "+7" and non-ASCII digits: a typo would name another row.
+    Raises: argparse.ArgumentTypeError for anything else."""
+    if not re.fullmatch(r"-?[0-9]+", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number (plain digits "
+                                         "0-9, as `familybot-trio outbox list` prints them)")
+    return int(text)
 
 
 def add_accept_parser(subparsers: Any, parents: list[argparse.ArgumentParser]
                       ) -> argparse.ArgumentParser:
-    """Add `accept WHAT [--member STEAMID64]` to the CLI's subparsers. Returns: its parser."""
+    """Add `accept WHAT [--member MEMBER]` to the CLI's subparsers (MEMBER: a SteamID64 or
+    a name from config.toml [[members]], checked by `accept`). Returns: its parser."""
     acc = subparsers.add_parser(
         "accept", parents=parents, help="store Steam's next answer even if it looks wrong",
         description="The bot keeps cached data when a fetch looks wrong (a big wishlist that "
         "comes back empty, a library that shrinks by half) and tells the admins. If the "
         "change is real, this makes the next answer be stored as it comes.")
     acc.add_argument("what", choices=("library", "wishlist", "owned"))
-    acc.add_argument("--member", type=int, action="append", metavar="STEAMID64",
-                     help="only this member (repeatable; default: every member)")
+    acc.add_argument("--member", action="append", metavar="MEMBER",
+                     help="only this member: a SteamID64 or a name from config.toml "
+                     "[[members]] (repeatable; default: every member; not with library)")
     return acc
 
 
@@ -116,7 +122,12 @@ def no_database(config: Config) -> str | None:
 
 
 def accept(args: argparse.Namespace, config: Config) -> int:
-    """Run `accept` in its own trio.run. Returns: the exit status (2: no database)."""
+    """Run `accept` in its own trio.run. Returns: the exit status (2: a wrong command line,
+    i.e. --member with library or naming no member, or no database)."""
+    if args.member and args.what == "library":
+        print("error: library takes no --member (it is the family's; `familybot-trio accept "
+              "library` accepts it)", file=sys.stderr)
+        return EXIT_USAGE
     if problem := no_database(config):
         print(problem, file=sys.stderr)
         return EXIT_USAGE
@@ -126,18 +137,38 @@ def accept(args: argparse.Namespace, config: Config) -> int:
         from familybot_trio.store import Store
 
         async with Store.open_ctx(config.db_path) as store:
-            known = {int(m.steamid) for m in await store.members.all()}
-            unknown = sorted(set(args.member or ()) - known)
-            if unknown and args.what != "library":
-                print(f"error: {', '.join(map(str, unknown))} is not a family member in "
-                      "config.toml [[members]]", file=sys.stderr)
-                return EXIT_FAILED
-            subjects = await accept_next(store, args.what, args.member,
+            members = await store.members.all()
+            steamids, unknown = _resolve_members(args.member or (), members)
+            if unknown:
+                valid = ", ".join(f"{m.name} ({m.steamid})" for m in members) or "none"
+                print(f"error: --member {', '.join(unknown)}: not a family member in "
+                      f"config.toml [[members]]; give a SteamID64 or a name: {valid}",
+                      file=sys.stderr)
+                return EXIT_USAGE
+            subjects = await accept_next(store, args.what, steamids or None,
                                          dt.datetime.now(dt.UTC))
         print(f"the next {args.what} answer will be stored as it comes "
               f"[{', '.join(subjects)}]")
         return 0
     return trio.run(_accept)
+
+
+def _resolve_members(refs: Any, members: Any) -> tuple[list[int], list[str]]:
+    """`--member` values -> (SteamID64s, in order, once each; the refs naming no member).
+    A ref is a member's SteamID64 (plain digits) or name (any letter case), as
+    /admin_accept takes them (familybot_trio.features._common.resolve_member_ref; the CLI
+    has no Discord to resolve mentions)."""
+    found: dict[int, None] = {}
+    unknown = []
+    for ref in refs:
+        text = ref.strip()
+        match = next((m for m in members if (str(int(m.steamid)) == text if text.isdecimal()
+                                             else m.name.casefold() == text.casefold())), None)
+        if match is None:
+            unknown.append(ref)
+        else:
+            found[int(match.steamid)] = None
+    return list(found), unknown
 
 
 def run(args: argparse.Namespace, config: Config) -> int:

@@ -95,7 +95,28 @@ async def test_cli_accept_stores_the_next_library_answer(start_world) -> None:
         assert (await world.app.scheduler.run_now("new_games")).ok
         assert len(await world.app.store.library.apps()) < kept
         r = await run_cli(world, "accept", "wishlist", "--member", "1")
-        assert r.code == 1 and "not a family member" in r.err
+        assert r.code == 2 and "not a family member" in r.err  # a wrong command line
+
+
+async def test_cli_accept_member_takes_a_name_or_steamid_once_and_not_for_the_library(
+        start_world) -> None:
+    world = await start_world(features=["wishlist"])
+    members = await world.app.store.members.all()
+    one, two = members[0], members[1]
+    with trio.fail_after(60):
+        # a member's name (any letter case) or SteamID64; the same member twice is once
+        r = await run_cli(world, "accept", "wishlist", "--member", one.name.upper(),
+                          "--member", str(one.steamid), "--member", str(two.steamid))
+        assert r.code == 0, r
+        assert r.out.strip().endswith(f"[{one.steamid}, {two.steamid}]"), r.out
+        # an unknown member: exit 2 (a wrong command line) naming the members one may give
+        r = await run_cli(world, "accept", "owned", "--member", "123", "--member", one.name)
+        assert r.code == 2 and "--member 123: not a family member" in r.err, r
+        assert all(f"{m.name} ({m.steamid})" in r.err for m in members), r.err
+        # the library is the family's: --member would be ignored, so it is refused
+        r = await run_cli(world, "accept", "library", "--member", str(one.steamid))
+        assert r.code == 2 and "library takes no --member" in r.err, r
+        assert r.out == "", r.out
 
 
 async def test_a_report_discord_refused_is_sent_by_a_later_run(start_world) -> None:
