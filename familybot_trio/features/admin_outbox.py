@@ -3,7 +3,8 @@
 /admin_outbox: the announcements waiting or refused, and retry / drop them.
 
 - `/admin_outbox` (or `action:list`): pending and failed rows, oldest first: id, kind,
-  channel, age, attempts and the last error with its fix.
+  channel, age, attempts and the last error with its fix. It takes no `id` (the list is
+  short; an id is refused with a reply saying so rather than silently ignored).
 - `/admin_outbox action:retry [id:N]`: post a failed (or dropped) row again at once; without
   an id, every failed row.
 - `/admin_outbox action:drop id:N`: never post that row (its announcement stays "used").
@@ -62,6 +63,11 @@ async def admin_outbox(app: App, ctx: CommandContext) -> None:
         await ctx.reply(f"Dropped #{row_id}; it will not be posted." if done else
                         f"#{row_id} is already sent, dropped or unknown.", ephemeral=True)
         return
+    if row_id is not None:  # list shows every row: an id here is a mistaken command
+        await ctx.reply(f"`action:list` takes no id; it shows every waiting row. To act on "
+                        f"#{row_id}: `/admin_outbox action:retry id:{row_id}` or "
+                        f"`action:drop id:{row_id}`.", ephemeral=True)
+        return
     rows = await list_outbox(store, limit=LIST_MAX + 1)
     if not rows:
         await ctx.reply("No announcements are waiting.", ephemeral=True)
@@ -108,6 +114,7 @@ def setup(app: App) -> None:
         "admin_outbox", "Announcements waiting or refused; retry or drop them", admin_only=True,
         options=[string("action", "list (default), retry or drop", required=False,
                         choices=tuple((a, a) for a in ACTIONS)),
-                 integer("id", "Outbox row id (from the list)", required=False, min_value=1)])
+                 integer("id", "Outbox row id (from the list; retry and drop)", required=False,
+                         min_value=1)])
     async def _admin_outbox(ctx: CommandContext) -> None:
         await admin_outbox(app, ctx)

@@ -47,6 +47,13 @@ async def test_admin_outbox_lists_retries_and_drops(start_world) -> None:
         assert "1 attempt: " in lines[1] and "Send Messages" in lines[1]
         assert lines[2].startswith(f"#{row_id + 1} pending deal #deals")
 
+        # list takes no id: said so, not silently ignored (nor shown as the whole list)
+        for options in ({"action": "list", "id": row_id}, {"id": row_id}):
+            reply = await ask(world, options)
+            assert reply.is_ephemeral and "`action:list` takes no id" in reply.content, reply
+            assert f"action:retry id:{row_id}" in reply.content and "#new_games" not in (
+                reply.content), reply.content
+
         refused = await ask(world, {"action": "list"}, user=MEMBER)
         assert "admins only" in refused.content
 
