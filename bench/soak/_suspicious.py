@@ -9,8 +9,8 @@ not move):
   change while every answer is a lie) and the admins get exactly one kept-aside report per
   streak (familybot_trio/kept_aside.py, in the admin_reports channel).
 - "real_wish_clear" (once a run, when it can be judged: an hour in or later and a day
-  before the end, see REAL_CLEAR_ROOM_S; so not in runs of a day or less): member 0 really removes every game but the soak's wish
-  pool from their wishlist (logged in change_log as real). The guard keeps it aside and
+  before the end, see REAL_CLEAR_ROOM_S; so not in runs of a day or less): member 0
+  really removes every game but the soak's wish pool from their wishlist (logged in change_log as real). The guard keeps it aside and
   reports it; the soak then accepts it as an admin would (kept_aside.accept_next through
   the running App, what /admin_accept calls) once the report is there, and at the end the
   bot's stored wishlist of member 0 must be the sandbox's.
