@@ -10,16 +10,22 @@ from familybot_trio.sandbox.world import CHANNELS
 WL, ADMIN = CHANNELS["wishlist"], CHANNELS["admin_reports"]
 
 
+async def run_unpinned(world) -> tuple[list, list[str]]:
+    """Run the wishlist job; its messages are posted and not pinned. Returns (the wishlist
+    messages, the admin channel's contents)."""
+    outcome = await world.app.scheduler.run_now("wishlist")
+    assert outcome.ok, outcome.error
+    posted = world.discord.messages(WL)
+    assert posted and not any(m.pinned for m in posted)
+    return posted, [m.content for m in world.discord.messages(ADMIN)]
+
+
 async def test_refused_pin_posts_tells_admins_and_pins_on_the_next_run(start_world) -> None:
     world = await start_world(features=["wishlist"])
     world.discord.fail_next("PUT", f"/channels/{WL}/messages/pins/", 403, times=10**6,
                             body={"code": 50013, "message": "Missing Permissions"})
     with trio.fail_after(60):
-        outcome = await world.app.scheduler.run_now("wishlist")
-        assert outcome.ok, outcome.error
-        posted = world.discord.messages(WL)
-        assert posted and not any(m.pinned for m in posted)
-        notices = [m.content for m in world.discord.messages(ADMIN)]
+        posted, notices = await run_unpinned(world)
         assert len(notices) == 1 and "Pin Messages" in notices[0] and "#wishlist" in notices[0]
 
         outcome = await world.app.scheduler.run_now("wishlist")  # still refused: told once
@@ -39,11 +45,7 @@ async def test_a_pin_over_the_channels_pin_limit_tells_admins_to_unpin(start_wor
     world = await start_world(features=["wishlist"])
     world.discord.rest.pin_limit = 0
     with trio.fail_after(60):
-        outcome = await world.app.scheduler.run_now("wishlist")
-        assert outcome.ok, outcome.error
-        posted = world.discord.messages(WL)
-        assert posted and not any(m.pinned for m in posted)
-        notices = [m.content for m in world.discord.messages(ADMIN)]
+        posted, notices = await run_unpinned(world)
         assert len(notices) == 1, notices
         assert "maximum of pinned messages" in notices[0] and "unpin" in notices[0]
         assert "#wishlist" in notices[0]
