@@ -78,8 +78,13 @@ async def deliver(rest: Rest, text: str, *, channel_id: int | None, admin_ids: I
         settled.discard(channel)
         note = (f"(Sent to you directly: the admin reports channel refused it. {refused}.)\n")
         text = note + text if len(note) + len(text) <= CONTENT_MAX else text
-        log.warning("the admin reports channel refused a report for good, sending it to the "
-                    "admins by DM [channel:%s admins:%d]", channel, len(dms))
+        if not dms:
+            log.warning("the admin reports channel refused a report for good and no admins "
+                        "are configured: the report is lost; fix the channel or set [admins] "
+                        "discord_ids [channel:%s]", channel)
+        else:
+            log.warning("the admin reports channel refused a report for good, sending it to "
+                        "the admins by DM [channel:%s admins:%d]", channel, len(dms))
     for dest, open_channel in dms:
         await _send(rest, text, dest, open_channel, settled, pending, "", paused_for_s)
     return Delivery(frozenset(settled), frozenset(pending))

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final
 import tenacity
 import trio
 
+from familybot_trio._outbox_channels import channel_name, configured_channel, same_message
 from familybot_trio._outbox_faults import Failure, classify
 from familybot_trio.errors import StoreError
 from familybot_trio.store import OutboxRow, Snowflake
@@ -65,11 +66,6 @@ OUTAGE_NOTICE_S: Final = 300.0
 #: Discord JSON error code: "Maximum number of pins reached for the channel (50)"
 #: (discord-api-docs topics/opcodes-and-status-codes.mdx, JSON Error Codes 30003).
 PIN_LIMIT_CODE: Final = 30003
-#: Row kinds whose channel is a [channels] setting (see `_to_configured_channel`).
-KIND_CHANNELS: Final[Mapping[str, str]] = {
-    "new_game": "new_games", "new_games_bundle": "new_games", "library_digest": "new_games",
-    "deal": "deals", "free_game": "free_games"}
-_CHANNEL_NAMES: Final = ("new_games", "wishlist", "deals", "free_games", "admin_reports")
 #: Rows read per pass.
 BATCH: Final = 50
 #: Store state key: the causes the admins were told about and not yet told are over.
@@ -168,10 +164,17 @@ class OutboxSender:
         if paused_s > 0:  # no request would be sent: a pause, not an attempt
             return Failure("pause", "outage", f"REST calls paused for {paused_s:.0f} s after a "
                            "Cloudflare ban", paused_s)
+        moved_from: int | None = None
         try:
             message_id = await self._already_posted(row, payload)
+            target = self._configured_channel(row)
+            if message_id is None and target is not None and row.claimed_at is not None:
+                # A row that may have reached the old channel: the nonce cannot dedupe in
+                # another channel, so look in the old one whatever the claim's age.
+                message_id = await self._already_posted(row, payload, any_age=True)
+            if message_id is None and target is not None:
+                moved_from, row = int(row.channel_id), await self._move(row, target)
             if message_id is None:
-                row = await self._to_configured_channel(row)
                 await app.store.outbox.claim(row.id, app.now())
                 msg = await app.rest.create_message(row.channel_id, nonce=row.nonce, **payload)
                 message_id = int(msg["id"])
@@ -190,7 +193,9 @@ class OutboxSender:
         self.stats["posted"] += 1
         log.info("announcement posted [kind:%s key:%s channel:%d message:%d]", row.kind,
                  row.dedupe_key, row.channel_id, message_id)
-        await self._recovered(row)
+        await self._recovered(row.channel_id)
+        if moved_from is not None:  # the old channel's causes end with the move
+            await self._recovered(moved_from)
         if pin:
             await self.pin(row.channel_id, message_id)
         return None
@@ -212,28 +217,32 @@ class OutboxSender:
                                  f"the message: give the bot the Pin Messages permission in "
                                  f"{where}. I will pin it on the next run.")
             elif exc.code == PIN_LIMIT_CODE:
-                await self._tell(f"pin:{channel_id}", f"I posted in {where} but could not pin "
+                await self._tell(f"pin_limit:{channel_id}", f"I posted in {where} but could not pin "
                                  f"the message: {where} has Discord's maximum of pinned "
                                  f"messages (code {PIN_LIMIT_CODE}); unpin old ones there. I "
                                  "will pin it on the next run.")
             elif exc.status != 429 and exc.status < 500:  # an outage is retried silently
-                await self._tell(f"pin:{channel_id}", f"I posted in {where} but Discord "
+                await self._tell(f"pin_refused:{channel_id}", f"I posted in {where} but Discord "
                                  f"refused to pin the message (HTTP {exc.status}, code "
                                  f"{exc.code}: {exc.message}). I will try again on the next "
                                  "run.")
             return False
-        await self._recovered_cause(f"pin:{channel_id}")
+        for cause in ("pin", "pin_limit", "pin_refused"):
+            await self._recovered_cause(f"{cause}:{channel_id}")
         return True
 
-    async def _already_posted(self, row: OutboxRow, payload: Mapping[str, Any]) -> int | None:
+    async def _already_posted(self, row: OutboxRow, payload: Mapping[str, Any], *,
+                              any_age: bool = False) -> int | None:
         """The message id if an earlier, unanswered request for `row` reached the channel.
 
-        Only for rows sent more than NONCE_WINDOW_S ago (inside it, the nonce dedupes).
+        Only for rows sent more than NONCE_WINDOW_S ago (inside it, the nonce dedupes), or
+        any claimed row with any_age (a row about to move to another channel).
         Upstream: GET /channels/{channel.id}/messages?limit=100 (needs Read Message History;
         without it the row is posted again, and the log says so).
         """
         app = self._app
-        if row.claimed_at is None or (app.now() - row.claimed_at).total_seconds() < NONCE_WINDOW_S:
+        if row.claimed_at is None or (not any_age and (
+                app.now() - row.claimed_at).total_seconds() < NONCE_WINDOW_S):
             return None
         try:
             recent = await app.rest.get_messages(row.channel_id, limit=LOOKUP_LIMIT)
@@ -246,29 +255,24 @@ class OutboxSender:
         bot_id = str((app.ready.user if app.ready else {}).get("id", ""))
         for msg in recent:
             author = str((msg.get("author") or {}).get("id", bot_id))
-            if author == bot_id and _same_message(msg, row.nonce, payload):
+            if author == bot_id and same_message(msg, row.nonce, payload):
                 self.stats["found_in_channel"] += 1
                 log.info("an unanswered post had reached the channel; recording it [key:%s "
                          "message:%s]", row.dedupe_key, msg["id"])
                 return int(msg["id"])
         return None
 
-    async def _to_configured_channel(self, row: OutboxRow) -> OutboxRow:
-        """The row, moved (in the store too) to the channel [channels] names now for its kind
-        when the row's channel is no longer named in [channels] at all: an admin who set a
-        new channel after "#deals no longer exists", or moved #deals, gets the waiting and
-        failed rows there. Kinds not in KIND_CHANNELS (personal alerts in DMs), unset
-        channels and rows whose channel is still configured keep the row's channel."""
-        channels = self._app.config.channels
-        name = KIND_CHANNELS.get(row.kind)
-        configured = getattr(channels, name, None) if name else None
-        named_now = {int(c) for c in (getattr(channels, n, None) for n in _CHANNEL_NAMES) if c}
-        if configured is None or int(row.channel_id) in named_now:
-            return row  # still a configured channel (of its kind or another): left alone
-        await self._app.store.outbox.move(row.id, Snowflake(int(configured)))
+    def _configured_channel(self, row: OutboxRow) -> int | None:
+        """Where the row goes now if [channels] no longer names its channel (see
+        _outbox_channels.configured_channel); None to keep it."""
+        return configured_channel(self._app.config.channels, row.kind, int(row.channel_id))
+
+    async def _move(self, row: OutboxRow, channel_id: int) -> OutboxRow:
+        """Move the row to `channel_id`, in the store too; returns the moved row."""
+        await self._app.store.outbox.move(row.id, Snowflake(channel_id))
         log.info("announcement moved to the channel the config names now [kind:%s key:%s "
-                 "from:%d to:%d]", row.kind, row.dedupe_key, row.channel_id, int(configured))
-        return dataclasses.replace(row, channel_id=Snowflake(int(configured)))
+                 "from:%d to:%d]", row.kind, row.dedupe_key, row.channel_id, channel_id)
+        return dataclasses.replace(row, channel_id=Snowflake(channel_id))
 
     def _classify(self, row: OutboxRow, exc: Exception) -> Failure:
         if not isinstance(exc, HTTPError | ValueError):
@@ -301,10 +305,10 @@ class OutboxSender:
                          f" I will retry it every hour for {FAILED_RETRY_FOR.days} days; "
                          "`/admin_outbox` lists it.")
 
-    async def _recovered(self, row: OutboxRow) -> None:
+    async def _recovered(self, channel_id: int) -> None:
         # An invalid row says nothing about the next row of its kind: that cause is told once
         # per run of the bot, and never "recovers" by another row's success.
-        for cause in (f"forbidden:{row.channel_id}", f"gone:{row.channel_id}"):
+        for cause in (f"forbidden:{channel_id}", f"gone:{channel_id}"):
             await self._recovered_cause(cause)
 
     async def _recovered_outage(self) -> None:
@@ -316,7 +320,7 @@ class OutboxSender:
             # after a Cloudflare ban (no request goes out, the notice included) or an outage
             # that also refused the notice. Told once now, after the fact.
             log.info("outbox outage over, telling the admins [held_s:%.0f]", held_s)
-            await self._app.report_admin(
+            await self._notify(
                 f"Announcements were held for {held_s / 60:.0f} min ({self._outage_reason}); "
                 "none were lost, and they are being posted now.")
             return
@@ -328,7 +332,7 @@ class OutboxSender:
         await self._load_told()
         if cause not in self._told:
             return
-        if await self._app.report_admin(f"Announcements work again ({_label(cause, self)})."):
+        if await self._notify(f"Announcements work again ({_label(cause, self)})."):
             self._told.pop(cause, None)
             await self._save_told()
             log.info("outbox cause recovered [cause:%s]", cause)
@@ -340,9 +344,16 @@ class OutboxSender:
         """Tell the admins once per cause, across restarts (a report that did not get
         through is tried again at the next failure of that cause)."""
         await self._load_told()
-        if cause not in self._told and await self._app.report_admin(text):
+        if cause not in self._told and await self._notify(text):
             self._told[cause] = text
             await self._save_told()
+
+    async def _notify(self, text: str) -> bool:
+        """Send an admin notice; True once any destination settled (received it or refused
+        it for good). One admin's DM failing for a while must not make the others get the
+        same notice at every post (kept-aside reports, which resend to the pending ones
+        only, keep their own state: familybot_trio/kept_aside.py)."""
+        return bool((await self._app.report_admin_to(text)).settled)
 
     async def _load_told(self) -> None:
         if not self._told_loaded:
@@ -357,9 +368,7 @@ class OutboxSender:
         await self._app.store.state.set(TOLD_KEY, self._told or None, self._app.now())
 
     def _channel_name(self, channel_id: int) -> str:
-        channels = self._app.config.channels
-        return next((name for name in _CHANNEL_NAMES if getattr(channels, name) == channel_id),
-                    "")
+        return channel_name(self._app.config.channels, channel_id)
 
     def _where(self, channel_id: int) -> str:
         name = self._channel_name(channel_id)
@@ -368,19 +377,6 @@ class OutboxSender:
 
 def _label(cause: str, sender: OutboxSender) -> str:
     kind, _, arg = cause.partition(":")
-    if kind in ("forbidden", "gone", "pin") and arg.isdigit():
-        return f"{kind} in {sender._where(int(arg))}"
+    if kind in ("forbidden", "gone", "pin", "pin_limit", "pin_refused") and arg.isdigit():
+        return f"{'pin' if kind.startswith('pin') else kind} in {sender._where(int(arg))}"
     return cause.replace(":", " ")
-
-
-def _same_message(msg: Mapping[str, Any], nonce: str, payload: Mapping[str, Any]) -> bool:
-    """Whether a fetched message is this row's post: same nonce if Discord returned one,
-    else the same content and the same embed titles, descriptions and URLs."""
-    if msg.get("nonce"):
-        return str(msg["nonce"]) == nonce
-    if (msg.get("content") or "") != (payload.get("content") or ""):
-        return False
-    keys = ("title", "description", "url")
-    mine = [tuple(e.get(k) for k in keys) for e in payload.get("embeds") or ()]
-    theirs = [tuple(e.get(k) for k in keys) for e in msg.get("embeds") or ()]
-    return mine == theirs

@@ -12,9 +12,11 @@ import argparse
 import json
 import logging
 import math
+import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Final
 
 import trio
 
@@ -24,16 +26,23 @@ from bench.soak._soak import SoakOptions, failed, run_soak
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "results" / "soak.json"
 
 
+#: --days bounds: an hour (shorter plans nothing) to a year (a 30-day run takes ~10 min).
+MIN_DAYS: Final = 1 / 24
+MAX_DAYS: Final = 366.0
+_PLAIN_NUMBER: Final = re.compile(r"[0-9]+(\.[0-9]*)?|\.[0-9]+")
+
+
 def _days(text: str) -> float:
-    """argparse type of `--days`: a finite number > 0 (simulated days). Raises:
+    """argparse type of `--days`: a plain number of simulated days, MIN_DAYS to MAX_DAYS. Raises:
     argparse.ArgumentTypeError (exit 2 with the usage line) for anything else."""
     try:
-        days = float(text)
+        days = float(text) if _PLAIN_NUMBER.fullmatch(text.strip()) else math.nan
     except ValueError:
         days = math.nan
-    if not (math.isfinite(days) and days > 0):
+    if not (math.isfinite(days) and MIN_DAYS <= days <= MAX_DAYS):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number of days: days must be a finite number > 0 "
+            f"{text!r} is not a number of days: days must be a plain number from 1/24 (an "
+            "hour) to 366 (a year) "
             "(--days 2 is the suite's run, 30 the bench's)")
     return days
 
@@ -43,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     status (0: every invariant holds, 1: one fails). Raises: SystemExit(2) for a wrong
     command line (argparse's usage error, e.g. `--days 0`)."""
     p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
-    p.add_argument("--days", type=_days, default=30.0, help="simulated days, > 0 (default 30)")
+    p.add_argument("--days", type=_days, default=30.0, help="simulated days, 1/24 to 366 (default 30)")
     p.add_argument("--seed", type=int, default=1, help="schedule seed (default 1)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON file ({DEFAULT_OUT})")
     p.add_argument("--no-tracemalloc", action="store_true", help="skip memory tracing (faster)")

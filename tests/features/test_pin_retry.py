@@ -55,3 +55,19 @@ async def test_a_pin_over_the_channels_pin_limit_tells_admins_to_unpin(start_wor
         assert (await world.app.scheduler.run_now("wishlist")).ok
         assert all(m.pinned for m in world.discord.messages(WL))
         assert "work again" in world.discord.messages(ADMIN)[-1].content
+
+
+async def test_a_pin_limit_after_a_permission_refusal_is_told_too(start_world) -> None:
+    """403 (told: grant Pin Messages), then the permission granted but the channel full of
+    pins (30003): that is a new cause, and the admins hear of it too."""
+    world = await start_world(features=["wishlist"])
+    world.discord.fail_next("PUT", f"/channels/{WL}/messages/pins/", 403, times=10**6,
+                            body={"code": 50013, "message": "Missing Permissions"})
+    with trio.fail_after(60):
+        _, notices = await run_unpinned(world)
+        assert len(notices) == 1 and "Pin Messages" in notices[0]
+        world.discord.rest.clear_faults()
+        world.discord.rest.pin_limit = 0
+        assert (await world.app.scheduler.run_now("wishlist")).ok
+    notices = [m.content for m in world.discord.messages(ADMIN)]
+    assert any("maximum of pinned messages" in n for n in notices), notices
