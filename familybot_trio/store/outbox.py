@@ -175,7 +175,7 @@ class OutboxRepo:
 
     async def move(self, outbox_id: OutboxId, channel_id: Snowflake) -> None:
         """Send an unsent row to another channel (the config now names another one for its
-        kind; see outbox_sender.KIND_CHANNELS). A sent row is left alone.
+        kind; see _outbox_channels.KIND_CHANNELS). A sent row is left alone.
         Raises: StoreError. Cancellation: the write finishes before Cancelled is raised."""
         await self._db.write(lambda c: c.execute(
             "UPDATE outbox SET channel_id = ? WHERE id = ? AND sent_at IS NULL",
