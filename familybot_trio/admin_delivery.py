@@ -76,7 +76,7 @@ async def deliver(rest: Rest, text: str, *, channel_id: int | None, admin_ids: I
         if refused is None:
             return Delivery(frozenset(settled), frozenset(pending))
         settled.discard(channel)
-        note = (f"(Sent to you directly: the admin reports channel refused it. {refused}.)\n")
+        note = f"(Sent to you directly: the admin reports channel refused it. {refused}.)\n"
         text = note + text if len(note) + len(text) <= CONTENT_MAX else text
         if not dms:
             log.warning("the admin reports channel refused a report for good and no admins "
@@ -108,8 +108,8 @@ async def _send(rest: Rest, text: str, dest: int, open_channel: Callable[[], Awa
                         "[destination:%s cause:%s]", dest, exc)
             pending.add(dest)
             return None
-        log.warning("an admin report was refused for good, not sent there again "
-                    "[destination:%s cause:%s]", dest, exc)
+        log.warning("an admin report was refused for good there [destination:%s cause:%s]",
+                    dest, exc)
         settled.add(dest)
         return failure.reason if failure.cause.startswith(("forbidden:", "gone:")) else None
     settled.add(dest)

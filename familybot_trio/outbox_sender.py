@@ -66,6 +66,9 @@ OUTAGE_NOTICE_S: Final = 300.0
 #: Discord JSON error code: "Maximum number of pins reached for the channel (50)"
 #: (discord-api-docs topics/opcodes-and-status-codes.mdx, JSON Error Codes 30003).
 PIN_LIMIT_CODE: Final = 30003
+#: A refused pin's causes, one per fix (Pin Messages, the pin limit, anything else): a new
+#: reason on the same channel is told too; a pin that works ends them all.
+_PIN_CAUSES: Final = ("pin", "pin_limit", "pin_refused")
 #: Rows read per pass.
 BATCH: Final = 50
 #: Store state key: the causes the admins were told about and not yet told are over.
@@ -217,8 +220,8 @@ class OutboxSender:
                                  f"the message: give the bot the Pin Messages permission in "
                                  f"{where}. I will pin it on the next run.")
             elif exc.code == PIN_LIMIT_CODE:
-                await self._tell(f"pin_limit:{channel_id}", f"I posted in {where} but could not pin "
-                                 f"the message: {where} has Discord's maximum of pinned "
+                await self._tell(f"pin_limit:{channel_id}", f"I posted in {where} but could not "
+                                 f"pin the message: {where} has Discord's maximum of pinned "
                                  f"messages (code {PIN_LIMIT_CODE}); unpin old ones there. I "
                                  "will pin it on the next run.")
             elif exc.status != 429 and exc.status < 500:  # an outage is retried silently
@@ -227,7 +230,7 @@ class OutboxSender:
                                  f"{exc.code}: {exc.message}). I will try again on the next "
                                  "run.")
             return False
-        for cause in ("pin", "pin_limit", "pin_refused"):
+        for cause in _PIN_CAUSES:
             await self._recovered_cause(f"{cause}:{channel_id}")
         return True
 
@@ -377,6 +380,6 @@ class OutboxSender:
 
 def _label(cause: str, sender: OutboxSender) -> str:
     kind, _, arg = cause.partition(":")
-    if kind in ("forbidden", "gone", "pin", "pin_limit", "pin_refused") and arg.isdigit():
-        return f"{'pin' if kind.startswith('pin') else kind} in {sender._where(int(arg))}"
+    if kind in ("forbidden", "gone", *_PIN_CAUSES) and arg.isdigit():
+        return f"{'pin' if kind in _PIN_CAUSES else kind} in {sender._where(int(arg))}"
     return cause.replace(":", " ")

@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     status (0: every invariant holds, 1: one fails). Raises: SystemExit(2) for a wrong
     command line (argparse's usage error, e.g. `--days 0`)."""
     p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
-    p.add_argument("--days", type=_days, default=30.0, help="simulated days, 1/24 to 366 (default 30)")
+    p.add_argument("--days", type=_days, default=30.0,
+                   help="simulated days, 1/24 to 366 (default 30)")
     p.add_argument("--seed", type=int, default=1, help="schedule seed (default 1)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"JSON file ({DEFAULT_OUT})")
     p.add_argument("--no-tracemalloc", action="store_true", help="skip memory tracing (faster)")
